@@ -1,0 +1,83 @@
+//! Per-container dependencies, built once at cold start and lent to every request.
+
+use crate::auth::{HttpJwksSource, JwksCache, TokenKeys, TokenVerifier};
+use crate::config::{AuthSettings, ConfigError, ProcessEnv, Settings, TokenKeySource};
+use crate::secrets::read_secret;
+use crate::store::{CustomerStore, DynamoCustomerStore};
+use crate::stripe::{PaymentGateway, StripeGateway};
+use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+use jsonwebtoken::DecodingKey;
+use secrecy::ExposeSecret;
+use std::sync::Arc;
+
+pub type InitError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Everything an endpoint may use. Ports are trait objects so tests swap in fakes.
+pub struct App {
+    pub settings: Settings,
+    pub customers: Arc<dyn CustomerStore>,
+    pub payments: Arc<dyn PaymentGateway>,
+}
+
+/// One AWS config per container, with rustls on ring (no aws-lc build, smaller binary).
+async fn aws_config() -> aws_config::SdkConfig {
+    let http_client = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http_client)
+        .load()
+        .await
+}
+
+impl App {
+    /// Reads settings and builds clients. The Stripe key is not read here: the gateway reads it
+    /// on its first call, so functions that never call Stripe never touch Secrets Manager.
+    pub async fn load() -> Result<Self, InitError> {
+        let settings = Settings::from_env(&ProcessEnv)?;
+        let aws = aws_config().await;
+        let customers = DynamoCustomerStore::new(
+            aws_sdk_dynamodb::Client::new(&aws),
+            settings.customers_table.clone(),
+        );
+        let payments = StripeGateway::new(
+            aws_sdk_secretsmanager::Client::new(&aws),
+            settings.stripe_secret_id.clone(),
+            settings.stripe_api_base.clone(),
+        );
+        Ok(Self {
+            settings,
+            customers: Arc::new(customers),
+            payments: Arc::new(payments),
+        })
+    }
+}
+
+/// Builds the authorizer's token verifier: the HS256 secret is read now (once per container);
+/// JWKS keys are fetched on the first token and cached.
+pub async fn load_token_verifier() -> Result<TokenVerifier, InitError> {
+    let settings = AuthSettings::from_env(&ProcessEnv)?;
+    let keys = match &settings.keys {
+        TokenKeySource::Jwks(url) => {
+            TokenKeys::Jwks(JwksCache::new(Box::new(HttpJwksSource::new(url.clone()))))
+        }
+        TokenKeySource::Hs256SecretId(secret_id) => {
+            let client = aws_sdk_secretsmanager::Client::new(&aws_config().await);
+            let secret = read_secret(&client, secret_id).await?;
+            if secret.expose_secret().len() < 32 {
+                return Err(ConfigError {
+                    variable: "JWT_HS256_SECRET_ID",
+                    problem: "names a secret shorter than 32 bytes".into(),
+                }
+                .into());
+            }
+            TokenKeys::Hs256(DecodingKey::from_secret(secret.expose_secret().as_bytes()))
+        }
+    };
+    Ok(TokenVerifier::new(
+        settings.issuer,
+        settings.audience,
+        settings.claims,
+        keys,
+    ))
+}

@@ -1,0 +1,151 @@
+//! The one error type of the API and its single mapping to HTTP status + JSON envelope.
+
+use http::StatusCode;
+use serde::Serialize;
+
+/// Every way a billing request can fail. Upstream details stay in the source chain (logged once
+/// by [`crate::http`]); clients see only the stable code and a generic message.
+#[derive(Debug, thiserror::Error)]
+pub enum BillingError {
+    #[error("billing is not enabled")]
+    BillingDisabled,
+    #[error("missing or malformed principal")]
+    Unauthenticated,
+    #[error("this role may not perform this action")]
+    Forbidden,
+    #[error("the request body is not valid JSON")]
+    InvalidJson,
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    #[error("this organisation has no billing customer yet")]
+    CustomerNotFound,
+    #[error("the payment provider is temporarily unavailable")]
+    StripeUnavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("the payment provider refused the request")]
+    StripeRejected(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("billing storage is temporarily unavailable")]
+    StoreUnavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl BillingError {
+    /// The stable, documented code clients switch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BillingDisabled => "billing_disabled",
+            Self::Unauthenticated => "unauthenticated",
+            Self::Forbidden => "forbidden",
+            Self::InvalidJson => "invalid_json",
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::CustomerNotFound => "customer_not_found",
+            Self::StripeUnavailable(_) => "stripe_unavailable",
+            Self::StripeRejected(_) => "stripe_error",
+            Self::StoreUnavailable(_) => "store_unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidJson | Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::BillingDisabled | Self::CustomerNotFound => StatusCode::NOT_FOUND,
+            Self::StripeRejected(_) => StatusCode::BAD_GATEWAY,
+            Self::StripeUnavailable(_) | Self::StoreUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Seconds a client should wait before retrying, for transient failures.
+    pub fn retry_after_seconds(&self) -> Option<u32> {
+        match self {
+            Self::StripeUnavailable(_) | Self::StoreUnavailable(_) => Some(2),
+            _ => None,
+        }
+    }
+
+    /// Upstream and internal failures are ours, not the caller's: they are logged with their chain.
+    pub fn is_server_fault(&self) -> bool {
+        self.status().is_server_error()
+    }
+
+    pub fn envelope(&self, request_id: &str) -> ErrorEnvelope {
+        ErrorEnvelope {
+            error: ErrorBody {
+                code: self.code(),
+                message: self.to_string(),
+                request_id: request_id.to_owned(),
+            },
+        }
+    }
+}
+
+/// `{"error":{"code","message","request_id"}}`
+#[derive(Debug, Serialize)]
+pub struct ErrorEnvelope {
+    pub error: ErrorBody,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    pub code: &'static str,
+    pub message: String,
+    pub request_id: String,
+}
+
+/// Renders an error with its whole source chain, for the one log line per failure.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_messages_never_reach_the_envelope() {
+        let error = BillingError::StripeRejected("No such customer: 'cus_secret'".into());
+        let envelope = serde_json::to_value(error.envelope("req-1")).unwrap();
+        assert_eq!(envelope["error"]["code"], "stripe_error");
+        assert_eq!(envelope["error"]["request_id"], "req-1");
+        assert!(!envelope.to_string().contains("cus_secret"));
+        assert!(chain(&error).contains("cus_secret"));
+    }
+
+    #[test]
+    fn transient_upstream_failures_are_503_with_retry_after() {
+        let error = BillingError::StoreUnavailable("throttled".into());
+        assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(error.retry_after_seconds(), Some(2));
+        assert!(error.is_server_fault());
+    }
+
+    #[test]
+    fn client_faults_are_4xx() {
+        for (error, status) in [
+            (BillingError::BillingDisabled, 404),
+            (BillingError::Unauthenticated, 401),
+            (BillingError::Forbidden, 403),
+            (BillingError::InvalidJson, 400),
+            (BillingError::CustomerNotFound, 404),
+        ] {
+            assert_eq!(error.status().as_u16(), status, "{}", error.code());
+            assert!(!error.is_server_fault());
+        }
+    }
+}

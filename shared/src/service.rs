@@ -1,0 +1,357 @@
+//! Billing use cases, written against the ports only.
+
+use crate::domain::OrgId;
+use crate::error::BillingError;
+use crate::secrets::SecretError;
+use crate::store::{CustomerRecord, CustomerStore, InsertOutcome, StoreError};
+use crate::stripe::{GatewayError, PaymentGateway};
+use time::OffsetDateTime;
+
+impl From<StoreError> for BillingError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(_) => Self::StoreUnavailable(Box::new(error)),
+            StoreError::Failed(_) => Self::Internal(Box::new(error)),
+        }
+    }
+}
+
+impl From<GatewayError> for BillingError {
+    fn from(error: GatewayError) -> Self {
+        match &error {
+            GatewayError::Unavailable(_) => Self::StripeUnavailable(Box::new(error)),
+            GatewayError::Credentials(secret) if secret.is_transient() => {
+                Self::StripeUnavailable(Box::new(error))
+            }
+            GatewayError::Rejected { .. } => Self::StripeRejected(Box::new(error)),
+            GatewayError::Credentials(
+                SecretError::Unreadable { .. } | SecretError::Malformed { .. },
+            ) => Self::Internal(Box::new(error)),
+        }
+    }
+}
+
+/// The org's billing customer, or `customer_not_found`.
+pub async fn get_customer(
+    store: &dyn CustomerStore,
+    org_id: &OrgId,
+) -> Result<CustomerRecord, BillingError> {
+    store
+        .get(org_id)
+        .await?
+        .ok_or(BillingError::CustomerNotFound)
+}
+
+/// Whether [`ensure_customer`] made the link or found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ensured {
+    Created(CustomerRecord),
+    Existing(CustomerRecord),
+}
+
+/// The idempotency key of an org's customer creation. Derived from the org alone, so every
+/// attempt for the org — concurrent, retried, or after a crash — is one request to Stripe.
+pub fn customer_creation_key(org_id: &OrgId) -> String {
+    format!("billing-customer:{org_id}")
+}
+
+/// Returns the org's Stripe customer, creating it (once) if the org has none.
+///
+/// Never creates a second customer for an org:
+/// - concurrent first calls send the same idempotency key, so Stripe creates one customer and
+///   replays it to the others; the conditional put lets exactly one record in, and the losers
+///   read the winner's;
+/// - if a run dies between the Stripe create and the put, a retry within 24 h gets the same
+///   customer back from the idempotency key, and a later retry finds it with search (indexed
+///   within about a minute) before creating anything.
+pub async fn ensure_customer(
+    store: &dyn CustomerStore,
+    gateway: &dyn PaymentGateway,
+    org_id: &OrgId,
+    now: OffsetDateTime,
+) -> Result<Ensured, BillingError> {
+    if let Some(existing) = store.get(org_id).await? {
+        return Ok(Ensured::Existing(existing));
+    }
+    let stripe_customer_id = match gateway.find_customer_for_org(org_id).await? {
+        Some(orphan) => {
+            tracing::warn!(%org_id, customer = %orphan, "re-linking a Stripe customer left by an interrupted run");
+            orphan
+        }
+        None => {
+            gateway
+                .create_customer(org_id, &customer_creation_key(org_id))
+                .await?
+        }
+    };
+    let record = CustomerRecord {
+        org_id: org_id.clone(),
+        stripe_customer_id,
+        created_at: now,
+        updated_at: now,
+    };
+    match store.insert_new(&record).await? {
+        InsertOutcome::Inserted => Ok(Ensured::Created(record)),
+        InsertOutcome::AlreadyExists => {
+            let winner = store.get(org_id).await?.ok_or_else(|| {
+                BillingError::Internal("record vanished after a conditional-put conflict".into())
+            })?;
+            if winner.stripe_customer_id != record.stripe_customer_id {
+                tracing::error!(%org_id, kept = %winner.stripe_customer_id, orphan = %record.stripe_customer_id,
+                    "two Stripe customers for one org; the stored one is kept");
+            }
+            Ok(Ensured::Existing(winner))
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fakes {
+    //! An in-memory payment provider with Stripe's idempotency semantics, and failure switches.
+
+    use super::*;
+    use crate::domain::StripeCustomerId;
+    use async_trait::async_trait;
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+
+    #[derive(Default)]
+    pub struct FakeGateway {
+        /// org → customers created for it (more than one would be a duplicate).
+        pub customers: Mutex<HashMap<String, Vec<StripeCustomerId>>>,
+        /// idempotency key → customer, like Stripe's 24 h key store.
+        pub keys: Mutex<HashMap<String, StripeCustomerId>>,
+        /// customers the search index has caught up with.
+        pub searchable: Mutex<Vec<(String, StripeCustomerId)>>,
+        pub create_calls: AtomicUsize,
+        /// the next N calls fail as unavailable.
+        pub fail_next: AtomicU32,
+    }
+
+    impl FakeGateway {
+        pub fn customers_for(&self, org: &str) -> usize {
+            self.customers.lock().unwrap().get(org).map_or(0, Vec::len)
+        }
+
+        pub fn forget_idempotency_keys(&self) {
+            self.keys.lock().unwrap().clear();
+        }
+
+        pub fn index_everything(&self) {
+            let all = self.customers.lock().unwrap().clone();
+            let mut searchable = self.searchable.lock().unwrap();
+            for (org, ids) in all {
+                for id in ids {
+                    searchable.push((org.clone(), id));
+                }
+            }
+        }
+
+        fn maybe_fail(&self) -> Result<(), GatewayError> {
+            let left = self.fail_next.load(Ordering::SeqCst);
+            if left > 0 {
+                self.fail_next.store(left - 1, Ordering::SeqCst);
+                return Err(GatewayError::Unavailable("injected".into()));
+            }
+            Ok(())
+        }
+    }
+
+    #[async_trait]
+    impl PaymentGateway for FakeGateway {
+        async fn find_customer_for_org(
+            &self,
+            org_id: &OrgId,
+        ) -> Result<Option<StripeCustomerId>, GatewayError> {
+            self.maybe_fail()?;
+            let searchable = self.searchable.lock().unwrap();
+            Ok(searchable
+                .iter()
+                .find(|(org, _)| org == org_id.as_str())
+                .map(|(_, id)| id.clone()))
+        }
+
+        async fn create_customer(
+            &self,
+            org_id: &OrgId,
+            idempotency_key: &str,
+        ) -> Result<StripeCustomerId, GatewayError> {
+            self.maybe_fail()?;
+            self.create_calls.fetch_add(1, Ordering::SeqCst);
+            let mut keys = self.keys.lock().unwrap();
+            if let Some(id) = keys.get(idempotency_key) {
+                return Ok(id.clone());
+            }
+            let mut customers = self.customers.lock().unwrap();
+            let list = customers.entry(org_id.to_string()).or_default();
+            let id = StripeCustomerId::parse(format!("cus_{}_{}", org_id, list.len() + 1)).unwrap();
+            list.push(id.clone());
+            keys.insert(idempotency_key.to_owned(), id.clone());
+            Ok(id)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fakes::FakeGateway;
+    use super::*;
+    use crate::store::InMemoryCustomerStore;
+    use async_trait::async_trait;
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+
+    fn org(id: &str) -> OrgId {
+        OrgId::parse(id).unwrap()
+    }
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(1_780_000_000).unwrap()
+    }
+
+    #[tokio::test]
+    async fn ensure_twice_returns_the_same_customer() {
+        let (store, gateway) = (InMemoryCustomerStore::default(), FakeGateway::default());
+        let first = ensure_customer(&store, &gateway, &org("o1"), now())
+            .await
+            .unwrap();
+        let second = ensure_customer(&store, &gateway, &org("o1"), now())
+            .await
+            .unwrap();
+        let Ensured::Created(created) = first else {
+            panic!("first call must create")
+        };
+        assert_eq!(second, Ensured::Existing(created));
+        assert_eq!(gateway.customers_for("o1"), 1);
+    }
+
+    #[tokio::test]
+    async fn a_stored_customer_needs_no_stripe_call() {
+        let (store, gateway) = (InMemoryCustomerStore::default(), FakeGateway::default());
+        ensure_customer(&store, &gateway, &org("o1"), now())
+            .await
+            .unwrap();
+        gateway.fail_next.store(100, Ordering::SeqCst);
+        assert!(
+            ensure_customer(&store, &gateway, &org("o1"), now())
+                .await
+                .is_ok()
+        );
+        assert!(get_customer(&store, &org("o1")).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn get_without_a_record_is_customer_not_found() {
+        let store = InMemoryCustomerStore::default();
+        let error = get_customer(&store, &org("nobody")).await.unwrap_err();
+        assert!(matches!(error, BillingError::CustomerNotFound));
+    }
+
+    #[tokio::test]
+    async fn concurrent_first_calls_create_one_customer_and_one_record() {
+        let store = Arc::new(InMemoryCustomerStore::default());
+        let gateway = Arc::new(FakeGateway::default());
+        let calls = (0..50).map(|_| {
+            let (store, gateway) = (store.clone(), gateway.clone());
+            tokio::spawn(async move {
+                ensure_customer(store.as_ref(), gateway.as_ref(), &org("race"), now()).await
+            })
+        });
+        let mut created = 0;
+        let mut ids = std::collections::HashSet::new();
+        for call in calls {
+            match call.await.unwrap().unwrap() {
+                Ensured::Created(r) => {
+                    created += 1;
+                    ids.insert(r.stripe_customer_id);
+                }
+                Ensured::Existing(r) => {
+                    ids.insert(r.stripe_customer_id);
+                }
+            }
+        }
+        assert_eq!(created, 1);
+        assert_eq!(ids.len(), 1);
+        assert_eq!(gateway.customers_for("race"), 1);
+        assert_eq!(store.len(), 1);
+    }
+
+    /// A store whose first insert fails after Stripe already created the customer.
+    struct FailingFirstInsert {
+        inner: InMemoryCustomerStore,
+        failed: std::sync::atomic::AtomicBool,
+    }
+
+    #[async_trait]
+    impl CustomerStore for FailingFirstInsert {
+        async fn get(&self, org_id: &OrgId) -> Result<Option<CustomerRecord>, StoreError> {
+            self.inner.get(org_id).await
+        }
+        async fn insert_new(&self, record: &CustomerRecord) -> Result<InsertOutcome, StoreError> {
+            if !self.failed.swap(true, Ordering::SeqCst) {
+                return Err(StoreError::Unavailable("throttled".into()));
+            }
+            self.inner.insert_new(record).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_put_after_the_stripe_create_does_not_duplicate_on_retry() {
+        let store = FailingFirstInsert {
+            inner: Default::default(),
+            failed: Default::default(),
+        };
+        let gateway = FakeGateway::default();
+        let error = ensure_customer(&store, &gateway, &org("o1"), now())
+            .await
+            .unwrap_err();
+        assert!(matches!(error, BillingError::StoreUnavailable(_)));
+        assert_eq!(gateway.customers_for("o1"), 1);
+
+        let retried = ensure_customer(&store, &gateway, &org("o1"), now())
+            .await
+            .unwrap();
+        assert!(matches!(retried, Ensured::Created(_)));
+        assert_eq!(
+            gateway.customers_for("o1"),
+            1,
+            "the idempotency key replays the first customer"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_orphan_older_than_the_idempotency_window_is_found_by_search() {
+        let store = FailingFirstInsert {
+            inner: Default::default(),
+            failed: Default::default(),
+        };
+        let gateway = FakeGateway::default();
+        ensure_customer(&store, &gateway, &org("o1"), now())
+            .await
+            .unwrap_err();
+        // A day later: Stripe has pruned the key, and search has long indexed the customer.
+        gateway.forget_idempotency_keys();
+        gateway.index_everything();
+
+        let retried = ensure_customer(&store, &gateway, &org("o1"), now())
+            .await
+            .unwrap();
+        let Ensured::Created(record) = retried else {
+            panic!("the retry links the orphan")
+        };
+        assert_eq!(record.stripe_customer_id.as_str(), "cus_o1_1");
+        assert_eq!(gateway.customers_for("o1"), 1);
+    }
+
+    #[tokio::test]
+    async fn stripe_outage_is_stripe_unavailable_and_writes_nothing() {
+        let (store, gateway) = (InMemoryCustomerStore::default(), FakeGateway::default());
+        gateway.fail_next.store(1, Ordering::SeqCst);
+        let error = ensure_customer(&store, &gateway, &org("o1"), now())
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), "stripe_unavailable");
+        assert!(store.is_empty());
+    }
+}

@@ -1,0 +1,290 @@
+//! DynamoDB persistence behind narrow ports, with in-memory twins for tests.
+
+use crate::domain::{OrgId, StripeCustomerId};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use time::OffsetDateTime;
+
+/// An organisation's link to its Stripe customer (`billing_customers`, key `org_id`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerRecord {
+    pub org_id: OrgId,
+    pub stripe_customer_id: StripeCustomerId,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// Result of a create-if-absent write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsertOutcome {
+    Inserted,
+    /// Another writer got there first; read theirs.
+    AlreadyExists,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Throttling, timeouts, 5xx: worth retrying later.
+    #[error("store unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Anything else: a bug or a misconfiguration (wrong table, bad item).
+    #[error("store request failed")]
+    Failed(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+#[async_trait]
+pub trait CustomerStore: Send + Sync {
+    async fn get(&self, org_id: &OrgId) -> Result<Option<CustomerRecord>, StoreError>;
+    /// Writes the record only if the org has none (conditional put).
+    async fn insert_new(&self, record: &CustomerRecord) -> Result<InsertOutcome, StoreError>;
+}
+
+/// Sorts an AWS SDK failure into "try again later" or "broken", for any operation.
+pub(crate) fn classify_sdk_error<E, R>(error: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    const TRANSIENT_CODES: &[&str] = &[
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "InternalFailure",
+    ];
+    let transient = match &error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(service) => service
+            .err()
+            .code()
+            .is_some_and(|code| TRANSIENT_CODES.contains(&code)),
+        _ => false,
+    };
+    let source: Box<dyn std::error::Error + Send + Sync> =
+        aws_sdk_dynamodb::error::DisplayErrorContext(error)
+            .to_string()
+            .into();
+    if transient {
+        StoreError::Unavailable(source)
+    } else {
+        StoreError::Failed(source)
+    }
+}
+
+pub struct DynamoCustomerStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoCustomerStore {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: String) -> Self {
+        Self { client, table }
+    }
+}
+
+fn item_error(error: serde_dynamo::Error) -> StoreError {
+    StoreError::Failed(Box::new(error))
+}
+
+#[async_trait]
+impl CustomerStore for DynamoCustomerStore {
+    async fn get(&self, org_id: &OrgId) -> Result<Option<CustomerRecord>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("org_id", AttributeValue::S(org_id.to_string()))
+            // Strong reads: the loser of a create race must see the winner's record.
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify_sdk_error)?;
+        output
+            .item
+            .map(|item| serde_dynamo::from_item(item).map_err(item_error))
+            .transpose()
+    }
+
+    async fn insert_new(&self, record: &CustomerRecord) -> Result<InsertOutcome, StoreError> {
+        let item: HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(record).map_err(item_error)?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(org_id)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(InsertOutcome::Inserted),
+            Err(SdkError::ServiceError(service))
+                if service.err().is_conditional_check_failed_exception() =>
+            {
+                Ok(InsertOutcome::AlreadyExists)
+            }
+            Err(error) => Err(classify_sdk_error(error)),
+        }
+    }
+}
+
+/// In-memory store with the same create-if-absent semantics, for tests and benchmarks.
+#[derive(Default)]
+pub struct InMemoryCustomerStore {
+    records: Mutex<HashMap<OrgId, CustomerRecord>>,
+}
+
+impl InMemoryCustomerStore {
+    pub fn len(&self) -> usize {
+        self.records.lock().map(|r| r.len()).unwrap_or_default()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn poisoned<T>(_: T) -> StoreError {
+    StoreError::Failed("in-memory store lock poisoned".into())
+}
+
+#[async_trait]
+impl CustomerStore for InMemoryCustomerStore {
+    async fn get(&self, org_id: &OrgId) -> Result<Option<CustomerRecord>, StoreError> {
+        Ok(self.records.lock().map_err(poisoned)?.get(org_id).cloned())
+    }
+
+    async fn insert_new(&self, record: &CustomerRecord) -> Result<InsertOutcome, StoreError> {
+        let mut records = self.records.lock().map_err(poisoned)?;
+        if records.contains_key(&record.org_id) {
+            return Ok(InsertOutcome::AlreadyExists);
+        }
+        records.insert(record.org_id.clone(), record.clone());
+        Ok(InsertOutcome::Inserted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::operation::get_item::{GetItemError, GetItemOutput};
+    use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
+    use aws_sdk_dynamodb::types::error::{
+        ConditionalCheckFailedException, ProvisionedThroughputExceededException,
+    };
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    fn record() -> CustomerRecord {
+        let now = OffsetDateTime::from_unix_timestamp(1_780_000_000).unwrap();
+        CustomerRecord {
+            org_id: OrgId::parse("org_1").unwrap(),
+            stripe_customer_id: StripeCustomerId::parse("cus_1").unwrap(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn store(client: aws_sdk_dynamodb::Client) -> DynamoCustomerStore {
+        DynamoCustomerStore::new(client, "billing_customers".into())
+    }
+
+    #[tokio::test]
+    async fn get_reads_the_org_key_consistently_and_maps_the_item() {
+        let item: HashMap<String, AttributeValue> = serde_dynamo::to_item(record()).unwrap();
+        let rule = mock!(aws_sdk_dynamodb::Client::get_item)
+            .match_requests(|req| {
+                req.table_name() == Some("billing_customers")
+                    && req.consistent_read() == Some(true)
+                    && req.key().and_then(|k| k.get("org_id"))
+                        == Some(&AttributeValue::S("org_1".into()))
+            })
+            .then_output(move || {
+                GetItemOutput::builder()
+                    .set_item(Some(item.clone()))
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_dynamodb, [&rule]);
+        let found = store(client)
+            .get(&OrgId::parse("org_1").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(found, Some(record()));
+    }
+
+    #[tokio::test]
+    async fn insert_is_conditional_and_a_lost_race_is_already_exists() {
+        let rule = mock!(aws_sdk_dynamodb::Client::put_item)
+            .match_requests(|req| {
+                req.condition_expression() == Some("attribute_not_exists(org_id)")
+            })
+            .then_error(|| {
+                PutItemError::ConditionalCheckFailedException(
+                    ConditionalCheckFailedException::builder()
+                        .message("exists")
+                        .build(),
+                )
+            });
+        let client = mock_client!(aws_sdk_dynamodb, [&rule]);
+        assert_eq!(
+            store(client).insert_new(&record()).await.unwrap(),
+            InsertOutcome::AlreadyExists
+        );
+    }
+
+    #[tokio::test]
+    async fn a_won_insert_is_inserted() {
+        let rule = mock!(aws_sdk_dynamodb::Client::put_item)
+            .then_output(|| PutItemOutput::builder().build());
+        let client = mock_client!(aws_sdk_dynamodb, [&rule]);
+        assert_eq!(
+            store(client).insert_new(&record()).await.unwrap(),
+            InsertOutcome::Inserted
+        );
+    }
+
+    #[tokio::test]
+    async fn throttling_is_unavailable_not_failed() {
+        let rule = mock!(aws_sdk_dynamodb::Client::get_item).then_error(|| {
+            GetItemError::ProvisionedThroughputExceededException(
+                ProvisionedThroughputExceededException::builder()
+                    .message("slow down")
+                    // What the SDK parses from a real response's `__type`.
+                    .meta(
+                        aws_sdk_dynamodb::error::ErrorMetadata::builder()
+                            .code("ProvisionedThroughputExceededException")
+                            .build(),
+                    )
+                    .build(),
+            )
+        });
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&rule]);
+        let error = store(client)
+            .get(&OrgId::parse("org_1").unwrap())
+            .await
+            .unwrap_err();
+        assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn in_memory_store_refuses_a_second_record_for_an_org() {
+        let memory = InMemoryCustomerStore::default();
+        assert_eq!(
+            memory.insert_new(&record()).await.unwrap(),
+            InsertOutcome::Inserted
+        );
+        assert_eq!(
+            memory.insert_new(&record()).await.unwrap(),
+            InsertOutcome::AlreadyExists
+        );
+        assert_eq!(memory.len(), 1);
+    }
+}

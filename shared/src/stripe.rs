@@ -1,0 +1,208 @@
+//! The payment provider port and its Stripe implementation (async-stripe).
+
+use crate::domain::{OrgId, StripeCustomerId};
+use crate::secrets::{SecretError, StripeKeys, read_secret};
+use async_trait::async_trait;
+use secrecy::ExposeSecret;
+use std::future::Future;
+use std::time::Duration;
+use stripe::{RequestStrategy, StripeError, StripeRequest};
+use stripe_core::customer::{CreateCustomer, SearchCustomer};
+use tokio::sync::OnceCell;
+use url::Url;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// Timeouts, connection failures, 5xx, rate limits, a concurrent request holding the same
+    /// idempotency key: the outcome may be unknown, so a retry must reuse the same key.
+    #[error("stripe unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Stripe refused the request (4xx): retrying the same request will not help.
+    #[error("stripe refused the request with status {status}, code {code}")]
+    Rejected { status: u16, code: String },
+    /// The Stripe key could not be read from Secrets Manager.
+    #[error("stripe credentials unavailable")]
+    Credentials(#[source] SecretError),
+}
+
+/// What the billing use cases need from the payment provider.
+#[async_trait]
+pub trait PaymentGateway: Send + Sync {
+    /// The customer tagged `metadata.org_id = org_id`, if Stripe's search has indexed one.
+    /// Search lags writes by up to a minute; this finds orphans of older, interrupted runs.
+    async fn find_customer_for_org(
+        &self,
+        org_id: &OrgId,
+    ) -> Result<Option<StripeCustomerId>, GatewayError>;
+
+    /// Creates the org's customer. The same `idempotency_key` always yields the same customer
+    /// for 24 hours, however often and however concurrently it is retried.
+    async fn create_customer(
+        &self,
+        org_id: &OrgId,
+        idempotency_key: &str,
+    ) -> Result<StripeCustomerId, GatewayError>;
+}
+
+/// async-stripe client, built on first use from the key in Secrets Manager (once per container;
+/// functions that never call Stripe never read the secret).
+pub struct StripeGateway {
+    secrets: aws_sdk_secretsmanager::Client,
+    secret_id: String,
+    api_base: Option<Url>,
+    client: OnceCell<stripe::Client>,
+}
+
+/// Per-attempt timeout: the API Gateway integration allows 30 s for the whole request.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Attempts for requests that are safe to repeat (GETs, POSTs under a fixed idempotency key).
+const MAX_ATTEMPTS: u32 = 3;
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+
+impl StripeGateway {
+    pub fn new(
+        secrets: aws_sdk_secretsmanager::Client,
+        secret_id: String,
+        api_base: Option<Url>,
+    ) -> Self {
+        Self {
+            secrets,
+            secret_id,
+            api_base,
+            client: OnceCell::new(),
+        }
+    }
+
+    async fn client(&self) -> Result<&stripe::Client, GatewayError> {
+        self.client
+            .get_or_try_init(|| async {
+                let document = read_secret(&self.secrets, &self.secret_id)
+                    .await
+                    .map_err(GatewayError::Credentials)?;
+                let keys = StripeKeys::parse(&self.secret_id, &document)
+                    .map_err(GatewayError::Credentials)?;
+                let mut builder = stripe::ClientBuilder::new(keys.api_key.expose_secret())
+                    .timeout(ATTEMPT_TIMEOUT);
+                if let Some(base) = &self.api_base {
+                    builder = builder.url(base.as_str());
+                }
+                builder
+                    .build()
+                    .map_err(|e| GatewayError::Unavailable(Box::new(e)))
+            })
+            .await
+    }
+}
+
+fn idempotent(key: &str) -> Result<RequestStrategy, GatewayError> {
+    let key = stripe::IdempotencyKey::new(key).map_err(|e| GatewayError::Rejected {
+        status: 0,
+        code: format!("invalid idempotency key: {e}"),
+    })?;
+    Ok(RequestStrategy::Idempotent(key))
+}
+
+/// Stripe's transient statuses (409 = same idempotency key still in flight).
+fn is_retryable(error: &StripeError) -> bool {
+    match error {
+        StripeError::Stripe(_, status) => matches!(status, 409 | 429 | 500..=599),
+        StripeError::ClientError(_) | StripeError::Timeout => true,
+        StripeError::JSONDeserialize(_) | StripeError::ConfigError(_) => false,
+    }
+}
+
+fn into_gateway_error(error: StripeError) -> GatewayError {
+    match error {
+        StripeError::Stripe(ref details, status) if !is_retryable(&error) => {
+            let code = details
+                .code
+                .as_ref()
+                .map(|c| c.as_str().to_owned())
+                .unwrap_or_else(|| "none".to_owned());
+            GatewayError::Rejected { status, code }
+        }
+        other if is_retryable(&other) => GatewayError::Unavailable(Box::new(other)),
+        other => GatewayError::Rejected {
+            status: 0,
+            code: other.to_string(),
+        },
+    }
+}
+
+/// Repeats a request that is safe to repeat, with exponential backoff, on transient failures.
+async fn with_retries<T, F, Fut>(mut attempt: F) -> Result<T, GatewayError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StripeError>>,
+{
+    let mut backoff = FIRST_BACKOFF;
+    for attempt_number in 1..=MAX_ATTEMPTS {
+        match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(error) if is_retryable(&error) && attempt_number < MAX_ATTEMPTS => {
+                tracing::warn!(attempt = attempt_number, error = %error, "stripe request failed; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff *= 2;
+            }
+            Err(error) => return Err(into_gateway_error(error)),
+        }
+    }
+    unreachable!("the last attempt returns")
+}
+
+fn customer_id(id: &stripe_shared::CustomerId) -> Result<StripeCustomerId, GatewayError> {
+    StripeCustomerId::parse(id.as_str()).map_err(|e| GatewayError::Rejected {
+        status: 200,
+        code: format!("unexpected customer id: {e}"),
+    })
+}
+
+#[async_trait]
+impl PaymentGateway for StripeGateway {
+    async fn find_customer_for_org(
+        &self,
+        org_id: &OrgId,
+    ) -> Result<Option<StripeCustomerId>, GatewayError> {
+        let client = self.client().await?;
+        // OrgId's alphabet has no quotes or backslashes, so it is safe inside the query.
+        let search = SearchCustomer::new(format!("metadata['org_id']:'{org_id}'")).limit(10);
+        let found = with_retries(|| search.send(client)).await?;
+        // Oldest first: if history left several, always pick the same one.
+        found
+            .data
+            .iter()
+            .filter(|c| {
+                c.metadata
+                    .as_ref()
+                    .and_then(|m| m.get("org_id"))
+                    .map(String::as_str)
+                    == Some(org_id.as_str())
+            })
+            .min_by_key(|c| c.created)
+            .map(|c| customer_id(&c.id))
+            .transpose()
+    }
+
+    async fn create_customer(
+        &self,
+        org_id: &OrgId,
+        idempotency_key: &str,
+    ) -> Result<StripeCustomerId, GatewayError> {
+        let client = self.client().await?;
+        let strategy = idempotent(idempotency_key)?;
+        // The params are derived from the org alone, so every retry under this key is the same
+        // request to Stripe (a different body under the same key would be refused).
+        let create = CreateCustomer::new()
+            .metadata([("org_id".to_owned(), org_id.to_string())])
+            .description(format!("Billing customer for organisation {org_id}"));
+        let customer = with_retries(|| {
+            create
+                .clone()
+                .customize()
+                .request_strategy(strategy.clone())
+                .send(client)
+        })
+        .await?;
+        customer_id(&customer.id)
+    }
+}
