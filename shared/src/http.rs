@@ -44,14 +44,12 @@ impl ApiRequest {
         if self.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(T::default());
         }
-        serde_json::from_slice(&self.body).map_err(|error| {
-            use serde_json::error::Category;
-            match error.classify() {
-                Category::Syntax | Category::Eof | Category::Io => BillingError::InvalidJson,
-                // Field names and types are the client's own input: safe and useful to echo.
-                Category::Data => BillingError::InvalidRequest(data_error_message(&error)),
-            }
-        })
+        // Syntax first, so "not JSON" and "JSON of the wrong shape" get distinct codes.
+        let value: serde_json::Value =
+            serde_json::from_slice(&self.body).map_err(|_| BillingError::InvalidJson)?;
+        // Field names and types are the client's own input: safe and useful to echo.
+        serde_json::from_value(value)
+            .map_err(|error| BillingError::InvalidRequest(data_error_message(&error)))
     }
 }
 
@@ -187,4 +185,173 @@ pub async fn run<E: Endpoint>(endpoint: E) -> Result<(), Error> {
         Ok::<_, Error>(serve(app, endpoint, event).await)
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+    use crate::endpoints::{EnsureCustomer, GetCustomer};
+    use crate::service::fakes::FakeGateway;
+    use crate::store::InMemoryCustomerStore;
+    use serde_json::Value;
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+
+    fn app_with(billing: &str, gateway: Arc<FakeGateway>) -> App {
+        let env = [
+            ("ENABLE_BILLING", billing),
+            ("APP_PUBLIC_URL", "https://app.example.com"),
+            ("BILLING_CUSTOMERS_TABLE", "billing_customers"),
+            ("STRIPE_SECRET_ID", "billing/stripe"),
+        ];
+        App {
+            settings: Settings::from_env(&env).unwrap(),
+            customers: Arc::new(InMemoryCustomerStore::default()),
+            payments: gateway,
+        }
+    }
+
+    fn app() -> App {
+        app_with("true", Arc::new(FakeGateway::default()))
+    }
+
+    fn event(file: &str, edit: impl FnOnce(&mut Value)) -> Request {
+        let text = match file {
+            "get" => include_str!("../../events/get-customer.json"),
+            _ => include_str!("../../events/ensure-customer.json"),
+        };
+        let mut json: Value = serde_json::from_str(text).unwrap();
+        edit(&mut json);
+        lambda_http::request::from_str(&json.to_string()).unwrap()
+    }
+
+    fn as_role(role: &'static str) -> impl FnOnce(&mut Value) {
+        move |e| e["requestContext"]["authorizer"]["lambda"]["role"] = role.into()
+    }
+
+    fn with_body(body: &'static str) -> impl FnOnce(&mut Value) {
+        move |e| e["body"] = body.into()
+    }
+
+    async fn call<E: Endpoint>(app: &App, endpoint: E, request: Request) -> (u16, Value) {
+        let response = serve(app, &endpoint, request).await;
+        let status = response.status().as_u16();
+        let body = match response.body() {
+            Body::Text(text) => serde_json::from_str(text).unwrap(),
+            other => panic!("unexpected body {other:?}"),
+        };
+        (status, body)
+    }
+
+    #[tokio::test]
+    async fn get_before_ensure_is_customer_not_found_with_the_request_id() {
+        let (status, body) = call(&app(), GetCustomer, event("get", |_| {})).await;
+        assert_eq!(status, 404);
+        assert_eq!(body["error"]["code"], "customer_not_found");
+        assert_eq!(body["error"]["request_id"], "sample-get-billing-customer");
+    }
+
+    #[tokio::test]
+    async fn ensure_creates_then_returns_the_same_customer_and_get_reads_it() {
+        let app = app();
+        let (first_status, first) = call(&app, EnsureCustomer, event("ensure", |_| {})).await;
+        let (second_status, second) = call(&app, EnsureCustomer, event("ensure", |_| {})).await;
+        let (get_status, got) = call(&app, GetCustomer, event("get", |_| {})).await;
+        assert_eq!((first_status, second_status, get_status), (201, 200, 200));
+        assert_eq!(first, second);
+        assert_eq!(first, got);
+        assert_eq!(first["org_id"], "org_demo");
+        assert!(first["stripe_customer_id"].as_str().unwrap().starts_with("cus_"));
+        assert!(first["created_at"].as_str().unwrap().ends_with('Z'));
+    }
+
+    #[tokio::test]
+    async fn ensure_accepts_no_body_and_an_empty_object() {
+        let app = app();
+        let (status, _) = call(&app, EnsureCustomer, event("ensure", |e| {
+            e.as_object_mut().unwrap().remove("body");
+        }))
+        .await;
+        assert_eq!(status, 201);
+    }
+
+    #[tokio::test]
+    async fn viewers_cannot_ensure_but_can_read() {
+        let app = app();
+        let (status, body) = call(&app, EnsureCustomer, event("ensure", as_role("viewer"))).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (403, Some("forbidden")));
+        let (status, _) = call(&app, GetCustomer, event("get", as_role("viewer"))).await;
+        assert_eq!(status, 404);
+    }
+
+    #[tokio::test]
+    async fn admins_and_owners_can_ensure() {
+        for role in ["admin", "owner"] {
+            let (status, _) = call(&app(), EnsureCustomer, event("ensure", as_role(role))).await;
+            assert_eq!(status, 201, "{role}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_missing_or_malformed_principal_is_401() {
+        let edits: [fn(&mut Value); 3] = [
+            |e| {
+                e["requestContext"].as_object_mut().unwrap().remove("authorizer");
+            },
+            |e| e["requestContext"]["authorizer"]["lambda"]["org_id"] = Value::Null,
+            |e| e["requestContext"]["authorizer"]["lambda"]["role"] = "root".into(),
+        ];
+        for edit in edits {
+            let (status, body) = call(&app(), GetCustomer, event("get", edit)).await;
+            assert_eq!((status, body["error"]["code"].as_str()), (401, Some("unauthenticated")));
+        }
+    }
+
+    #[tokio::test]
+    async fn disabled_billing_is_404_on_every_route_before_anything_else() {
+        let app = app_with("false", Arc::new(FakeGateway::default()));
+        for request in [event("get", |_| {}), event("ensure", as_role("viewer"))] {
+            let response = serve(&app, &EnsureCustomer, request).await;
+            assert_eq!(response.status(), 404);
+        }
+        let (_, body) = call(&app, GetCustomer, event("get", |_| {})).await;
+        assert_eq!(body["error"]["code"], "billing_disabled");
+    }
+
+    #[tokio::test]
+    async fn malformed_json_and_unknown_fields_are_400_with_distinct_codes() {
+        let app = app();
+        let (status, body) = call(&app, EnsureCustomer, event("ensure", with_body("{\"email\":"))).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_json")));
+        let (status, body) =
+            call(&app, EnsureCustomer, event("ensure", with_body("{\"org_id\":\"other\"}"))).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_request")));
+        assert!(body["error"]["message"].as_str().unwrap().contains("org_id"));
+        let (status, _) = call(&app, EnsureCustomer, event("ensure", with_body("[1,2]"))).await;
+        assert_eq!(status, 400);
+    }
+
+    #[tokio::test]
+    async fn oversized_and_deeply_nested_bodies_are_refused() {
+        let app = app();
+        let big: &'static str = Box::leak(format!("{{\"pad\":\"{}\"}}", "x".repeat(MAX_BODY_BYTES)).into_boxed_str());
+        let (status, body) = call(&app, EnsureCustomer, event("ensure", with_body(big))).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (413, Some("payload_too_large")));
+        let deep: &'static str = Box::leak(format!("{}{}", "[".repeat(5000), "]".repeat(5000)).into_boxed_str());
+        let (status, _) = call(&app, EnsureCustomer, event("ensure", with_body(deep))).await;
+        assert_eq!(status, 400);
+    }
+
+    #[tokio::test]
+    async fn a_stripe_outage_is_503_with_retry_after_and_no_record() {
+        let gateway = Arc::new(FakeGateway::default());
+        gateway.fail_next.store(1, Ordering::SeqCst);
+        let app = app_with("true", gateway);
+        let response = serve(&app, &EnsureCustomer, event("ensure", |_| {})).await;
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()["retry-after"], "2");
+        let (status, _) = call(&app, GetCustomer, event("get", |_| {})).await;
+        assert_eq!(status, 404);
+    }
 }

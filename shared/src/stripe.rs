@@ -206,3 +206,136 @@ impl PaymentGateway for StripeGateway {
         customer_id(&customer.id)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
+    use aws_smithy_mocks::{Rule, mock, mock_client};
+    use serde_json::{Value, json};
+    use std::sync::Arc;
+    use wiremock::matchers::{body_string_contains, header, method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    fn customer(id: &str, org: &str, created: i64) -> Value {
+        let mut customer: Value =
+            serde_json::from_str(include_str!("../tests/fixtures/stripe-customer.json")).unwrap();
+        customer["id"] = id.into();
+        customer["metadata"] = json!({"org_id": org});
+        customer["created"] = created.into();
+        customer
+    }
+
+    fn secret_rule() -> Rule {
+        mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_output(|| {
+            GetSecretValueOutput::builder().secret_string(r#"{"api_key":"sk_test_unit"}"#).build()
+        })
+    }
+
+    fn gateway(server: &MockServer, secret: &Rule) -> StripeGateway {
+        let secrets = mock_client!(aws_sdk_secretsmanager, [secret]);
+        StripeGateway::new(secrets, "billing/stripe".into(), Some(Url::parse(&server.uri()).unwrap()))
+    }
+
+    fn org() -> OrgId {
+        OrgId::parse("org_1").unwrap()
+    }
+
+    #[tokio::test]
+    async fn create_sends_the_org_metadata_under_the_given_idempotency_key() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v1/customers"))
+            .and(header("idempotency-key", "billing-customer:org_1"))
+            .and(header("authorization", "Bearer sk_test_unit"))
+            .and(body_string_contains("metadata[org_id]=org_1"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(customer("cus_New1", "org_1", 1)))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let secret = secret_rule();
+        let id = gateway(&server, &secret).create_customer(&org(), "billing-customer:org_1").await.unwrap();
+        assert_eq!(id.as_str(), "cus_New1");
+    }
+
+    #[tokio::test]
+    async fn transient_failures_are_retried_with_the_same_key() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v1/customers"))
+            .and(header("idempotency-key", "k1"))
+            .respond_with(ResponseTemplate::new(500).set_body_json(json!({"error": {"type": "api_error", "message": "boom"}})))
+            .up_to_n_times(1)
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/v1/customers"))
+            .and(header("idempotency-key", "k1"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(customer("cus_Retried", "org_1", 1)))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let secret = secret_rule();
+        let id = gateway(&server, &secret).create_customer(&org(), "k1").await.unwrap();
+        assert_eq!(id.as_str(), "cus_Retried");
+    }
+
+    #[tokio::test]
+    async fn refusals_are_not_retried_and_keep_stripes_code() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v1/customers"))
+            .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+                "type": "invalid_request_error", "code": "parameter_unknown", "message": "Received unknown parameter: x"}})))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let secret = secret_rule();
+        let error = gateway(&server, &secret).create_customer(&org(), "k2").await.unwrap_err();
+        assert!(matches!(error, GatewayError::Rejected { status: 400, ref code } if code == "parameter_unknown"), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_stripe_is_unavailable_after_bounded_retries() {
+        // A listener that drops every connection: a Stripe that resets instead of answering.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        let accepted = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let counter = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                drop(socket);
+            }
+        });
+        let secret = secret_rule();
+        let secrets = mock_client!(aws_sdk_secretsmanager, [&secret]);
+        let gateway = StripeGateway::new(secrets, "billing/stripe".into(), Some(url));
+        let error = gateway.create_customer(&org(), "k3").await.unwrap_err();
+        assert!(matches!(error, GatewayError::Unavailable(_)), "{error:?}");
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), MAX_ATTEMPTS);
+    }
+
+    #[tokio::test]
+    async fn search_queries_the_org_metadata_and_picks_the_oldest_match() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/v1/customers/search"))
+            .and(query_param("query", "metadata['org_id']:'org_1'"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "object": "search_result", "url": "/v1/customers/search", "has_more": false, "next_page": null,
+                "data": [customer("cus_Newer", "org_1", 200), customer("cus_Older", "org_1", 100), customer("cus_Other", "org_10", 1)]
+            })))
+            .expect(2)
+            .mount(&server)
+            .await;
+        let secret = secret_rule();
+        let gateway = gateway(&server, &secret);
+        for _ in 0..2 {
+            let found = gateway.find_customer_for_org(&org()).await.unwrap();
+            assert_eq!(found.map(String::from).as_deref(), Some("cus_Older"));
+        }
+        assert_eq!(secret.num_calls(), 1, "the Stripe key is read once per container");
+    }
+}
