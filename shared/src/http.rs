@@ -262,16 +262,25 @@ mod tests {
         assert_eq!(first, second);
         assert_eq!(first, got);
         assert_eq!(first["org_id"], "org_demo");
-        assert!(first["stripe_customer_id"].as_str().unwrap().starts_with("cus_"));
+        assert!(
+            first["stripe_customer_id"]
+                .as_str()
+                .unwrap()
+                .starts_with("cus_")
+        );
         assert!(first["created_at"].as_str().unwrap().ends_with('Z'));
     }
 
     #[tokio::test]
     async fn ensure_accepts_no_body_and_an_empty_object() {
         let app = app();
-        let (status, _) = call(&app, EnsureCustomer, event("ensure", |e| {
-            e.as_object_mut().unwrap().remove("body");
-        }))
+        let (status, _) = call(
+            &app,
+            EnsureCustomer,
+            event("ensure", |e| {
+                e.as_object_mut().unwrap().remove("body");
+            }),
+        )
         .await;
         assert_eq!(status, 201);
     }
@@ -280,7 +289,10 @@ mod tests {
     async fn viewers_cannot_ensure_but_can_read() {
         let app = app();
         let (status, body) = call(&app, EnsureCustomer, event("ensure", as_role("viewer"))).await;
-        assert_eq!((status, body["error"]["code"].as_str()), (403, Some("forbidden")));
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (403, Some("forbidden"))
+        );
         let (status, _) = call(&app, GetCustomer, event("get", as_role("viewer"))).await;
         assert_eq!(status, 404);
     }
@@ -297,14 +309,20 @@ mod tests {
     async fn a_missing_or_malformed_principal_is_401() {
         let edits: [fn(&mut Value); 3] = [
             |e| {
-                e["requestContext"].as_object_mut().unwrap().remove("authorizer");
+                e["requestContext"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("authorizer");
             },
             |e| e["requestContext"]["authorizer"]["lambda"]["org_id"] = Value::Null,
             |e| e["requestContext"]["authorizer"]["lambda"]["role"] = "root".into(),
         ];
         for edit in edits {
             let (status, body) = call(&app(), GetCustomer, event("get", edit)).await;
-            assert_eq!((status, body["error"]["code"].as_str()), (401, Some("unauthenticated")));
+            assert_eq!(
+                (status, body["error"]["code"].as_str()),
+                (401, Some("unauthenticated"))
+            );
         }
     }
 
@@ -322,12 +340,32 @@ mod tests {
     #[tokio::test]
     async fn malformed_json_and_unknown_fields_are_400_with_distinct_codes() {
         let app = app();
-        let (status, body) = call(&app, EnsureCustomer, event("ensure", with_body("{\"email\":"))).await;
-        assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_json")));
-        let (status, body) =
-            call(&app, EnsureCustomer, event("ensure", with_body("{\"org_id\":\"other\"}"))).await;
-        assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_request")));
-        assert!(body["error"]["message"].as_str().unwrap().contains("org_id"));
+        let (status, body) = call(
+            &app,
+            EnsureCustomer,
+            event("ensure", with_body("{\"email\":")),
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some("invalid_json"))
+        );
+        let (status, body) = call(
+            &app,
+            EnsureCustomer,
+            event("ensure", with_body("{\"org_id\":\"other\"}")),
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some("invalid_request"))
+        );
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("org_id")
+        );
         let (status, _) = call(&app, EnsureCustomer, event("ensure", with_body("[1,2]"))).await;
         assert_eq!(status, 400);
     }
@@ -335,10 +373,15 @@ mod tests {
     #[tokio::test]
     async fn oversized_and_deeply_nested_bodies_are_refused() {
         let app = app();
-        let big: &'static str = Box::leak(format!("{{\"pad\":\"{}\"}}", "x".repeat(MAX_BODY_BYTES)).into_boxed_str());
+        let big: &'static str =
+            Box::leak(format!("{{\"pad\":\"{}\"}}", "x".repeat(MAX_BODY_BYTES)).into_boxed_str());
         let (status, body) = call(&app, EnsureCustomer, event("ensure", with_body(big))).await;
-        assert_eq!((status, body["error"]["code"].as_str()), (413, Some("payload_too_large")));
-        let deep: &'static str = Box::leak(format!("{}{}", "[".repeat(5000), "]".repeat(5000)).into_boxed_str());
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (413, Some("payload_too_large"))
+        );
+        let deep: &'static str =
+            Box::leak(format!("{}{}", "[".repeat(5000), "]".repeat(5000)).into_boxed_str());
         let (status, _) = call(&app, EnsureCustomer, event("ensure", with_body(deep))).await;
         assert_eq!(status, 400);
     }

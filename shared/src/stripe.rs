@@ -228,13 +228,19 @@ mod tests {
 
     fn secret_rule() -> Rule {
         mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_output(|| {
-            GetSecretValueOutput::builder().secret_string(r#"{"api_key":"sk_test_unit"}"#).build()
+            GetSecretValueOutput::builder()
+                .secret_string(r#"{"api_key":"sk_test_unit"}"#)
+                .build()
         })
     }
 
     fn gateway(server: &MockServer, secret: &Rule) -> StripeGateway {
         let secrets = mock_client!(aws_sdk_secretsmanager, [secret]);
-        StripeGateway::new(secrets, "billing/stripe".into(), Some(Url::parse(&server.uri()).unwrap()))
+        StripeGateway::new(
+            secrets,
+            "billing/stripe".into(),
+            Some(Url::parse(&server.uri()).unwrap()),
+        )
     }
 
     fn org() -> OrgId {
@@ -249,12 +255,17 @@ mod tests {
             .and(header("idempotency-key", "billing-customer:org_1"))
             .and(header("authorization", "Bearer sk_test_unit"))
             .and(body_string_contains("metadata[org_id]=org_1"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(customer("cus_New1", "org_1", 1)))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(customer("cus_New1", "org_1", 1)),
+            )
             .expect(1)
             .mount(&server)
             .await;
         let secret = secret_rule();
-        let id = gateway(&server, &secret).create_customer(&org(), "billing-customer:org_1").await.unwrap();
+        let id = gateway(&server, &secret)
+            .create_customer(&org(), "billing-customer:org_1")
+            .await
+            .unwrap();
         assert_eq!(id.as_str(), "cus_New1");
     }
 
@@ -264,7 +275,10 @@ mod tests {
         Mock::given(method("POST"))
             .and(path("/v1/customers"))
             .and(header("idempotency-key", "k1"))
-            .respond_with(ResponseTemplate::new(500).set_body_json(json!({"error": {"type": "api_error", "message": "boom"}})))
+            .respond_with(
+                ResponseTemplate::new(500)
+                    .set_body_json(json!({"error": {"type": "api_error", "message": "boom"}})),
+            )
             .up_to_n_times(1)
             .expect(1)
             .mount(&server)
@@ -272,12 +286,19 @@ mod tests {
         Mock::given(method("POST"))
             .and(path("/v1/customers"))
             .and(header("idempotency-key", "k1"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(customer("cus_Retried", "org_1", 1)))
+            .respond_with(ResponseTemplate::new(200).set_body_json(customer(
+                "cus_Retried",
+                "org_1",
+                1,
+            )))
             .expect(1)
             .mount(&server)
             .await;
         let secret = secret_rule();
-        let id = gateway(&server, &secret).create_customer(&org(), "k1").await.unwrap();
+        let id = gateway(&server, &secret)
+            .create_customer(&org(), "k1")
+            .await
+            .unwrap();
         assert_eq!(id.as_str(), "cus_Retried");
     }
 
@@ -292,8 +313,14 @@ mod tests {
             .mount(&server)
             .await;
         let secret = secret_rule();
-        let error = gateway(&server, &secret).create_customer(&org(), "k2").await.unwrap_err();
-        assert!(matches!(error, GatewayError::Rejected { status: 400, ref code } if code == "parameter_unknown"), "{error:?}");
+        let error = gateway(&server, &secret)
+            .create_customer(&org(), "k2")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, GatewayError::Rejected { status: 400, ref code } if code == "parameter_unknown"),
+            "{error:?}"
+        );
     }
 
     #[tokio::test]
@@ -314,7 +341,10 @@ mod tests {
         let gateway = StripeGateway::new(secrets, "billing/stripe".into(), Some(url));
         let error = gateway.create_customer(&org(), "k3").await.unwrap_err();
         assert!(matches!(error, GatewayError::Unavailable(_)), "{error:?}");
-        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), MAX_ATTEMPTS);
+        assert_eq!(
+            accepted.load(std::sync::atomic::Ordering::SeqCst),
+            MAX_ATTEMPTS
+        );
     }
 
     #[tokio::test]
@@ -336,6 +366,10 @@ mod tests {
             let found = gateway.find_customer_for_org(&org()).await.unwrap();
             assert_eq!(found.map(String::from).as_deref(), Some("cus_Older"));
         }
-        assert_eq!(secret.num_calls(), 1, "the Stripe key is read once per container");
+        assert_eq!(
+            secret.num_calls(),
+            1,
+            "the Stripe key is read once per container"
+        );
     }
 }

@@ -112,10 +112,10 @@ impl JwksCache {
             .and_then(|c| c.keys.find(kid))
             .ok_or(TokenRejected::UnknownKey)?;
         // A key that declares its algorithm is only good for that algorithm.
-        if let Some(declared) = jwk.common.key_algorithm {
-            if declared.to_string() != format!("{alg:?}") {
-                return Err(TokenRejected::AlgorithmNotAllowed(alg));
-            }
+        if let Some(declared) = jwk.common.key_algorithm
+            && declared.to_string() != format!("{alg:?}")
+        {
+            return Err(TokenRejected::AlgorithmNotAllowed(alg));
         }
         DecodingKey::from_jwk(jwk).map_err(|e| TokenRejected::Malformed(e.to_string()))
     }
