@@ -1,0 +1,469 @@
+//! `/v1/customers`: create, retrieve, update, delete, list and search.
+
+use axum::extract::{Path, State};
+use axum::response::Json;
+use serde_json::{Value, json};
+
+use crate::app::App;
+use crate::error::ApiError;
+use crate::ids;
+use crate::list;
+use crate::params::{Change, EXPAND_ONLY, NONE, Params, Spec};
+use crate::pipeline::{ApiRequest, ApiResult};
+use crate::search::{Fields, Query};
+use crate::store::Store;
+
+const RESOURCE: &str = "customer";
+const URL: &str = "/v1/customers";
+
+const CREATE: Spec = Spec::new(
+    &[
+        "address",
+        "balance",
+        "business_name",
+        "description",
+        "email",
+        "expand",
+        "individual_name",
+        "invoice_prefix",
+        "invoice_settings",
+        "metadata",
+        "name",
+        "next_invoice_sequence",
+        "phone",
+        "preferred_locales",
+        "shipping",
+        "tax_exempt",
+    ],
+    &[
+        "cash_balance",
+        "payment_method",
+        "source",
+        "tax",
+        "tax_id_data",
+        "test_clock",
+        "validate",
+    ],
+);
+const UPDATE: Spec = Spec::new(
+    &[
+        "address",
+        "balance",
+        "business_name",
+        "description",
+        "email",
+        "expand",
+        "individual_name",
+        "invoice_prefix",
+        "invoice_settings",
+        "metadata",
+        "name",
+        "next_invoice_sequence",
+        "phone",
+        "preferred_locales",
+        "shipping",
+        "tax_exempt",
+    ],
+    &[
+        "cash_balance",
+        "default_source",
+        "source",
+        "tax",
+        "validate",
+    ],
+);
+const LIST: Spec = Spec::new(
+    &[
+        "created",
+        "email",
+        "ending_before",
+        "expand",
+        "limit",
+        "starting_after",
+    ],
+    &["test_clock"],
+);
+const SEARCH: Spec = Spec::new(&["expand", "limit", "page", "query"], &[]);
+const ADDRESS: Spec = Spec::new(
+    &["city", "country", "line1", "line2", "postal_code", "state"],
+    &[],
+);
+const SHIPPING: Spec = Spec::new(&["address", "name", "phone"], &[]);
+const INVOICE_SETTINGS: Spec = Spec::new(
+    &[
+        "custom_fields",
+        "default_payment_method",
+        "footer",
+        "rendering_options",
+    ],
+    &[],
+);
+const CUSTOM_FIELD: Spec = Spec::new(&["name", "value"], &[]);
+const RENDERING_OPTIONS: Spec = Spec::new(&["amount_tax_display", "template"], &[]);
+
+const SEARCH_FIELDS: Fields = Fields {
+    resource: "customers",
+    strings: &["email", "name", "phone"],
+    numbers: &["created"],
+};
+
+/// A new customer as Stripe returns it (key set of the published fixture, fresh-object values).
+fn blank(id: &str, created: i64) -> Value {
+    json!({
+        "id": id,
+        "object": "customer",
+        "address": null,
+        "balance": 0,
+        "created": created,
+        "currency": null,
+        "default_source": null,
+        "delinquent": false,
+        "description": null,
+        "discount": null,
+        "email": null,
+        "invoice_prefix": ids::upper(8),
+        "invoice_settings": {
+            "custom_fields": null,
+            "default_payment_method": null,
+            "footer": null,
+            "rendering_options": null
+        },
+        "livemode": false,
+        "metadata": {},
+        "name": null,
+        "next_invoice_sequence": 1,
+        "phone": null,
+        "preferred_locales": [],
+        "shipping": null,
+        "tax_exempt": "none",
+        "test_clock": null
+    })
+}
+
+fn is_deleted(customer: &Value) -> bool {
+    customer.get("deleted").is_some()
+}
+
+fn deleted_stub(id: &str) -> Value {
+    json!({ "id": id, "object": "customer", "deleted": true })
+}
+
+/// A customer that exists and is not deleted (Stripe refuses changes to deleted ones).
+fn live<'a>(store: &'a Store, id: &str) -> Result<&'a Value, ApiError> {
+    store
+        .customers
+        .get(id)
+        .filter(|c| !is_deleted(c))
+        .ok_or_else(|| ApiError::no_such(RESOURCE, id))
+}
+
+fn save(app: &App, store: &mut Store, customer: Value) {
+    let id = customer["id"].as_str().unwrap_or_default().to_owned();
+    store.customer_search.record(
+        &id,
+        Some(customer.clone()),
+        app.clock.now_ms(),
+        store.search_delay_ms,
+    );
+    store.customers.insert(customer);
+}
+
+pub async fn create(State(app): State<App>, request: ApiRequest) -> ApiResult {
+    let params = request.params(&CREATE)?;
+    app.write(&request, |store, changes| {
+        let mut customer = blank(&ids::generate("cus", ids::SHORT), app.clock.now());
+        apply(&mut customer, params)?;
+        changes.created("customer.created", &customer);
+        save(&app, store, customer.clone());
+        request.render(store, customer)
+    })
+}
+
+pub async fn retrieve(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    request: ApiRequest,
+) -> ApiResult {
+    request.params(&EXPAND_ONLY)?;
+    app.read(|store| {
+        let customer = store
+            .customers
+            .get(&id)
+            .ok_or_else(|| ApiError::no_such(RESOURCE, &id))?;
+        if is_deleted(customer) {
+            return Ok(Json(deleted_stub(&id)));
+        }
+        request.render(store, customer.clone())
+    })
+}
+
+pub async fn update(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    request: ApiRequest,
+) -> ApiResult {
+    let params = request.params(&UPDATE)?;
+    app.write(&request, |store, changes| {
+        let before = live(store, &id)?.clone();
+        let mut after = before.clone();
+        apply(&mut after, params)?;
+        changes.updated("customer.updated", &before, &after);
+        save(&app, store, after.clone());
+        request.render(store, after)
+    })
+}
+
+pub async fn delete(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    request: ApiRequest,
+) -> ApiResult {
+    request.params(&NONE)?;
+    app.write(&request, |store, changes| {
+        let mut customer = live(store, &id)?.clone();
+        // The event carries the whole customer; the store keeps it, marked deleted.
+        changes.deleted("customer.deleted", &customer);
+        customer["deleted"] = json!(true);
+        store.customers.insert(customer);
+        store
+            .customer_search
+            .record(&id, None, app.clock.now_ms(), store.search_delay_ms);
+        Ok(Json(deleted_stub(&id)))
+    })
+}
+
+pub async fn list(State(app): State<App>, request: ApiRequest) -> ApiResult {
+    let params = request.params(&LIST)?;
+    // Stripe documents this filter as case-sensitive.
+    let email = params.string("email")?;
+    app.read(|store| {
+        let include = |c: &Value| !is_deleted(c) && email.is_none_or(|e| c["email"] == e);
+        let page = list::page(
+            params,
+            store.customers.newest_first(),
+            include,
+            URL,
+            RESOURCE,
+        )?;
+        request.render(store, page)
+    })
+}
+
+pub async fn search(State(app): State<App>, request: ApiRequest) -> ApiResult {
+    let params = request.params(&SEARCH)?;
+    let query = Query::parse(params.required_string("query")?, &SEARCH_FIELDS)?;
+    let now_ms = app.clock.now_ms();
+    app.read(|store| {
+        let hits = store
+            .customer_search
+            .visible(now_ms)
+            .filter(|(_, c)| query.matches(c));
+        let page = list::search_page(params, hits, "/v1/customers/search")?;
+        request.render(store, page)
+    })
+}
+
+/// Applies create/update parameters to a customer; shared so both accept the same values.
+fn apply(customer: &mut Value, params: &Params) -> Result<(), ApiError> {
+    for key in [
+        "description",
+        "name",
+        "phone",
+        "business_name",
+        "individual_name",
+    ] {
+        set_text(customer, key, params.text(key)?);
+    }
+    let email = params.text("email")?;
+    if let Change::Set(email) = &email {
+        validate_email(email)?;
+    }
+    set_text(customer, "email", email);
+    if let Some(balance) = params.integer("balance")? {
+        customer["balance"] = json!(balance);
+    }
+    if let Some(prefix) = params.string("invoice_prefix")? {
+        let valid = (3..=12).contains(&prefix.len())
+            && prefix
+                .chars()
+                .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase());
+        if !valid {
+            return Err(ApiError::invalid(
+                "invoice_prefix",
+                "Invoice prefix must be 3 to 12 uppercase letters or numbers.",
+            ));
+        }
+        customer["invoice_prefix"] = json!(prefix);
+    }
+    if let Some(sequence) = params.integer("next_invoice_sequence")? {
+        if sequence < 1 {
+            return Err(ApiError::invalid(
+                "next_invoice_sequence",
+                "Must be at least 1.",
+            ));
+        }
+        customer["next_invoice_sequence"] = json!(sequence);
+    }
+    match params.string_list("preferred_locales")? {
+        Change::Keep => {}
+        Change::Clear => customer["preferred_locales"] = json!([]),
+        Change::Set(locales) => customer["preferred_locales"] = json!(locales),
+    }
+    match params.text("tax_exempt")? {
+        Change::Keep => {}
+        Change::Clear => customer["tax_exempt"] = json!("none"),
+        Change::Set(value) if ["none", "exempt", "reverse"].contains(&value.as_str()) => {
+            customer["tax_exempt"] = json!(value);
+        }
+        Change::Set(value) => {
+            return Err(ApiError::invalid(
+                "tax_exempt",
+                format!(
+                    "Invalid tax_exempt: must be one of none, exempt, or reverse (got {value})"
+                ),
+            ));
+        }
+    }
+    if let Some(update) = params.metadata()? {
+        update.apply(&mut customer["metadata"])?;
+    }
+    match params.hash("address")? {
+        Change::Keep => {}
+        Change::Clear => customer["address"] = Value::Null,
+        Change::Set(address) => customer["address"] = build_address(&address)?,
+    }
+    match params.hash("shipping")? {
+        Change::Keep => {}
+        Change::Clear => customer["shipping"] = Value::Null,
+        Change::Set(shipping) => customer["shipping"] = build_shipping(&shipping)?,
+    }
+    match params.hash("invoice_settings")? {
+        Change::Keep => {}
+        Change::Clear => return Err(ApiError::invalid("invoice_settings", "Invalid hash")),
+        Change::Set(settings) => {
+            apply_invoice_settings(&mut customer["invoice_settings"], &settings)?
+        }
+    }
+    Ok(())
+}
+
+fn set_text(customer: &mut Value, key: &str, change: Change<String>) {
+    match change {
+        Change::Keep => {}
+        Change::Clear => customer[key] = Value::Null,
+        Change::Set(text) => customer[key] = json!(text),
+    }
+}
+
+/// Stripe rejects malformed addresses with `email_invalid`; this is a loose approximation.
+fn validate_email(email: &str) -> Result<(), ApiError> {
+    let valid = email.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty()
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+    }) && !email.chars().any(char::is_whitespace);
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_with_code(
+            "email",
+            "email_invalid",
+            format!("Invalid email address: {email}"),
+        ))
+    }
+}
+
+/// An address hash replaces the previous address (fields not sent become null).
+fn build_address(address: &Params) -> Result<Value, ApiError> {
+    address.check(&ADDRESS)?;
+    let mut out = json!({});
+    for key in ADDRESS.supported {
+        out[*key] = address
+            .string(key)?
+            .filter(|s| !s.is_empty())
+            .map_or(Value::Null, |s| json!(s));
+    }
+    Ok(out)
+}
+
+fn build_shipping(shipping: &Params) -> Result<Value, ApiError> {
+    shipping.check(&SHIPPING)?;
+    let name = shipping.required_string("name")?;
+    let Change::Set(address) = shipping.hash("address")? else {
+        return Err(ApiError::missing_parameter(&shipping.name("address")));
+    };
+    Ok(json!({
+        "address": build_address(&address)?,
+        "name": name,
+        "phone": shipping.string("phone")?.filter(|s| !s.is_empty()),
+    }))
+}
+
+/// Each sub-field sent replaces that sub-field; an empty string clears it.
+fn apply_invoice_settings(target: &mut Value, settings: &Params) -> Result<(), ApiError> {
+    settings.check(&INVOICE_SETTINGS)?;
+    match settings.hash_list("custom_fields")? {
+        Change::Keep => {}
+        Change::Clear => target["custom_fields"] = Value::Null,
+        Change::Set(fields) => {
+            if fields.len() > 4 {
+                return Err(ApiError::invalid(
+                    settings.name("custom_fields"),
+                    "At most 4 custom fields are allowed.",
+                ));
+            }
+            let fields = fields
+                .iter()
+                .map(|field| {
+                    field.check(&CUSTOM_FIELD)?;
+                    Ok(json!({"name": field.required_string("name")?, "value": field.required_string("value")?}))
+                })
+                .collect::<Result<Vec<_>, ApiError>>()?;
+            target["custom_fields"] = json!(fields);
+        }
+    }
+    match settings.text("default_payment_method")? {
+        Change::Keep => {}
+        Change::Clear => target["default_payment_method"] = Value::Null,
+        Change::Set(pm) => {
+            check_default_payment_method(&pm, &settings.name("default_payment_method"))?;
+            target["default_payment_method"] = json!(pm);
+        }
+    }
+    match settings.text("footer")? {
+        Change::Keep => {}
+        Change::Clear => target["footer"] = Value::Null,
+        Change::Set(footer) => target["footer"] = json!(footer),
+    }
+    match settings.hash("rendering_options")? {
+        Change::Keep => {}
+        Change::Clear => target["rendering_options"] = Value::Null,
+        Change::Set(options) => {
+            options.check(&RENDERING_OPTIONS)?;
+            let mut rendering = match &target["rendering_options"] {
+                Value::Object(_) => target["rendering_options"].clone(),
+                _ => json!({"amount_tax_display": null, "template": null}),
+            };
+            for key in RENDERING_OPTIONS.supported {
+                match options.text(key)? {
+                    Change::Keep => {}
+                    Change::Clear => rendering[*key] = Value::Null,
+                    Change::Set(value) => rendering[*key] = json!(value),
+                }
+            }
+            target["rendering_options"] = rendering;
+        }
+    }
+    Ok(())
+}
+
+/// Stripe requires the payment method to be attached to this customer. The fake has no payment
+/// methods yet, so any `pm_…` id is accepted (a documented gap, closed when they are added).
+fn check_default_payment_method(pm: &str, param: &str) -> Result<(), ApiError> {
+    if pm.starts_with("pm_") {
+        Ok(())
+    } else {
+        Err(ApiError::no_such_param("PaymentMethod", pm, param))
+    }
+}

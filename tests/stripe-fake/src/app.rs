@@ -1,0 +1,116 @@
+//! Shared state of one fake Stripe: the store and the cross-cutting pieces around it.
+
+use std::ops::Deref;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use crate::behaviours::Behaviours;
+use crate::clock::Clock;
+use crate::counter::RequestCounter;
+use crate::error::ApiError;
+use crate::events::{self, Changes};
+use crate::faults::Faults;
+use crate::idempotency::Idempotency;
+use crate::pipeline::ApiRequest;
+use crate::store::Store;
+use crate::webhooks::{self, Webhooks};
+
+/// Settings of one fake Stripe server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// 0 picks a free port.
+    pub port: u16,
+    /// One stderr line per request.
+    pub log_requests: bool,
+}
+
+pub const DEFAULT_PORT: u16 = 12111;
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            port: DEFAULT_PORT,
+            log_requests: true,
+        }
+    }
+}
+
+pub struct Inner {
+    pub config: Config,
+    pub clock: Clock,
+    pub behaviours: Mutex<Behaviours>,
+    pub store: Mutex<Store>,
+    pub idempotency: Idempotency,
+    pub faults: Faults,
+    pub requests: RequestCounter,
+    pub webhooks: Webhooks,
+}
+
+#[derive(Clone)]
+pub struct App(Arc<Inner>);
+
+impl Deref for App {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// Locks a mutex; a panic elsewhere must not wedge the whole fake.
+pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl App {
+    /// Must run inside a Tokio runtime: it starts the webhook delivery worker.
+    pub fn new(config: Config) -> Self {
+        let (webhooks, jobs) = Webhooks::new();
+        let inner = Arc::new(Inner {
+            config,
+            clock: Clock::default(),
+            behaviours: Mutex::default(),
+            store: Mutex::default(),
+            idempotency: Idempotency::default(),
+            faults: Faults::default(),
+            requests: RequestCounter::default(),
+            webhooks,
+        });
+        tokio::spawn(webhooks::run_worker(Arc::downgrade(&inner), jobs));
+        Self(inner)
+    }
+
+    pub fn behaviours(&self) -> Behaviours {
+        lock(&self.behaviours).clone()
+    }
+
+    pub fn read<T>(&self, f: impl FnOnce(&Store) -> T) -> T {
+        f(&lock(&self.store))
+    }
+
+    /// Runs a change under the store lock, then records its events and queues their webhooks.
+    /// `f` must validate before it mutates: an error leaves no events behind.
+    pub fn write<T>(
+        &self,
+        request: &ApiRequest,
+        f: impl FnOnce(&mut Store, &mut Changes) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let mut store = lock(&self.store);
+        let mut changes = Changes::default();
+        let out = f(&mut store, &mut changes)?;
+        let deliveries = events::record(&mut store, changes, request, self.clock.now());
+        drop(store);
+        self.webhooks.enqueue(deliveries);
+        Ok(out)
+    }
+
+    /// Back to a fresh fake; webhook endpoints stay unless `all`.
+    pub fn reset(&self, all: bool) {
+        lock(&self.store).reset(all);
+        *lock(&self.behaviours) = Behaviours::default();
+        self.idempotency.clear();
+        self.faults.clear();
+        self.requests.reset();
+        self.webhooks.reset();
+        self.clock.reset();
+    }
+}

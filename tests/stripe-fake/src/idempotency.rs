@@ -1,0 +1,207 @@
+//! Stripe's idempotency layer for POSTs: the first response under a key is saved and replayed;
+//! a key reused with other parameters, or while its first request still runs, is refused.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::body::{Body, Bytes, to_bytes};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use crate::app::lock;
+use crate::error::{ApiError, ErrorType};
+
+/// Stripe prunes keys after at least 24 hours; the fake measures that on its own clock.
+const LIFETIME_MS: i64 = 24 * 60 * 60 * 1000;
+pub const MAX_KEY_LEN: usize = 255;
+
+/// What a key is bound to: the endpoint and the parsed parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fingerprint {
+    pub endpoint: String,
+    pub params: Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct Saved {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+    request_id: String,
+}
+
+impl Saved {
+    pub fn replay(&self) -> Response {
+        let mut response = Response::new(Body::from(self.body.clone()));
+        *response.status_mut() = self.status;
+        *response.headers_mut() = self.headers.clone();
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+        if let Ok(id) = HeaderValue::from_str(&self.request_id) {
+            response.headers_mut().insert("original-request", id);
+        }
+        response
+    }
+}
+
+#[derive(Debug)]
+enum State {
+    Running,
+    Done(Saved),
+}
+
+#[derive(Debug)]
+struct Entry {
+    fingerprint: Fingerprint,
+    created_ms: i64,
+    state: State,
+}
+
+type Entries = Arc<Mutex<HashMap<String, Entry>>>;
+
+#[derive(Debug, Default)]
+pub struct Idempotency {
+    entries: Entries,
+}
+
+pub enum Begin {
+    Execute(Guard),
+    Replay(Saved),
+}
+
+impl Idempotency {
+    /// `in_use_type` is the error `type` for a key whose first request still runs.
+    pub fn begin(
+        &self,
+        key: &str,
+        fingerprint: Fingerprint,
+        now_ms: i64,
+        in_use_type: ErrorType,
+    ) -> Result<Begin, ApiError> {
+        let mut entries = lock(&self.entries);
+        if let Some(entry) = entries
+            .get(key)
+            .filter(|e| now_ms - e.created_ms < LIFETIME_MS)
+        {
+            if entry.fingerprint.endpoint != fingerprint.endpoint {
+                return Err(ApiError::idempotency_other_endpoint(
+                    key,
+                    &entry.fingerprint.endpoint,
+                    &fingerprint.endpoint,
+                ));
+            }
+            if entry.fingerprint.params != fingerprint.params {
+                return Err(ApiError::idempotency_mismatch(key));
+            }
+            return match &entry.state {
+                State::Running => Err(ApiError::idempotency_in_use(key, in_use_type)),
+                State::Done(saved) => Ok(Begin::Replay(saved.clone())),
+            };
+        }
+        entries.insert(
+            key.to_owned(),
+            Entry {
+                fingerprint,
+                created_ms: now_ms,
+                state: State::Running,
+            },
+        );
+        Ok(Begin::Execute(Guard {
+            entries: Arc::clone(&self.entries),
+            key: key.to_owned(),
+            saved: false,
+        }))
+    }
+
+    pub fn clear(&self) {
+        lock(&self.entries).clear();
+    }
+}
+
+/// Holds a key while its request runs. Dropped without [`Guard::save`] (validation failure,
+/// client gone) it releases the key so a retry executes afresh.
+pub struct Guard {
+    entries: Entries,
+    key: String,
+    saved: bool,
+}
+
+impl Guard {
+    /// Saves the response under the key and gives it back.
+    pub async fn save(mut self, response: Response, request_id: &str) -> Response {
+        let (parts, body) = response.into_parts();
+        let Ok(body) = to_bytes(body, usize::MAX).await else {
+            return ApiError::server_error(StatusCode::INTERNAL_SERVER_ERROR).into_response();
+        };
+        let saved = Saved {
+            status: parts.status,
+            headers: parts.headers.clone(),
+            body: body.clone(),
+            request_id: request_id.to_owned(),
+        };
+        if let Some(entry) = lock(&self.entries).get_mut(&self.key) {
+            entry.state = State::Done(saved);
+            self.saved = true;
+        }
+        Response::from_parts(parts, Body::from(body))
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if !self.saved {
+            let mut entries = lock(&self.entries);
+            if entries
+                .get(&self.key)
+                .is_some_and(|e| matches!(e.state, State::Running))
+            {
+                entries.remove(&self.key);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn begin(idem: &Idempotency, params: Value, now_ms: i64) -> Result<Begin, ApiError> {
+        let fingerprint = Fingerprint {
+            endpoint: "POST /v1/customers".into(),
+            params,
+        };
+        idem.begin("k", fingerprint, now_ms, ErrorType::Idempotency)
+    }
+
+    #[tokio::test]
+    async fn replay_mismatch_in_use_and_expiry() {
+        let idem = Idempotency::default();
+        let Ok(Begin::Execute(guard)) = begin(&idem, json!({"a": "1"}), 0) else {
+            panic!("first use must execute")
+        };
+        let busy = begin(&idem, json!({"a": "1"}), 0).err().map(|e| e.status);
+        assert_eq!(busy, Some(StatusCode::CONFLICT));
+        let mismatch = begin(&idem, json!({"a": "2"}), 0).err().map(|e| e.status);
+        assert_eq!(mismatch, Some(StatusCode::BAD_REQUEST));
+        let _ = guard.save(Response::new(Body::from("{}")), "req_1").await;
+        let Ok(Begin::Replay(saved)) = begin(&idem, json!({"a": "1"}), 1) else {
+            panic!("second use must replay")
+        };
+        assert_eq!(saved.replay().headers()["idempotent-replayed"], "true");
+        let expired = begin(&idem, json!({"a": "2"}), LIFETIME_MS);
+        assert!(matches!(expired, Ok(Begin::Execute(_))));
+    }
+
+    #[test]
+    fn dropped_guard_releases_the_key() {
+        let idem = Idempotency::default();
+        drop(begin(&idem, json!({}), 0));
+        assert!(matches!(
+            begin(&idem, json!({"other": "x"}), 0),
+            Ok(Begin::Execute(_))
+        ));
+    }
+}

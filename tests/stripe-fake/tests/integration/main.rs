@@ -1,0 +1,12 @@
+//! End-to-end tests: a fake on an ephemeral port, driven over HTTP, by async-stripe's own client
+//! and with webhooks received and verified by async-stripe-webhook.
+
+// A failed expectation is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod api;
+mod faults;
+mod idempotency;
+mod stripe_client;
+mod support;
+mod webhooks;

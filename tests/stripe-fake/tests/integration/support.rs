@@ -1,0 +1,271 @@
+//! Test helpers: a running fake, raw HTTP calls, fixture key sets and a webhook receiver.
+
+use std::collections::BTreeSet;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use serde_json::Value;
+use stripe_fake::{Config, RunningFake};
+use tokio::sync::mpsc;
+
+pub const KEY: &str = "sk_test_stripe_fake";
+
+pub struct Fake {
+    pub server: RunningFake,
+    http: reqwest::Client,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn error_code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or_default()
+    }
+}
+
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+impl Fake {
+    pub async fn start() -> Self {
+        let server = stripe_fake::spawn(Config {
+            port: 0,
+            log_requests: false,
+        })
+        .await
+        .expect("fake starts");
+        Self {
+            server,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.server.url())
+    }
+
+    pub fn client(&self) -> stripe::Client {
+        stripe::ClientBuilder::new(KEY)
+            .url(self.server.url())
+            .build()
+            .expect("client builds")
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        let response = request.send().await.expect("request reaches the fake");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("body");
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// A form-encoded POST with the test key, and an idempotency key if given.
+    pub async fn post(
+        &self,
+        path: &str,
+        pairs: &[(&str, &str)],
+        idempotency_key: Option<&str>,
+    ) -> Reply {
+        let mut request = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(KEY)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(pairs));
+        if let Some(key) = idempotency_key {
+            request = request.header("idempotency-key", key);
+        }
+        self.send(request).await
+    }
+
+    pub async fn get(&self, path: &str, pairs: &[(&str, &str)]) -> Reply {
+        let url = format!("{}?{}", self.url(path), form(pairs));
+        self.send(self.http.get(url).bearer_auth(KEY)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.send(self.http.delete(self.url(path)).bearer_auth(KEY))
+            .await
+    }
+
+    /// A control API call (`/_fake/…`); `body` is JSON.
+    pub async fn control(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        self.send(request).await
+    }
+
+    pub async fn create_customer(&self, pairs: &[(&str, &str)]) -> Value {
+        let reply = self.post("/v1/customers", pairs, None).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.body
+    }
+
+    /// Every customer the fake holds, deleted ones included.
+    pub async fn stored_customers(&self) -> Vec<Value> {
+        let reply = self.control("GET", "/_fake/customers", None).await;
+        reply.body["data"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+/// The key set of one of Stripe's published example objects.
+pub fn fixture_keys(resource: &str) -> BTreeSet<String> {
+    let fixtures: Value = serde_json::from_str(include_str!("../../fixtures/stripe-fixtures.json"))
+        .expect("fixtures parse");
+    keys(&fixtures["resources"][resource])
+}
+
+pub fn keys(object: &Value) -> BTreeSet<String> {
+    object
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// One webhook POST as received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub signature: String,
+    pub body: String,
+}
+
+impl Received {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).expect("event JSON")
+    }
+}
+
+#[derive(Clone)]
+struct ReceiverState {
+    sender: mpsc::UnboundedSender<Received>,
+    /// Answer 500 to this many requests first.
+    failures_left: Arc<Mutex<u32>>,
+}
+
+/// A tiny HTTP server standing in for the product's webhook Lambda.
+pub struct Receiver {
+    pub addr: SocketAddr,
+    received: mpsc::UnboundedReceiver<Received>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Receiver {
+    pub async fn start(fail_first: u32) -> Self {
+        let (sender, received) = mpsc::unbounded_channel();
+        let state = ReceiverState {
+            sender,
+            failures_left: Arc::new(Mutex::new(fail_first)),
+        };
+        let app = Router::new()
+            .route("/hook", post(receive))
+            .with_state(state);
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("receiver serves");
+        });
+        Self {
+            addr,
+            received,
+            task,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/hook", self.addr)
+    }
+
+    /// Waits for the next delivery (failed attempts included).
+    pub async fn next(&mut self) -> Received {
+        tokio::time::timeout(Duration::from_secs(10), self.received.recv())
+            .await
+            .expect("a webhook arrives in time")
+            .expect("receiver open")
+    }
+
+    /// Waits for `n` deliveries.
+    pub async fn take(&mut self, n: usize) -> Vec<Received> {
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            out.push(self.next().await);
+        }
+        out
+    }
+
+    /// Asserts nothing arrives for a while.
+    pub async fn assert_quiet(&mut self, wait: Duration) {
+        if let Ok(Some(got)) = tokio::time::timeout(wait, self.received.recv()).await {
+            panic!("unexpected webhook: {}", got.body);
+        }
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn receive(
+    State(state): State<ReceiverState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let signature = headers
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let received = Received {
+        signature: signature.to_owned(),
+        body: String::from_utf8_lossy(&body).into_owned(),
+    };
+    let _ = state.sender.send(received);
+    let mut failures = state.failures_left.lock().expect("lock");
+    if *failures > 0 {
+        *failures -= 1;
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::OK
+    }
+}
+
+/// Registers `receiver` for `events` and returns (endpoint id, signing secret).
+pub async fn register(fake: &Fake, receiver: &Receiver, events: &[&str]) -> (String, String) {
+    let url = receiver.url();
+    let mut pairs = vec![("url", url.as_str())];
+    pairs.extend(events.iter().map(|e| ("enabled_events[]", *e)));
+    let reply = fake.post("/v1/webhook_endpoints", &pairs, None).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let id = reply.body["id"].as_str().expect("id").to_owned();
+    let secret = reply.body["secret"].as_str().expect("secret").to_owned();
+    (id, secret)
+}

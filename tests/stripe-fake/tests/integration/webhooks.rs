@@ -1,0 +1,290 @@
+//! Webhook delivery: signed so async-stripe-webhook accepts it, retried, duplicated, shuffled and
+//! paused on request.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use stripe_webhook::{EventObject, Webhook};
+
+use crate::support::{Fake, Receiver, register};
+
+#[tokio::test]
+async fn customer_events_arrive_signed_and_parse_with_async_stripe_webhook() {
+    let fake = Fake::start().await;
+    let mut receiver = Receiver::start(0).await;
+    let (_, secret) = register(&fake, &receiver, &["*"]).await;
+    // Events carry the fake clock; signatures must still use the wall clock.
+    fake.control(
+        "POST",
+        "/_fake/clock/advance",
+        Some(json!({"seconds": 30 * 86_400})),
+    )
+    .await;
+
+    let customer = fake
+        .create_customer(&[("email", "hook@example.com"), ("metadata[org_id]", "o9")])
+        .await;
+    let id = customer["id"].as_str().unwrap();
+    fake.post(
+        &format!("/v1/customers/{id}"),
+        &[("name", "Hooked")],
+        Some("k-hook"),
+    )
+    .await;
+    fake.delete(&format!("/v1/customers/{id}")).await;
+
+    let received = receiver.take(3).await;
+    let mut types = Vec::new();
+    for delivery in &received {
+        let event = Webhook::construct_event(&delivery.body, &delivery.signature, &secret)
+            .unwrap_or_else(|e| panic!("signature or shape rejected: {e:?}"));
+        let customer = match &event.data.object {
+            EventObject::CustomerCreated(c)
+            | EventObject::CustomerUpdated(c)
+            | EventObject::CustomerDeleted(c) => c,
+            other => panic!("unexpected object {other:?}"),
+        };
+        assert_eq!(customer.id.as_str(), id);
+        assert_eq!(
+            customer
+                .metadata
+                .as_ref()
+                .and_then(|m| m.get("org_id"))
+                .map(String::as_str),
+            Some("o9")
+        );
+        types.push(event.type_.as_str().to_owned());
+        let json = delivery.json();
+        assert!(json["created"].as_i64().unwrap() > stripe_fake_wall_now() + 29 * 86_400);
+        if event.type_.as_str() == "customer.updated" {
+            assert_eq!(json["data"]["previous_attributes"], json!({"name": null}));
+            assert_eq!(json["request"]["idempotency_key"], "k-hook");
+        }
+    }
+    assert_eq!(
+        types,
+        ["customer.created", "customer.updated", "customer.deleted"],
+        "sent in order by default"
+    );
+    assert!(
+        Webhook::construct_event(&received[0].body, &received[0].signature, "whsec_wrong").is_err()
+    );
+
+    let deliveries = wait_for_deliveries(&fake, 3, "delivered").await;
+    assert!(deliveries.iter().all(|d| d["attempts"] == 1));
+    let events = fake.get("/v1/events", &[]).await.body;
+    assert!(
+        events["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["pending_webhooks"] == 0)
+    );
+}
+
+fn stripe_fake_wall_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// Polls the delivery log until `n` entries have `status`.
+async fn wait_for_deliveries(fake: &Fake, n: usize, status: &str) -> Vec<Value> {
+    for _ in 0..100 {
+        let log = fake
+            .control("GET", "/_fake/webhooks/deliveries", None)
+            .await
+            .body;
+        let data = log["data"].as_array().cloned().unwrap_or_default();
+        if data.iter().filter(|d| d["status"] == status).count() >= n {
+            return data;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("deliveries never reached {n} × {status}");
+}
+
+#[tokio::test]
+async fn only_subscribed_enabled_endpoints_receive() {
+    let fake = Fake::start().await;
+    let mut updates_only = Receiver::start(0).await;
+    let mut disabled = Receiver::start(0).await;
+    register(&fake, &updates_only, &["customer.updated"]).await;
+    let (disabled_id, _) = register(&fake, &disabled, &["*"]).await;
+    fake.post(
+        &format!("/v1/webhook_endpoints/{disabled_id}"),
+        &[("disabled", "true")],
+        None,
+    )
+    .await;
+
+    let customer = fake.create_customer(&[]).await;
+    fake.post(
+        &format!("/v1/customers/{}", customer["id"].as_str().unwrap()),
+        &[("name", "N")],
+        None,
+    )
+    .await;
+    assert_eq!(updates_only.next().await.json()["type"], "customer.updated");
+    updates_only.assert_quiet(Duration::from_millis(300)).await;
+    disabled.assert_quiet(Duration::from_millis(100)).await;
+    let created = fake
+        .get("/v1/events", &[("type", "customer.created")])
+        .await
+        .body;
+    assert_eq!(
+        created["data"][0]["pending_webhooks"], 0,
+        "no endpoint wanted it"
+    );
+}
+
+#[tokio::test]
+async fn failed_deliveries_are_retried_with_backoff() {
+    let fake = Fake::start().await;
+    fake.control(
+        "POST",
+        "/_fake/webhooks/mode",
+        Some(json!({"retry_backoff_ms": 20, "max_attempts": 3})),
+    )
+    .await;
+    let mut receiver = Receiver::start(2).await;
+    let (_, secret) = register(&fake, &receiver, &["customer.created"]).await;
+    fake.create_customer(&[]).await;
+    let attempts = receiver.take(3).await;
+    assert_eq!(
+        attempts[0].body, attempts[2].body,
+        "the same event each time"
+    );
+    assert_ne!(attempts[0].signature, "", "every attempt is signed");
+    assert!(Webhook::construct_event(&attempts[2].body, &attempts[2].signature, &secret).is_ok());
+    let log = wait_for_deliveries(&fake, 1, "delivered").await;
+    assert_eq!(log[0]["attempts"], 3);
+
+    // An endpoint that never answers 2xx gives up after max_attempts.
+    let mut dead = Receiver::start(u32::MAX).await;
+    register(&fake, &dead, &["customer.created"]).await;
+    fake.create_customer(&[]).await;
+    receiver.next().await;
+    dead.take(3).await;
+    let log = wait_for_deliveries(&fake, 1, "failed").await;
+    let failed: Vec<&Value> = log.iter().filter(|d| d["status"] == "failed").collect();
+    assert_eq!(
+        (
+            failed[0]["attempts"].as_u64(),
+            failed[0]["response_status"].as_u64()
+        ),
+        (Some(3), Some(500))
+    );
+    dead.assert_quiet(Duration::from_millis(300)).await;
+}
+
+#[tokio::test]
+async fn unreachable_endpoints_count_as_failures() {
+    let fake = Fake::start().await;
+    let mode = json!({"retry_backoff_ms": 10, "max_attempts": 2});
+    fake.control("POST", "/_fake/webhooks/mode", Some(mode))
+        .await;
+    // Bind then drop a listener: nothing listens on that port any more.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let url = format!("http://{closed}/hook");
+    let endpoint = [("url", url.as_str()), ("enabled_events[]", "*")];
+    fake.post("/v1/webhook_endpoints", &endpoint, None).await;
+    fake.create_customer(&[]).await;
+    let log = wait_for_deliveries(&fake, 1, "failed").await;
+    assert_eq!(log[0]["attempts"], 2);
+    assert_eq!(log[0]["response_status"], Value::Null);
+    assert!(log[0]["error"].is_string());
+}
+
+#[tokio::test]
+async fn duplicate_mode_sends_each_event_n_times() {
+    let fake = Fake::start().await;
+    let mut receiver = Receiver::start(0).await;
+    register(&fake, &receiver, &["*"]).await;
+    let mode = fake
+        .control(
+            "POST",
+            "/_fake/webhooks/mode",
+            Some(json!({"duplicate": 3})),
+        )
+        .await;
+    assert_eq!(mode.body["duplicate"], 3);
+    fake.create_customer(&[]).await;
+    let copies = receiver.take(3).await;
+    let ids: BTreeSet<String> = copies
+        .iter()
+        .map(|c| c.json()["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 1, "three copies of one event");
+    receiver.assert_quiet(Duration::from_millis(200)).await;
+}
+
+#[tokio::test]
+async fn pause_holds_and_shuffle_reorders_until_flush() {
+    let fake = Fake::start().await;
+    let mut receiver = Receiver::start(0).await;
+    register(&fake, &receiver, &["customer.created"]).await;
+
+    fake.control("POST", "/_fake/webhooks/mode", Some(json!({"pause": true})))
+        .await;
+    fake.create_customer(&[]).await;
+    receiver.assert_quiet(Duration::from_millis(200)).await;
+    let held = fake
+        .control("GET", "/_fake/webhooks/deliveries", None)
+        .await
+        .body;
+    assert_eq!(held["data"][0]["status"], "held");
+    assert_eq!(
+        fake.control("POST", "/_fake/webhooks/flush", None)
+            .await
+            .body["flushed"],
+        1
+    );
+    receiver.next().await;
+
+    fake.control(
+        "POST",
+        "/_fake/webhooks/mode",
+        Some(json!({"pause": false, "shuffle": true})),
+    )
+    .await;
+    let mut created = Vec::new();
+    for _ in 0..10 {
+        created.push(
+            fake.create_customer(&[]).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    receiver.assert_quiet(Duration::from_millis(200)).await;
+    assert_eq!(
+        fake.control("POST", "/_fake/webhooks/flush", None)
+            .await
+            .body["flushed"],
+        10
+    );
+    let arrived: Vec<String> = receiver
+        .take(10)
+        .await
+        .iter()
+        .map(|r| {
+            r.json()["data"]["object"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let (mut sorted_arrived, mut sorted_created) = (arrived.clone(), created.clone());
+    sorted_arrived.sort();
+    sorted_created.sort();
+    assert_eq!(sorted_arrived, sorted_created, "every event, once");
+    // 10 items keep their order by chance once in 3.6 million flushes.
+    assert_ne!(arrived, created, "shuffled");
+}
