@@ -37,6 +37,7 @@ clippy:
 template-lint: setup
 	$(VENV)/bin/cfn-lint template.yaml
 	$(VENV)/bin/sam validate --lint --template template.yaml
+	$(VENV)/bin/pytest -q tests/template
 
 unit:
 	cargo test --workspace
