@@ -1,0 +1,98 @@
+"""Session fixtures: the local stack (started here, or an already running one), a second
+billing-disabled stack on the same backends, and clients for the API, the fake Stripe and moto.
+
+    .venv/bin/pytest tests/e2e                       # starts its own stack on free ports
+    E2E_BASE_URL=http://127.0.0.1:3000 E2E_STRIPE_URL=http://127.0.0.1:12111 \
+    E2E_MOTO_URL=http://127.0.0.1:5055 .venv/bin/pytest tests/e2e   # uses a running `make dev`
+
+Service logs of the stacks started here: .dev/logs/e2e/ and .dev/logs/e2e-billing-disabled/.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import pytest
+from stacklib import LOCAL_PARAMETER_OVERRIDES, Template, aws_client
+from support import Api, StackProcess, StripeFake, free_ports
+
+ATTACH_VARIABLES = ("E2E_BASE_URL", "E2E_STRIPE_URL", "E2E_MOTO_URL")
+# Instances per function on the main stack: concurrent requests must really run in parallel for
+# the race test (test_concurrent_first_ensures_create_exactly_one_customer).
+FUNCTION_INSTANCES = 4
+
+
+@dataclass(frozen=True)
+class StackUrls:
+    api: str
+    stripe: str
+    moto: str
+
+
+def _start(stack: StackProcess, request: pytest.FixtureRequest) -> str:
+    # Registered before starting, so a stack that fails half-way is still stopped.
+    request.addfinalizer(stack.stop)
+    return stack.start()
+
+
+@pytest.fixture(scope="session")
+def stack(request: pytest.FixtureRequest) -> StackUrls:
+    attach = {name: os.environ.get(name) for name in ATTACH_VARIABLES}
+    if any(attach.values()):
+        if not all(attach.values()):
+            pytest.fail(f"set all of {', '.join(ATTACH_VARIABLES)} to use a running stack")
+        return StackUrls(attach["E2E_BASE_URL"], attach["E2E_STRIPE_URL"], attach["E2E_MOTO_URL"])
+    api_port, stripe_port, moto_port, watch_port = free_ports(4)
+    stack = StackProcess(
+        "e2e",
+        api_port=api_port,
+        stripe_port=stripe_port,
+        moto_port=moto_port,
+        watch_port=watch_port,
+        concurrency=FUNCTION_INSTANCES,
+    )
+    api_url = _start(stack, request)
+    return StackUrls(api_url, f"http://127.0.0.1:{stripe_port}", f"http://127.0.0.1:{moto_port}")
+
+
+@pytest.fixture(scope="session")
+def billing_disabled_api(stack: StackUrls, request: pytest.FixtureRequest) -> Api:
+    """Functions and gateway with ENABLE_BILLING=false, on the main stack's moto and fake."""
+    api_port, watch_port = free_ports(2)
+    disabled = StackProcess(
+        "e2e-billing-disabled",
+        reuse_backends=True,
+        enable_billing="false",
+        api_port=api_port,
+        watch_port=watch_port,
+        stripe_port=urlsplit(stack.stripe).port,
+        moto_port=urlsplit(stack.moto).port,
+    )
+    return Api(_start(disabled, request))
+
+
+@pytest.fixture(scope="session")
+def template() -> Template:
+    return Template.load(parameter_overrides=LOCAL_PARAMETER_OVERRIDES)
+
+
+@pytest.fixture
+def api(stack: StackUrls) -> Api:
+    return Api(stack.api)
+
+
+@pytest.fixture(scope="session")
+def stripe_fake(stack: StackUrls) -> StripeFake:
+    return StripeFake(stack.stripe)
+
+
+@pytest.fixture(scope="session")
+def dynamodb(stack: StackUrls):
+    return aws_client("dynamodb", stack.moto)
+
+
+@pytest.fixture(scope="session")
+def customers_table(template: Template) -> str:
+    return template.parameters["CustomersTableName"]

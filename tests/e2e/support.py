@@ -1,0 +1,178 @@
+"""Helpers for the end-to-end tests: the stack process, HTTP clients and assertions.
+
+Everything talks to 127.0.0.1 only, and every HTTP call has a timeout so the suite always ends.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+from stacklib import LOCAL_HOST, REPO_ROOT, VENV_BIN
+
+HTTP_TIMEOUT_S = 30  # above the functions' own timeout, so the gateway answers first
+STACK_READY_TIMEOUT_S = 300  # a cold `cargo build` included
+STACK_STOP_TIMEOUT_S = 30
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports free right now, distinct from each other (all held open until all are chosen)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sock.bind((LOCAL_HOST, 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def new_org_id() -> str:
+    """A fresh organisation per test keeps tests independent of each other and of earlier runs."""
+    return f"org_e2e_{uuid.uuid4().hex[:16]}"
+
+
+class StackProcess:
+    """scripts/dev_stack.py run for the test session, in its own process group."""
+
+    def __init__(self, name: str, **options: str | int | bool):
+        """`options` are dev_stack.py's: `api_port=3000` stands for `--api-port 3000`, True for a flag."""
+        self.name = name
+        self.log_dir = REPO_ROOT / ".dev" / "logs" / name
+        self._ready_file = self.log_dir / "ready"
+        self._args = []
+        for option, value in options.items():
+            flag = "--" + option.replace("_", "-")
+            self._args += [flag] if value is True else [flag, str(value)]
+        self._process: subprocess.Popen | None = None
+
+    @property
+    def output_path(self) -> Path:
+        return self.log_dir / "dev-stack.log"
+
+    def start(self) -> str:
+        """Starts the stack and returns its API base URL once it is ready."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._ready_file.unlink(missing_ok=True)
+        with open(self.output_path, "wb") as output:
+            self._process = subprocess.Popen(
+                [
+                    str(VENV_BIN / "python"),
+                    str(REPO_ROOT / "scripts" / "dev_stack.py"),
+                    "--ready-file",
+                    str(self._ready_file),
+                    "--log-dir",
+                    str(self.log_dir),
+                    *self._args,
+                ],
+                cwd=REPO_ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                process_group=0,
+            )
+        deadline = time.monotonic() + STACK_READY_TIMEOUT_S
+        while not self._ready_file.exists():
+            if self._process.poll() is not None:
+                raise RuntimeError(
+                    f"{self.name} stack exited with code {self._process.returncode}:\n{self._output_tail()}"
+                )
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(
+                    f"{self.name} stack not ready after {STACK_READY_TIMEOUT_S}s:\n{self._output_tail()}"
+                )
+            time.sleep(0.25)
+        return self._ready_file.read_text().strip()
+
+    def stop(self) -> None:
+        if self._process is None or self._process.poll() is not None:
+            return
+        self._process.send_signal(signal.SIGTERM)
+        try:
+            self._process.wait(timeout=STACK_STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(self._process.pid, signal.SIGKILL)
+            self._process.wait()
+
+    def _output_tail(self, lines: int = 60) -> str:
+        text = self.output_path.read_text(errors="replace") if self.output_path.exists() else ""
+        return (
+            "\n".join(text.splitlines()[-lines:]) + f"\n(full output: {self.output_path}; service logs: {self.log_dir})"
+        )
+
+
+class Api:
+    """The billing API through the local gateway."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self.session = requests.Session()
+
+    def request(self, method: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
+        headers = kwargs.pop("headers", {})
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.session.request(method, self.base_url + path, headers=headers, timeout=HTTP_TIMEOUT_S, **kwargs)
+
+    def get_customer(self, token: str | None) -> requests.Response:
+        return self.request("GET", "/billing/customer", token)
+
+    def ensure_customer(self, token: str | None, **kwargs) -> requests.Response:
+        return self.request("POST", "/billing/customer", token, **kwargs)
+
+
+class StripeFake:
+    """The fake Stripe's control API (no auth)."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+
+    def _call(self, method: str, path: str, **kwargs) -> dict:
+        response = requests.request(method, self.base_url + path, timeout=HTTP_TIMEOUT_S, **kwargs)
+        response.raise_for_status()
+        return response.json()
+
+    def customers_of_org(self, org_id: str) -> list[dict]:
+        customers = self._call("GET", "/_fake/customers")["data"]
+        return [c for c in customers if (c.get("metadata") or {}).get("org_id") == org_id]
+
+    def request_total(self) -> int:
+        return self._call("GET", "/_fake/requests")["total"]
+
+    @contextmanager
+    def down(self, status: int = 503):
+        """Every Stripe API call answers `status` until the block ends."""
+        self._call("POST", "/_fake/faults", json={"route": "*", "kind": "status", "status": status})
+        try:
+            yield
+        finally:
+            self._call("DELETE", "/_fake/faults")
+
+
+def assert_error(response: requests.Response, status: int, code: str | None = None) -> dict:
+    """The API's error envelope `{"error": {"code", "message", "request_id"}}`; returns `error`."""
+    assert response.status_code == status, f"expected {status}, got {response.status_code}: {response.text}"
+    error = response.json().get("error")
+    assert isinstance(error, dict), f"no error envelope: {response.text}"
+    assert isinstance(error.get("code"), str) and error["code"], response.text
+    assert isinstance(error.get("message"), str) and error["message"], response.text
+    assert isinstance(error.get("request_id"), str) and error["request_id"], response.text
+    if code is not None:
+        assert error["code"] == code, response.text
+    return error
+
+
+def assert_gateway_message(response: requests.Response, status: int, message: str) -> None:
+    """API Gateway's own answers (authorizer denials) are `{"message": ...}`, not the envelope."""
+    assert response.status_code == status, f"expected {status}, got {response.status_code}: {response.text}"
+    assert response.json() == {"message": message}
