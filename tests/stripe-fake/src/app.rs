@@ -1,5 +1,6 @@
 //! Shared state of one fake Stripe: the store and the cross-cutting pieces around it.
 
+use std::net::SocketAddr;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -7,9 +8,10 @@ use crate::behaviours::Behaviours;
 use crate::clock::Clock;
 use crate::counter::RequestCounter;
 use crate::error::ApiError;
-use crate::events::{self, Changes};
+use crate::events::{self, Changes, Origin};
 use crate::faults::Faults;
 use crate::idempotency::Idempotency;
+use crate::ids;
 use crate::pipeline::ApiRequest;
 use crate::store::Store;
 use crate::webhooks::{self, Webhooks};
@@ -36,6 +38,13 @@ impl Default for Config {
 
 pub struct Inner {
     pub config: Config,
+    /// Where this fake listens (portal URLs point here).
+    pub addr: SocketAddr,
+    /// The account's default customer portal configuration (`bpc_…`).
+    pub portal_configuration: String,
+    /// The account's default payment method configuration (`pmc_…`), shown on SetupIntents that
+    /// use automatic payment methods.
+    pub payment_method_configuration: String,
     pub clock: Clock,
     pub behaviours: Mutex<Behaviours>,
     pub store: Mutex<Store>,
@@ -63,10 +72,13 @@ pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl App {
     /// Must run inside a Tokio runtime: it starts the webhook delivery worker.
-    pub fn new(config: Config) -> Self {
+    pub fn new(config: Config, addr: SocketAddr) -> Self {
         let (webhooks, jobs) = Webhooks::new();
         let inner = Arc::new(Inner {
             config,
+            addr,
+            portal_configuration: ids::generate("bpc", ids::LONG),
+            payment_method_configuration: ids::generate("pmc", ids::LONG),
             clock: Clock::default(),
             behaviours: Mutex::default(),
             store: Mutex::default(),
@@ -77,6 +89,11 @@ impl App {
         });
         tokio::spawn(webhooks::run_worker(Arc::downgrade(&inner), jobs));
         Self(inner)
+    }
+
+    /// `http://127.0.0.1:<port>`
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
     }
 
     pub fn behaviours(&self) -> Behaviours {
@@ -94,10 +111,26 @@ impl App {
         request: &ApiRequest,
         f: impl FnOnce(&mut Store, &mut Changes) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
+        self.write_from(request.origin(), f)
+    }
+
+    /// A change no API request caused (control API): its events have `request.id` null.
+    pub fn write_automatic<T, E>(
+        &self,
+        f: impl FnOnce(&mut Store, &mut Changes) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.write_from(Origin::default(), f)
+    }
+
+    fn write_from<T, E>(
+        &self,
+        origin: Origin<'_>,
+        f: impl FnOnce(&mut Store, &mut Changes) -> Result<T, E>,
+    ) -> Result<T, E> {
         let mut store = lock(&self.store);
         let mut changes = Changes::default();
         let out = f(&mut store, &mut changes)?;
-        let deliveries = events::record(&mut store, changes, request, self.clock.now());
+        let deliveries = events::record(&mut store, changes, origin, self.clock.now());
         drop(store);
         self.webhooks.enqueue(deliveries);
         Ok(out)

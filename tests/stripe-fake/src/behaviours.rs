@@ -12,12 +12,21 @@ pub struct Behaviours {
     /// `type` of the 409 `idempotency_key_in_use` error (§1: the code is documented, the type
     /// is not; `idempotency_error` is the likely one).
     pub idempotency_in_use_type: ErrorType,
+    /// Detaching a customer's default payment method nulls
+    /// `invoice_settings.default_payment_method` (and emits `customer.updated`). §4: UNCONFIRMED.
+    pub detach_clears_default: bool,
+    /// The account has redirect-based payment methods enabled, so a server-side SetupIntent
+    /// confirm with `automatic_payment_methods` (allow_redirects ≠ never) needs a `return_url`.
+    /// OBS for PaymentIntents (the error text names Setup Intents too); depends on the account.
+    pub confirm_requires_return_url: bool,
 }
 
 impl Default for Behaviours {
     fn default() -> Self {
         Self {
             idempotency_in_use_type: ErrorType::Idempotency,
+            detach_clears_default: true,
+            confirm_requires_return_url: true,
         }
     }
 }

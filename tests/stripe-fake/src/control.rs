@@ -4,13 +4,15 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Json, Response};
+use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::{delete, get, post};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use crate::api::{payment_methods, setup_intents};
 use crate::app::{App, lock};
+use crate::cards::{self, Setup};
 use crate::faults::Fault;
 use crate::webhooks::ModeUpdate;
 
@@ -29,6 +31,16 @@ pub fn router() -> Router<App> {
         .route("/clock", get(clock))
         .route("/clock/advance", post(advance_clock))
         .route("/customers", get(customers))
+        .route(
+            "/customers/{id}/payment_methods",
+            post(attach_payment_methods),
+        )
+        .route("/payment_methods", get(list_payment_methods))
+        .route(
+            "/setup_intents/{id}/authenticate",
+            post(authenticate_setup_intent),
+        )
+        .route("/portal/{id}", get(portal_page))
         .route("/webhooks/mode", get(webhook_mode).post(set_webhook_mode))
         .route("/webhooks/flush", post(flush_webhooks))
         .route("/webhooks/deliveries", get(webhook_deliveries))
@@ -190,4 +202,151 @@ async fn set_search_delay(State(app): State<App>, bytes: Bytes) -> ControlResult
     }
     lock(&app.store).search_delay_ms = (seconds * 1000.0).round() as i64;
     Ok(delay_view(&app))
+}
+
+/// Every payment method in creation order, detached ones included, each with what the fake
+/// knows beyond Stripe's JSON under `_fake`.
+async fn list_payment_methods(State(app): State<App>) -> Json<Value> {
+    let all: Vec<Value> = app.read(|store| {
+        store
+            .payment_methods
+            .oldest_first()
+            .map(|pm| {
+                let mut pm = pm.clone();
+                if let Some(state) = pm["id"].as_str().and_then(|id| store.cards.get(id)) {
+                    pm["_fake"] = json!({
+                        "token": state.card.token(),
+                        "detached": state.detached,
+                        "charge_outcome": state.card.charge.describe(),
+                    });
+                }
+                pm
+            })
+            .collect()
+    });
+    Json(json!({ "data": all }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AttachCards {
+    token: String,
+    #[serde(default = "one")]
+    count: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+const MAX_ATTACH: usize = 500;
+
+/// `{"token":"pm_card_visa","count":N}`: N new cards attached to the customer at once, with the
+/// `payment_method.attached` events a real attach records (`request.id` null).
+async fn attach_payment_methods(
+    State(app): State<App>,
+    Path(customer): Path<String>,
+    bytes: Bytes,
+) -> ControlResult {
+    let AttachCards { token, count } = body(&bytes)?;
+    let card = cards::lookup(&token)
+        .ok_or_else(|| bad_request(format!("unknown test payment method token {token:?}")))?;
+    if let Setup::Declines(_) = card.setup {
+        return Err(bad_request(format!(
+            "{token} cannot be attached (it declines)"
+        )));
+    }
+    if !(1..=MAX_ATTACH).contains(&count) {
+        return Err(bad_request(format!(
+            "count must be between 1 and {MAX_ATTACH}"
+        )));
+    }
+    let attached = app.write_automatic(|store, changes| {
+        crate::api::customers::live(store, &customer)
+            .map_err(|_| ControlError(StatusCode::NOT_FOUND, format!("no customer {customer}")))?;
+        (0..count)
+            .map(|_| {
+                let id = payment_methods::create(store, card, app.clock.now());
+                payment_methods::attach(store, changes, &id, &customer)
+                    .map_err(|e| bad_request(e.message))
+            })
+            .collect::<Result<Vec<_>, _>>()
+    })?;
+    Ok(Json(json!({ "data": attached })))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Authenticate {
+    #[serde(default)]
+    fail: bool,
+}
+
+/// Completes the 3D Secure challenge of a SetupIntent in `requires_action` (`{"fail":true}` fails
+/// it instead). Answers with the SetupIntent.
+async fn authenticate_setup_intent(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> ControlResult {
+    let Authenticate { fail } = body(&bytes)?;
+    let intent = app
+        .write_automatic(|store, changes| setup_intents::authenticate(store, changes, &id, fail))
+        .map_err(|e| {
+            let status = e.status();
+            ControlError(status, e.message(&id))
+        })?;
+    Ok(Json(intent))
+}
+
+/// The page a portal session's `url` opens: the customer and a link back to `return_url`.
+async fn portal_page(State(app): State<App>, Path(id): Path<String>) -> Response {
+    let Some(session) = app.read(|store| store.portal_sessions.get(&id).cloned()) else {
+        return (
+            StatusCode::NOT_FOUND,
+            Html(page(
+                "Portal session not found",
+                &format!("<p>No portal session {}.</p>", escape(&id)),
+            )),
+        )
+            .into_response();
+    };
+    let text = |key: &str| session[key].as_str().map(escape);
+    let customer = text("customer").unwrap_or_default();
+    let flow = session["flow"]["type"]
+        .as_str()
+        .map(escape)
+        .unwrap_or_else(|| "none".into());
+    let back = match text("return_url") {
+        Some(url) => format!(r#"<p><a id="return" href="{url}">Return to {url}</a></p>"#),
+        None => "<p>No return URL.</p>".to_owned(),
+    };
+    let body = format!(
+        r#"<p>Customer: <span id="customer">{customer}</span></p>
+<p>Session: <span id="session">{}</span></p>
+<p>Flow: <span id="flow">{flow}</span></p>
+{back}"#,
+        escape(&id)
+    );
+    Html(page("stripe-fake customer portal", &body)).into_response()
+}
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title></head>\n\
+         <body><h1>{title}</h1>\n{body}\n</body></html>\n"
+    )
+}
+
+fn escape(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '&' => "&amp;".to_owned(),
+            '<' => "&lt;".to_owned(),
+            '>' => "&gt;".to_owned(),
+            '"' => "&quot;".to_owned(),
+            '\'' => "&#39;".to_owned(),
+            c => c.to_string(),
+        })
+        .collect()
 }

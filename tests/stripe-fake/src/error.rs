@@ -5,10 +5,14 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::cards::Decline;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ErrorType {
     #[serde(rename = "api_error")]
     Api,
+    #[serde(rename = "card_error")]
+    Card,
     #[serde(rename = "idempotency_error")]
     Idempotency,
     #[serde(rename = "invalid_request_error")]
@@ -19,6 +23,7 @@ impl ErrorType {
     fn as_str(self) -> &'static str {
         match self {
             Self::Api => "api_error",
+            Self::Card => "card_error",
             Self::Idempotency => "idempotency_error",
             Self::InvalidRequest => "invalid_request_error",
         }
@@ -40,6 +45,10 @@ pub struct ApiError {
     /// False for validation failures, which the idempotency layer must not save.
     pub saved: bool,
     pub should_retry: Option<bool>,
+    /// Card errors: why the issuer declined.
+    pub decline_code: Option<&'static str>,
+    /// Objects Stripe embeds in some errors (`setup_intent`, `payment_method`).
+    pub objects: Vec<(&'static str, Value)>,
 }
 
 impl ApiError {
@@ -52,15 +61,17 @@ impl ApiError {
             param: None,
             saved: true,
             should_retry: None,
+            decline_code: None,
+            objects: Vec::new(),
         }
     }
 
-    fn code(mut self, code: &'static str) -> Self {
+    pub fn code(mut self, code: &'static str) -> Self {
         self.code = Some(code);
         self
     }
 
-    fn param(mut self, param: impl Into<String>) -> Self {
+    pub fn param(mut self, param: impl Into<String>) -> Self {
         self.param = Some(param.into());
         self
     }
@@ -129,6 +140,46 @@ impl ApiError {
             param,
             "resource_missing",
             format!("No such {resource}: '{id}'"),
+        )
+    }
+
+    /// 402 `card_error` for a declined card (attach, SetupIntent confirm). Saved under an
+    /// idempotency key: the endpoint ran.
+    pub fn card_declined(decline: &Decline) -> Self {
+        let mut error = Self::new(
+            StatusCode::PAYMENT_REQUIRED,
+            ErrorType::Card,
+            decline.message,
+        )
+        .code(decline.code);
+        error.decline_code = Some(decline.decline_code);
+        error.param = decline.param.map(str::to_owned);
+        error
+    }
+
+    /// 400 for an object in the wrong state for the request (`setup_intent_unexpected_state`,
+    /// `payment_method_unexpected_state`, …). Saved: the endpoint ran.
+    pub fn unexpected_state(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, ErrorType::InvalidRequest, message).code(code)
+    }
+
+    /// A 400 from the endpoint's own logic (after validation), saved under an idempotency key.
+    pub fn refused(param: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, ErrorType::InvalidRequest, message).param(param)
+    }
+
+    /// Embeds an object in the error body (`"setup_intent": {…}`).
+    pub fn object(mut self, key: &'static str, object: &Value) -> Self {
+        self.objects.push((key, object.clone()));
+        self
+    }
+
+    /// A publishable key used where Stripe wants a secret key.
+    pub fn publishable_key_forbidden() -> Self {
+        Self::unauthorized(
+            "This API call cannot be made with a publishable API key. Please use a secret API \
+             key. You can find a list of your API keys at \
+             https://dashboard.stripe.com/account/apikeys.",
         )
     }
 
@@ -225,6 +276,12 @@ impl ApiError {
         }
         if let Some(param) = &self.param {
             error.insert("param".into(), json!(param));
+        }
+        if let Some(decline_code) = self.decline_code {
+            error.insert("decline_code".into(), json!(decline_code));
+        }
+        for (key, object) in &self.objects {
+            error.insert((*key).into(), object.clone());
         }
         json!({ "error": error })
     }

@@ -6,8 +6,15 @@ use serde_json::{Map, Value, json};
 
 use crate::API_VERSION;
 use crate::ids;
-use crate::pipeline::ApiRequest;
 use crate::store::Store;
+
+/// What caused an event: an API request, or nothing (automatic events such as a 3D Secure
+/// challenge completing, whose `request.id` is null).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Origin<'a> {
+    pub request_id: Option<&'a str>,
+    pub idempotency_key: Option<&'a str>,
+}
 
 struct Change {
     event_type: &'static str,
@@ -32,6 +39,12 @@ impl Changes {
         if let Some(previous) = previous_attributes(before, after) {
             self.push(event_type, after, Some(previous));
         }
+    }
+
+    /// A state event with the object as it is now (`setup_intent.succeeded`,
+    /// `payment_method.attached`).
+    pub fn event(&mut self, event_type: &'static str, object: &Value) {
+        self.push(event_type, object, None);
     }
 
     pub fn deleted(&mut self, event_type: &'static str, object: &Value) {
@@ -102,12 +115,7 @@ fn subscribed(endpoint: &Value, event_type: &str) -> bool {
 }
 
 /// Stores an event per change and returns the deliveries to make.
-pub fn record(
-    store: &mut Store,
-    changes: Changes,
-    request: &ApiRequest,
-    now: i64,
-) -> Vec<Delivery> {
+pub fn record(store: &mut Store, changes: Changes, origin: Origin<'_>, now: i64) -> Vec<Delivery> {
     let mut deliveries = Vec::new();
     for change in changes.pending {
         let endpoints: Vec<(String, String)> = store
@@ -131,7 +139,7 @@ pub fn record(
             "data": data,
             "livemode": false,
             "pending_webhooks": endpoints.len(),
-            "request": { "id": request.id, "idempotency_key": request.idempotency_key },
+            "request": { "id": origin.request_id, "idempotency_key": origin.idempotency_key },
             "type": change.event_type,
         });
         let event_id = event["id"].as_str().unwrap_or_default().to_owned();

@@ -16,6 +16,17 @@ fn expandable(object_type: &str) -> &'static [&'static str] {
             "invoice_settings.default_payment_method",
             "test_clock",
         ],
+        "payment_method" => &["customer"],
+        "setup_intent" => &[
+            "application",
+            "customer",
+            "latest_attempt",
+            "mandate",
+            "on_behalf_of",
+            "payment_method",
+            "single_use_mandate",
+        ],
+        "billing_portal.session" => &["configuration"],
         _ => &[],
     }
 }

@@ -8,8 +8,15 @@ pub fn generate(prefix: &str, len: usize) -> String {
     let mut id = String::with_capacity(prefix.len() + 1 + len);
     id.push_str(prefix);
     id.push('_');
-    id.extend(std::iter::repeat_with(fastrand::alphanumeric).take(len));
+    id.push_str(&alphanumeric(len));
     id
+}
+
+/// Random alphanumerics (the random part of ids and client secrets).
+pub fn alphanumeric(len: usize) -> String {
+    std::iter::repeat_with(fastrand::alphanumeric)
+        .take(len)
+        .collect()
 }
 
 /// Upper-case alphanumerics, as in `invoice_prefix`.

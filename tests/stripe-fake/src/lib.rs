@@ -4,6 +4,7 @@
 mod api;
 mod app;
 mod behaviours;
+mod cards;
 mod clock;
 mod control;
 mod counter;
@@ -74,13 +75,11 @@ async fn log_request(State(app): State<App>, request: Request, next: Next) -> Re
 /// Binds 127.0.0.1:`config.port` and serves until the process ends.
 pub async fn serve(config: Config) -> io::Result<()> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).await?;
+    let addr = listener.local_addr()?;
     if config.log_requests {
-        eprintln!(
-            "stripe-fake: listening on http://{}",
-            listener.local_addr()?
-        );
+        eprintln!("stripe-fake: listening on http://{addr}");
     }
-    axum::serve(listener, router(App::new(config))).await
+    axum::serve(listener, router(App::new(config, addr))).await
 }
 
 /// A fake running in the background of the current Tokio runtime; stops when dropped.
@@ -106,7 +105,7 @@ impl Drop for RunningFake {
 pub async fn spawn(config: Config) -> io::Result<RunningFake> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).await?;
     let addr = listener.local_addr()?;
-    let app = router(App::new(config));
+    let app = router(App::new(config, addr));
     let task = tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(RunningFake { addr, task })
 }

@@ -87,6 +87,10 @@ impl Params {
         Ok(())
     }
 
+    pub fn contains(&self, key: &str) -> bool {
+        self.map.contains_key(key)
+    }
+
     pub fn is_hash(&self, key: &str) -> bool {
         matches!(self.map.get(key), Some(Value::Object(_)))
     }

@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::API_VERSION;
 use crate::app::App;
 use crate::error::{ApiError, NotSaved};
+use crate::events::Origin;
 use crate::expand;
 use crate::faults::{self, Kind, When};
 use crate::idempotency::{Begin, Fingerprint, MAX_KEY_LEN};
@@ -23,16 +24,50 @@ const MAX_BODY_BYTES: usize = 1 << 20;
 
 pub type ApiResult = Result<Json<Value>, ApiError>;
 
+/// Which kind of API key authenticated a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// `sk_test_…`: everything.
+    Secret,
+    /// `pk_test_…`: only what Stripe.js does with a client secret ([`PUBLISHABLE_ROUTES`]).
+    Publishable,
+}
+
+/// The routes a publishable key may call (the handler then requires the intent's client secret).
+const PUBLISHABLE_ROUTES: &[&str] = &[
+    "GET /v1/setup_intents/:id",
+    "POST /v1/setup_intents/:id/confirm",
+];
+
 /// The parsed request a /v1 handler receives.
 #[derive(Debug, Clone)]
 pub struct ApiRequest {
     /// `req_…`, also sent as the `Request-Id` header and in events' `request.id`.
     pub id: String,
     pub idempotency_key: Option<String>,
+    pub key: KeyKind,
     params: Params,
 }
 
 impl ApiRequest {
+    /// Who caused the events this request records.
+    pub fn origin(&self) -> Origin<'_> {
+        Origin {
+            request_id: Some(&self.id),
+            idempotency_key: self.idempotency_key.as_deref(),
+        }
+    }
+
+    pub fn publishable(&self) -> bool {
+        self.key == KeyKind::Publishable
+    }
+
+    /// Whether a parameter was sent at all, before any endpoint check (for parameters an API
+    /// version removed, which get their own error).
+    pub fn has_param(&self, key: &str) -> bool {
+        self.params.contains(key)
+    }
+
     /// The parameters, after refusing any this endpoint does not take.
     pub fn params(&self, spec: &Spec) -> Result<&Params, ApiError> {
         self.params.check(spec)?;
@@ -82,6 +117,11 @@ fn route_key(request: &Request) -> String {
 }
 
 pub async fn api_layer(State(app): State<App>, request: Request, next: Next) -> Response {
+    // Browsers (Stripe.js stand-ins) call the API cross-origin: answer preflights, allow any origin.
+    if request.method() == Method::OPTIONS {
+        return preflight(request.headers());
+    }
+    let cross_origin = request.headers().contains_key(header::ORIGIN);
     let route = route_key(&request);
     app.requests.hit(&route);
     let request_id = ids::generate("req", ids::SHORT);
@@ -93,6 +133,44 @@ pub async fn api_layer(State(app): State<App>, request: Request, next: Next) -> 
         headers.insert("request-id", id);
     }
     headers.insert("stripe-version", HeaderValue::from_static(API_VERSION));
+    if cross_origin {
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("request-id, stripe-version, idempotent-replayed"),
+        );
+    }
+    response
+}
+
+/// `OPTIONS` on any /v1 URL: the CORS preflight answer (not counted as a request).
+fn preflight(request_headers: &HeaderMap) -> Response {
+    let allow_headers = request_headers
+        .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+        .cloned()
+        .unwrap_or_else(|| {
+            HeaderValue::from_static(
+                "authorization, content-type, idempotency-key, stripe-version, stripe-account",
+            )
+        });
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, DELETE"),
+    );
+    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, allow_headers);
+    headers.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
     response
 }
 
@@ -103,7 +181,10 @@ async fn run(
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    authenticate(request.headers())?;
+    let key = authenticate(request.headers())?;
+    if key == KeyKind::Publishable && !PUBLISHABLE_ROUTES.contains(&route) {
+        return Err(ApiError::publishable_key_forbidden());
+    }
     let (mut parts, body) = request.into_parts();
     let body = to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
         ApiError::invalid(
@@ -141,6 +222,7 @@ async fn run(
     parts.extensions.insert(ApiRequest {
         id: request_id.to_owned(),
         idempotency_key: idempotency_key.clone(),
+        key,
         params,
     });
     let response = next.run(Request::from_parts(parts, Body::empty())).await;
@@ -179,8 +261,9 @@ const NO_KEY: &str = "You did not provide an API key. You need to provide your A
     https://stripe.com/docs/api#authentication for details, or we can help at \
     https://support.stripe.com/.";
 
-/// Any `sk_test_…` key is accepted (this fake is one test-mode account).
-fn authenticate(headers: &HeaderMap) -> Result<(), ApiError> {
+/// Any `sk_test_…` key is accepted (this fake is one test-mode account), and any `pk_test_…` key
+/// on the routes Stripe.js calls.
+fn authenticate(headers: &HeaderMap) -> Result<KeyKind, ApiError> {
     let key = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -190,8 +273,13 @@ fn authenticate(headers: &HeaderMap) -> Result<(), ApiError> {
     if key.is_empty() {
         return Err(ApiError::unauthorized(NO_KEY));
     }
-    if key.len() > "sk_test_".len() && key.starts_with("sk_test_") {
-        return Ok(());
+    for (prefix, kind) in [
+        ("sk_test_", KeyKind::Secret),
+        ("pk_test_", KeyKind::Publishable),
+    ] {
+        if key.len() > prefix.len() && key.starts_with(prefix) {
+            return Ok(kind);
+        }
     }
     // Like Stripe, show only the last four characters of a rejected key.
     let tail: String = key
@@ -250,7 +338,15 @@ mod tests {
 
     #[test]
     fn only_bearer_test_keys_pass() {
-        assert!(authenticate(&headers("Bearer sk_test_123")).is_ok());
+        assert_eq!(
+            authenticate(&headers("Bearer sk_test_123")).ok(),
+            Some(KeyKind::Secret)
+        );
+        assert_eq!(
+            authenticate(&headers("Bearer pk_test_123")).ok(),
+            Some(KeyKind::Publishable)
+        );
+        assert!(authenticate(&headers("Bearer pk_live_123")).is_err());
         assert!(authenticate(&HeaderMap::new()).is_err());
         assert!(authenticate(&headers("Bearer sk_test_")).is_err());
         assert!(authenticate(&headers("Basic c2tfdGVzdF8xMjM6")).is_err());

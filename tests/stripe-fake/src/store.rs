@@ -4,7 +4,17 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use crate::cards::TestCard;
 use crate::search::SearchIndex;
+
+/// What the fake knows about a payment method beyond its JSON.
+#[derive(Debug, Clone, Copy)]
+pub struct CardState {
+    /// The test card it was made from (decides setup and charge outcomes).
+    pub card: &'static TestCard,
+    /// Detached payment methods stay stored (retrievable) but can never be attached again.
+    pub detached: bool,
+}
 
 /// Objects of one type by id, remembering creation order (lists are newest first).
 #[derive(Debug, Default)]
@@ -61,6 +71,12 @@ pub struct Store {
     /// Signing secrets by endpoint id: Stripe shows a secret only in the create response.
     pub webhook_secrets: HashMap<String, String>,
     pub events: Collection,
+    /// Every payment method, detached ones included (`customer: null`).
+    pub payment_methods: Collection,
+    pub cards: HashMap<String, CardState>,
+    pub setup_intents: Collection,
+    /// Portal sessions: not retrievable through the API, only shown by the fake's portal page.
+    pub portal_sessions: Collection,
     /// How long a write takes to become visible to search (real search is not read-after-write).
     pub search_delay_ms: i64,
 }
@@ -71,6 +87,10 @@ impl Store {
         self.customers.clear();
         self.customer_search.clear();
         self.events.clear();
+        self.payment_methods.clear();
+        self.cards.clear();
+        self.setup_intents.clear();
+        self.portal_sessions.clear();
         self.search_delay_ms = 0;
         if all {
             self.webhook_endpoints.clear();
@@ -87,6 +107,8 @@ impl Store {
                 .customers
                 .get(id)
                 .filter(|c| c.get("deleted").is_none()),
+            "pm" => self.payment_methods.get(id),
+            "seti" => self.setup_intents.get(id),
             _ => None,
         }
     }

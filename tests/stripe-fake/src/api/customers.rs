@@ -149,7 +149,7 @@ fn deleted_stub(id: &str) -> Value {
 }
 
 /// A customer that exists and is not deleted (Stripe refuses changes to deleted ones).
-fn live<'a>(store: &'a Store, id: &str) -> Result<&'a Value, ApiError> {
+pub fn live<'a>(store: &'a Store, id: &str) -> Result<&'a Value, ApiError> {
     store
         .customers
         .get(id)
@@ -157,7 +157,8 @@ fn live<'a>(store: &'a Store, id: &str) -> Result<&'a Value, ApiError> {
         .ok_or_else(|| ApiError::no_such(RESOURCE, id))
 }
 
-fn save(app: &App, store: &mut Store, customer: Value) {
+/// Stores a customer and queues it for the search index.
+pub fn save(app: &App, store: &mut Store, customer: Value) {
     let id = customer["id"].as_str().unwrap_or_default().to_owned();
     store.customer_search.record(
         &id,
@@ -173,6 +174,7 @@ pub async fn create(State(app): State<App>, request: ApiRequest) -> ApiResult {
     app.write(&request, |store, changes| {
         let mut customer = blank(&ids::generate("cus", ids::SHORT), app.clock.now());
         apply(&mut customer, params)?;
+        check_default_payment_method(store, &Value::Null, &customer)?;
         changes.created("customer.created", &customer);
         save(&app, store, customer.clone());
         request.render(store, customer)
@@ -207,6 +209,7 @@ pub async fn update(
         let before = live(store, &id)?.clone();
         let mut after = before.clone();
         apply(&mut after, params)?;
+        check_default_payment_method(store, &before, &after)?;
         changes.updated("customer.updated", &before, &after);
         save(&app, store, after.clone());
         request.render(store, after)
@@ -426,10 +429,7 @@ fn apply_invoice_settings(target: &mut Value, settings: &Params) -> Result<(), A
     match settings.text("default_payment_method")? {
         Change::Keep => {}
         Change::Clear => target["default_payment_method"] = Value::Null,
-        Change::Set(pm) => {
-            check_default_payment_method(&pm, &settings.name("default_payment_method"))?;
-            target["default_payment_method"] = json!(pm);
-        }
+        Change::Set(pm) => target["default_payment_method"] = json!(pm),
     }
     match settings.text("footer")? {
         Change::Keep => {}
@@ -458,12 +458,37 @@ fn apply_invoice_settings(target: &mut Value, settings: &Params) -> Result<(), A
     Ok(())
 }
 
-/// Stripe requires the payment method to be attached to this customer. The fake has no payment
-/// methods yet, so any `pm_…` id is accepted (a documented gap, closed when they are added).
-fn check_default_payment_method(pm: &str, param: &str) -> Result<(), ApiError> {
-    if pm.starts_with("pm_") {
-        Ok(())
-    } else {
-        Err(ApiError::no_such_param("PaymentMethod", pm, param))
+const DEFAULT_PAYMENT_METHOD: &str = "invoice_settings[default_payment_method]";
+
+/// A newly set `invoice_settings.default_payment_method` must name a payment method attached to
+/// this customer. The messages are guesses (README): Stripe's `No such PaymentMethod` for an
+/// unknown id, and the message it gives PaymentIntents for one not attached to the customer.
+fn check_default_payment_method(
+    store: &Store,
+    before: &Value,
+    after: &Value,
+) -> Result<(), ApiError> {
+    let new = &after["invoice_settings"]["default_payment_method"];
+    let Some(pm) = new.as_str() else {
+        return Ok(());
+    };
+    if *new == before["invoice_settings"]["default_payment_method"] {
+        return Ok(());
+    }
+    match store.payment_methods.get(pm) {
+        None => Err(ApiError::no_such_param(
+            "PaymentMethod",
+            pm,
+            DEFAULT_PAYMENT_METHOD,
+        )),
+        Some(method) if method["customer"] == after["id"] => Ok(()),
+        Some(_) => Err(ApiError::invalid_with_code(
+            DEFAULT_PAYMENT_METHOD,
+            "resource_missing",
+            format!(
+                "The customer does not have a payment method with the ID {pm}. The payment \
+                 method must be attached to the customer."
+            ),
+        )),
     }
 }

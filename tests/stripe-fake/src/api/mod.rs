@@ -1,12 +1,15 @@
 //! The Stripe API routes under `/v1`, all behind the shared request pipeline.
 
-mod customers;
+mod billing_portal;
+pub mod customers;
 mod events;
+pub mod payment_methods;
+pub mod setup_intents;
 mod webhook_endpoints;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::app::App;
 use crate::pipeline::{api_layer, unrecognized};
@@ -31,6 +34,29 @@ pub fn router(app: App) -> Router<App> {
                 .post(webhook_endpoints::update)
                 .delete(webhook_endpoints::delete),
         )
+        .route(
+            "/customers/{id}/payment_methods",
+            get(payment_methods::list_for_customer),
+        )
+        .route(
+            "/customers/{customer}/payment_methods/{id}",
+            get(payment_methods::retrieve_for_customer),
+        )
+        .route("/payment_methods", get(payment_methods::list))
+        .route("/payment_methods/{id}", get(payment_methods::retrieve))
+        .route(
+            "/payment_methods/{id}/attach",
+            post(payment_methods::attach_handler),
+        )
+        .route(
+            "/payment_methods/{id}/detach",
+            post(payment_methods::detach),
+        )
+        .route("/setup_intents", post(setup_intents::create))
+        .route("/setup_intents/{id}", get(setup_intents::retrieve))
+        .route("/setup_intents/{id}/confirm", post(setup_intents::confirm))
+        .route("/setup_intents/{id}/cancel", post(setup_intents::cancel))
+        .route("/billing_portal/sessions", post(billing_portal::create))
         .route("/events", get(events::list))
         .route("/events/{id}", get(events::retrieve))
         .fallback(unrecognized)

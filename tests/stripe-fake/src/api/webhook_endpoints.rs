@@ -41,7 +41,7 @@ const LIST: Spec = Spec::new(&["ending_before", "expand", "limit", "starting_aft
 
 pub async fn create(State(app): State<App>, request: ApiRequest) -> ApiResult {
     let params = request.params(&CREATE)?;
-    let url = valid_url(params.required_string("url")?)?;
+    let url = valid_url(params.required_string("url")?, "url")?;
     let Change::Set(enabled_events) = enabled_events(params)? else {
         return Err(ApiError::missing_parameter("enabled_events"));
     };
@@ -107,7 +107,7 @@ pub async fn update(
             .ok_or_else(|| ApiError::no_such(RESOURCE, &id))?
             .clone();
         if let Some(url) = params.string("url")? {
-            endpoint["url"] = json!(valid_url(url)?);
+            endpoint["url"] = json!(valid_url(url, "url")?);
         }
         match params.text("description")? {
             Change::Keep => {}
@@ -184,14 +184,15 @@ fn enabled_events(params: &Params) -> Result<Change<Vec<String>>, ApiError> {
     Ok(events)
 }
 
-fn valid_url(url: &str) -> Result<String, ApiError> {
+/// An `http(s)://host…` URL (shared by the routes that take URLs).
+pub fn valid_url(url: &str, param: &str) -> Result<String, ApiError> {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"));
     if rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/')) {
         Ok(url.to_owned())
     } else {
-        Err(ApiError::invalid("url", format!("Invalid URL: {url}")))
+        Err(ApiError::invalid(param, format!("Invalid URL: {url}")))
     }
 }
 

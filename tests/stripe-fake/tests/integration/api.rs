@@ -195,6 +195,10 @@ async fn updates_merge_metadata_unset_fields_and_record_previous_attributes() {
         ])
         .await;
     let path = format!("/v1/customers/{}", customer["id"].as_str().unwrap());
+    let pm = fake
+        .attach_cards(customer["id"].as_str().unwrap(), "pm_card_visa", 1)
+        .await
+        .remove(0);
     let updated = fake
         .post(
             &path,
@@ -202,7 +206,7 @@ async fn updates_merge_metadata_unset_fields_and_record_previous_attributes() {
                 ("metadata[tmp]", ""),
                 ("metadata[plan]", "pro"),
                 ("name", ""),
-                ("invoice_settings[default_payment_method]", "pm_123"),
+                ("invoice_settings[default_payment_method]", pm.as_str()),
                 ("preferred_locales[]", "en"),
             ],
             Some("upd-1"),
@@ -217,7 +221,7 @@ async fn updates_merge_metadata_unset_fields_and_record_previous_attributes() {
     assert_eq!(updated.body["email"], "a@example.com");
     assert_eq!(
         updated.body["invoice_settings"]["default_payment_method"],
-        "pm_123"
+        pm.as_str()
     );
 
     let events = fake

@@ -7,6 +7,8 @@
 mod api;
 mod faults;
 mod idempotency;
+mod payments_api;
+mod payments_client;
 mod stripe_client;
 mod support;
 mod webhooks;

@@ -68,8 +68,12 @@ async fn customer_lifecycle_through_async_stripe() {
     };
     assert_eq!(retrieved.id, created.id);
 
+    let pm = fake
+        .attach_cards(created.id.as_str(), "pm_card_visa", 1)
+        .await
+        .remove(0);
     let mut settings = UpdateCustomerInvoiceSettings::new();
-    settings.default_payment_method = Some("pm_1Test".to_owned());
+    settings.default_payment_method = Some(pm.clone());
     let updated = UpdateCustomer::new(created.id.clone())
         .name("Org 42 Ltd")
         .invoice_settings(settings)
@@ -82,7 +86,7 @@ async fn customer_lifecycle_through_async_stripe() {
         .invoice_settings
         .as_ref()
         .and_then(|s| s.default_payment_method.as_ref());
-    assert_eq!(default_pm.map(|pm| pm.id().as_str()), Some("pm_1Test"));
+    assert_eq!(default_pm.map(|pm| pm.id().as_str()), Some(pm.as_str()));
     let metadata = updated.metadata.clone().unwrap_or_default();
     assert_eq!(
         (metadata["org_id"].as_str(), metadata["plan"].as_str()),

@@ -88,10 +88,21 @@ impl Fake {
         pairs: &[(&str, &str)],
         idempotency_key: Option<&str>,
     ) -> Reply {
+        self.post_as(KEY, path, pairs, idempotency_key).await
+    }
+
+    /// A form-encoded POST with the given API key (`pk_test_…` for the Stripe.js path).
+    pub async fn post_as(
+        &self,
+        key: &str,
+        path: &str,
+        pairs: &[(&str, &str)],
+        idempotency_key: Option<&str>,
+    ) -> Reply {
         let mut request = self
             .http
             .post(self.url(path))
-            .bearer_auth(KEY)
+            .bearer_auth(key)
             .header("content-type", "application/x-www-form-urlencoded")
             .body(form(pairs));
         if let Some(key) = idempotency_key {
@@ -101,8 +112,24 @@ impl Fake {
     }
 
     pub async fn get(&self, path: &str, pairs: &[(&str, &str)]) -> Reply {
+        self.get_as(KEY, path, pairs).await
+    }
+
+    pub async fn get_as(&self, key: &str, path: &str, pairs: &[(&str, &str)]) -> Reply {
         let url = format!("{}?{}", self.url(path), form(pairs));
-        self.send(self.http.get(url).bearer_auth(KEY)).await
+        self.send(self.http.get(url).bearer_auth(key)).await
+    }
+
+    /// A raw request (for CORS preflights and the portal page).
+    pub async fn raw(&self, request: reqwest::RequestBuilder) -> (u16, HeaderMap, String) {
+        let response = request.send().await.expect("request reaches the fake");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        (status, headers, response.text().await.expect("body"))
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 
     pub async fn delete(&self, path: &str) -> Reply {
@@ -126,6 +153,30 @@ impl Fake {
         let reply = self.post("/v1/customers", pairs, None).await;
         assert_eq!(reply.status, 200, "{}", reply.body);
         reply.body
+    }
+
+    /// `count` new cards from `token` attached to `customer` (control API); their ids, oldest first.
+    pub async fn attach_cards(&self, customer: &str, token: &str, count: usize) -> Vec<String> {
+        let reply = self
+            .control(
+                "POST",
+                &format!("/_fake/customers/{customer}/payment_methods"),
+                Some(serde_json::json!({"token": token, "count": count})),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.body["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .map(|pm| pm["id"].as_str().expect("id").to_owned())
+            .collect()
+    }
+
+    /// A new customer's id.
+    pub async fn customer_id(&self) -> String {
+        let customer = self.create_customer(&[("email", "pm@example.com")]).await;
+        customer["id"].as_str().expect("id").to_owned()
     }
 
     /// Every customer the fake holds, deleted ones included.

@@ -83,6 +83,80 @@ async fn customer_events_arrive_signed_and_parse_with_async_stripe_webhook() {
     );
 }
 
+#[tokio::test]
+async fn setup_and_payment_method_events_parse_as_typed_events() {
+    let fake = Fake::start().await;
+    let mut receiver = Receiver::start(0).await;
+    let (_, secret) = register(
+        &fake,
+        &receiver,
+        &[
+            "setup_intent.succeeded",
+            "payment_method.attached",
+            "payment_method.detached",
+        ],
+    )
+    .await;
+    let customer = fake.create_customer(&[]).await;
+    let customer = customer["id"].as_str().unwrap();
+    let intent = fake
+        .post(
+            "/v1/setup_intents",
+            &[
+                ("customer", customer),
+                ("payment_method", "pm_card_visa"),
+                ("confirm", "true"),
+                ("return_url", "http://127.0.0.1:5173/billing"),
+            ],
+            Some("seti-hook"),
+        )
+        .await
+        .body;
+    let pm = intent["payment_method"].as_str().unwrap().to_owned();
+    fake.post(&format!("/v1/payment_methods/{pm}/detach"), &[], None)
+        .await;
+
+    let mut seen = Vec::new();
+    for delivery in receiver.take(3).await {
+        let event = Webhook::construct_event(&delivery.body, &delivery.signature, &secret)
+            .unwrap_or_else(|e| panic!("signature or shape rejected: {e:?}"));
+        match &event.data.object {
+            EventObject::PaymentMethodAttached(method) => {
+                assert_eq!(method.id.as_str(), pm);
+                assert_eq!(
+                    method.customer.as_ref().map(|c| c.id().as_str()),
+                    Some(customer)
+                );
+                assert_eq!(
+                    event
+                        .request
+                        .as_ref()
+                        .and_then(|r| r.idempotency_key.as_deref()),
+                    Some("seti-hook")
+                );
+            }
+            EventObject::SetupIntentSucceeded(succeeded) => {
+                assert_eq!(succeeded.id.as_str(), intent["id"].as_str().unwrap());
+                assert_eq!(
+                    succeeded.payment_method.as_ref().map(|p| p.id().as_str()),
+                    Some(pm.as_str())
+                );
+            }
+            EventObject::PaymentMethodDetached(method) => assert!(method.customer.is_none()),
+            other => panic!("unexpected object {other:?}"),
+        }
+        seen.push(event.type_.as_str().to_owned());
+    }
+    assert_eq!(
+        seen,
+        [
+            "payment_method.attached",
+            "setup_intent.succeeded",
+            "payment_method.detached"
+        ]
+    );
+}
+
 fn stripe_fake_wall_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
