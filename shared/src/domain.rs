@@ -93,6 +93,10 @@ token_id!(
     /// A Stripe customer (`cus_…`).
     StripeCustomerId, "stripe customer id", 255, prefix = "cus_"
 );
+token_id!(
+    /// A Stripe payment method (`pm_…`).
+    PaymentMethodId, "payment method id", 255, prefix = "pm_"
+);
 
 #[cfg(test)]
 mod tests {

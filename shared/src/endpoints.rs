@@ -2,8 +2,10 @@
 
 use crate::app::App;
 use crate::auth::Access;
+use crate::domain::PaymentMethodId;
 use crate::error::BillingError;
 use crate::http::{ApiRequest, ApiResponse, Endpoint};
+use crate::service::payment_methods::{self, PaymentMethodView};
 use crate::service::{self, Ensured};
 use crate::store::CustomerRecord;
 use async_trait::async_trait;
@@ -68,5 +70,154 @@ impl Endpoint for EnsureCustomer {
             Ensured::Created(record) => ApiResponse::created(CustomerView::from(record)),
             Ensured::Existing(record) => ApiResponse::ok(CustomerView::from(record)),
         }
+    }
+}
+
+fn payment_method_id(raw: Option<&str>) -> Result<PaymentMethodId, BillingError> {
+    raw.and_then(|id| PaymentMethodId::parse(id).ok())
+        .ok_or(BillingError::InvalidPaymentMethodId)
+}
+
+/// `{"payment_methods": [...]}`
+#[derive(Debug, Serialize)]
+pub struct PaymentMethodList {
+    pub payment_methods: Vec<PaymentMethodView>,
+}
+
+/// `GET /billing/payment-methods` — any member.
+pub struct ListPaymentMethods;
+
+#[async_trait]
+impl Endpoint for ListPaymentMethods {
+    const ACCESS: Access = Access::View;
+
+    async fn handle(&self, app: &App, request: ApiRequest) -> Result<ApiResponse, BillingError> {
+        let payment_methods = payment_methods::list_payment_methods(
+            app.customers.as_ref(),
+            app.payments.as_ref(),
+            &request.principal.org_id,
+        )
+        .await?;
+        ApiResponse::ok(PaymentMethodList { payment_methods })
+    }
+}
+
+/// `POST /billing/setup-intents` takes no fields.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSetupIntentBody {}
+
+/// `{"id", "client_secret"}` for Stripe Elements.
+#[derive(Debug, Serialize)]
+pub struct SetupIntentView {
+    pub id: String,
+    pub client_secret: String,
+}
+
+/// `POST /billing/setup-intents` — admin, owner.
+pub struct CreateSetupIntent;
+
+#[async_trait]
+impl Endpoint for CreateSetupIntent {
+    const ACCESS: Access = Access::Manage;
+
+    async fn handle(&self, app: &App, request: ApiRequest) -> Result<ApiResponse, BillingError> {
+        let CreateSetupIntentBody {} = request.optional_json()?;
+        let intent = payment_methods::create_setup_intent(
+            app.customers.as_ref(),
+            app.payments.as_ref(),
+            &request.principal.org_id,
+            OffsetDateTime::now_utc(),
+            &request.idempotency_key("setup-intent"),
+        )
+        .await?;
+        ApiResponse::created(SetupIntentView {
+            id: intent.id,
+            client_secret: intent.client_secret,
+        })
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetDefaultPaymentMethodBody {
+    pub payment_method_id: Option<String>,
+}
+
+/// `PUT /billing/payment-methods/default` `{payment_method_id}` — admin, owner.
+pub struct SetDefaultPaymentMethod;
+
+#[async_trait]
+impl Endpoint for SetDefaultPaymentMethod {
+    const ACCESS: Access = Access::Manage;
+
+    async fn handle(&self, app: &App, request: ApiRequest) -> Result<ApiResponse, BillingError> {
+        let body: SetDefaultPaymentMethodBody = request.optional_json()?;
+        let Some(raw) = body.payment_method_id else {
+            return Err(BillingError::InvalidRequest(
+                "invalid request body: missing field `payment_method_id`".into(),
+            ));
+        };
+        let payment_method = payment_method_id(Some(&raw))?;
+        payment_methods::set_default_payment_method(
+            app.customers.as_ref(),
+            app.payments.as_ref(),
+            &request.principal.org_id,
+            &payment_method,
+            &request.idempotency_key("default-payment-method"),
+        )
+        .await?;
+        ApiResponse::ok(serde_json::json!({ "default_payment_method": payment_method.as_str() }))
+    }
+}
+
+/// `DELETE /billing/payment-methods/{id}` — admin, owner.
+pub struct DetachPaymentMethod;
+
+#[async_trait]
+impl Endpoint for DetachPaymentMethod {
+    const ACCESS: Access = Access::Manage;
+
+    async fn handle(&self, app: &App, request: ApiRequest) -> Result<ApiResponse, BillingError> {
+        let payment_method = payment_method_id(request.path_parameter("id"))?;
+        let detached = payment_methods::detach_payment_method(
+            app.customers.as_ref(),
+            app.payments.as_ref(),
+            &request.principal.org_id,
+            &payment_method,
+            &request.idempotency_key("detach-payment-method"),
+        )
+        .await?;
+        ApiResponse::ok(detached)
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortalSessionBody {
+    pub return_url: Option<String>,
+}
+
+/// `POST /billing/portal-session` `{return_url?}` — admin, owner: `{"url"}`.
+pub struct CreatePortalSession;
+
+#[async_trait]
+impl Endpoint for CreatePortalSession {
+    const ACCESS: Access = Access::Manage;
+
+    async fn handle(&self, app: &App, request: ApiRequest) -> Result<ApiResponse, BillingError> {
+        let body: PortalSessionBody = request.optional_json()?;
+        let return_url =
+            payment_methods::resolve_return_url(&app.settings, body.return_url.as_deref())?;
+        let url = payment_methods::create_portal_session(
+            app.customers.as_ref(),
+            app.payments.as_ref(),
+            &request.principal.org_id,
+            &return_url,
+            OffsetDateTime::now_utc(),
+            &request.idempotency_key("portal-session"),
+        )
+        .await?;
+        ApiResponse::created(serde_json::json!({ "url": url.as_str() }))
     }
 }

@@ -21,6 +21,14 @@ pub enum BillingError {
     PayloadTooLarge,
     #[error("this organisation has no billing customer yet")]
     CustomerNotFound,
+    #[error("no such payment method on this organisation's billing account")]
+    PaymentMethodNotFound,
+    #[error("payment method ids look like pm_…")]
+    InvalidPaymentMethodId,
+    #[error("return_url must be an https URL on the application's origin")]
+    InvalidReturnUrl,
+    #[error("Idempotency-Key must be 1 to 200 visible ASCII characters")]
+    InvalidIdempotencyKey,
     #[error("the payment provider is temporarily unavailable")]
     StripeUnavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("the payment provider refused the request")]
@@ -42,6 +50,10 @@ impl BillingError {
             Self::InvalidRequest(_) => "invalid_request",
             Self::PayloadTooLarge => "payload_too_large",
             Self::CustomerNotFound => "customer_not_found",
+            Self::PaymentMethodNotFound => "payment_method_not_found",
+            Self::InvalidPaymentMethodId => "invalid_payment_method_id",
+            Self::InvalidReturnUrl => "invalid_return_url",
+            Self::InvalidIdempotencyKey => "invalid_idempotency_key",
             Self::StripeUnavailable(_) => "stripe_unavailable",
             Self::StripeRejected(_) => "stripe_error",
             Self::StoreUnavailable(_) => "store_unavailable",
@@ -51,11 +63,17 @@ impl BillingError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::InvalidJson | Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            Self::InvalidJson
+            | Self::InvalidRequest(_)
+            | Self::InvalidPaymentMethodId
+            | Self::InvalidReturnUrl
+            | Self::InvalidIdempotencyKey => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
-            Self::BillingDisabled | Self::CustomerNotFound => StatusCode::NOT_FOUND,
+            Self::BillingDisabled | Self::CustomerNotFound | Self::PaymentMethodNotFound => {
+                StatusCode::NOT_FOUND
+            }
             Self::StripeRejected(_) => StatusCode::BAD_GATEWAY,
             Self::StripeUnavailable(_) | Self::StoreUnavailable(_) => {
                 StatusCode::SERVICE_UNAVAILABLE

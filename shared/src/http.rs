@@ -28,6 +28,23 @@ pub struct ApiRequest {
     pub principal: Principal,
     pub request_id: String,
     body: Vec<u8>,
+    client_idempotency_key: Option<String>,
+    path_parameters: std::collections::HashMap<String, String>,
+}
+
+/// The `Idempotency-Key` header, if any: 1–200 visible ASCII characters.
+fn client_idempotency_key(event: &Request) -> Result<Option<String>, BillingError> {
+    let Some(value) = event.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .map_err(|_| BillingError::InvalidIdempotencyKey)?
+        .trim();
+    if key.is_empty() || key.len() > 200 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(BillingError::InvalidIdempotencyKey);
+    }
+    Ok(Some(key.to_owned()))
 }
 
 impl ApiRequest {
@@ -36,7 +53,25 @@ impl ApiRequest {
             principal,
             request_id,
             body,
+            client_idempotency_key: None,
+            path_parameters: Default::default(),
         }
+    }
+
+    /// The idempotency key to send to Stripe for `operation`. The client's `Idempotency-Key` is
+    /// scoped by org and operation (Stripe keys are account-wide, so two orgs' "abc" must not
+    /// meet); without one, a fresh key still makes our own retries of this request safe.
+    pub fn idempotency_key(&self, operation: &str) -> String {
+        let client_key = self
+            .client_idempotency_key
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        format!("{}:{operation}:{client_key}", self.principal.org_id)
+    }
+
+    /// A path parameter such as `{id}`.
+    pub fn path_parameter(&self, name: &str) -> Option<&str> {
+        self.path_parameters.get(name).map(String::as_str)
     }
 
     /// The JSON body as `T` (which should deny unknown fields); an empty body is `T::default()`.
@@ -147,7 +182,13 @@ async fn dispatch<E: Endpoint>(
     if body.len() > MAX_BODY_BYTES {
         return Err(BillingError::PayloadTooLarge);
     }
-    let request = ApiRequest::new(principal, request_id, body.to_vec());
+    let mut request = ApiRequest::new(principal, request_id, body.to_vec());
+    request.client_idempotency_key = client_idempotency_key(&event)?;
+    request.path_parameters = event
+        .path_parameters()
+        .iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
     endpoint.handle(app, request).await
 }
 

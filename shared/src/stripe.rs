@@ -1,13 +1,19 @@
 //! The payment provider port and its Stripe implementation (async-stripe).
 
-use crate::domain::{OrgId, StripeCustomerId};
+use crate::domain::{OrgId, PaymentMethodId, StripeCustomerId};
 use crate::secrets::{SecretError, StripeKeys, read_secret};
 use async_trait::async_trait;
 use secrecy::ExposeSecret;
 use std::future::Future;
 use std::time::Duration;
 use stripe::{RequestStrategy, StripeError, StripeRequest};
-use stripe_core::customer::{CreateCustomer, SearchCustomer};
+use stripe_billing::billing_portal_session::CreateBillingPortalSession;
+use stripe_core::customer::{
+    CreateCustomer, ListPaymentMethodsCustomer, ListPaymentMethodsCustomerType, RetrieveCustomer,
+    RetrieveCustomerReturned, SearchCustomer, UpdateCustomer, UpdateCustomerInvoiceSettings,
+};
+use stripe_core::setup_intent::{CreateSetupIntent, CreateSetupIntentUsage};
+use stripe_payment::payment_method::{DetachPaymentMethod, RetrievePaymentMethod};
 use tokio::sync::OnceCell;
 use url::Url;
 
@@ -23,6 +29,32 @@ pub enum GatewayError {
     /// The Stripe key could not be read from Secrets Manager.
     #[error("stripe credentials unavailable")]
     Credentials(#[source] SecretError),
+}
+
+/// A saved card as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Card {
+    pub id: PaymentMethodId,
+    pub brand: String,
+    pub last4: String,
+    pub exp_month: i64,
+    pub exp_year: i64,
+}
+
+/// A SetupIntent for Stripe Elements: the browser confirms it with the client secret.
+/// The secret is handed to the caller and never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SetupIntentCreated {
+    pub id: String,
+    pub client_secret: String,
+}
+
+impl std::fmt::Debug for SetupIntentCreated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SetupIntentCreated")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the billing use cases need from the payment provider.
@@ -42,6 +74,50 @@ pub trait PaymentGateway: Send + Sync {
         org_id: &OrgId,
         idempotency_key: &str,
     ) -> Result<StripeCustomerId, GatewayError>;
+
+    /// Every card attached to the customer (all pages), newest first.
+    async fn list_cards(&self, customer: &StripeCustomerId) -> Result<Vec<Card>, GatewayError>;
+
+    /// The customer's `invoice_settings.default_payment_method`.
+    async fn default_payment_method(
+        &self,
+        customer: &StripeCustomerId,
+    ) -> Result<Option<PaymentMethodId>, GatewayError>;
+
+    /// The customer a payment method is attached to, as Stripe says; `None` when it does not
+    /// exist or is attached to nobody.
+    async fn payment_method_owner(
+        &self,
+        payment_method: &PaymentMethodId,
+    ) -> Result<Option<StripeCustomerId>, GatewayError>;
+
+    async fn set_default_payment_method(
+        &self,
+        customer: &StripeCustomerId,
+        payment_method: &PaymentMethodId,
+        idempotency_key: &str,
+    ) -> Result<(), GatewayError>;
+
+    async fn detach_payment_method(
+        &self,
+        payment_method: &PaymentMethodId,
+        idempotency_key: &str,
+    ) -> Result<(), GatewayError>;
+
+    /// A SetupIntent (`usage=off_session`) for adding a card.
+    async fn create_setup_intent(
+        &self,
+        customer: &StripeCustomerId,
+        idempotency_key: &str,
+    ) -> Result<SetupIntentCreated, GatewayError>;
+
+    /// A Customer Portal session; returns its short-lived URL.
+    async fn create_portal_session(
+        &self,
+        customer: &StripeCustomerId,
+        return_url: &Url,
+        idempotency_key: &str,
+    ) -> Result<Url, GatewayError>;
 }
 
 /// async-stripe client, built on first use from the key in Secrets Manager (once per container;
@@ -204,6 +280,165 @@ impl PaymentGateway for StripeGateway {
         })
         .await?;
         customer_id(&customer.id)
+    }
+
+    async fn list_cards(&self, customer: &StripeCustomerId) -> Result<Vec<Card>, GatewayError> {
+        let client = self.client().await?;
+        let mut cards = Vec::new();
+        let mut starting_after: Option<String> = None;
+        // Stripe pages at most 100 items; follow `has_more` so every card is listed.
+        loop {
+            let mut page_request = ListPaymentMethodsCustomer::new(customer.as_str())
+                .type_(ListPaymentMethodsCustomerType::Card)
+                .limit(100);
+            if let Some(cursor) = &starting_after {
+                page_request = page_request.starting_after(cursor.as_str());
+            }
+            let page = with_retries(|| page_request.send(client)).await?;
+            for method in &page.data {
+                if let (Some(card), Ok(id)) =
+                    (&method.card, PaymentMethodId::parse(method.id.as_str()))
+                {
+                    cards.push(Card {
+                        id,
+                        brand: card.brand.clone(),
+                        last4: card.last4.clone(),
+                        exp_month: card.exp_month,
+                        exp_year: card.exp_year,
+                    });
+                }
+            }
+            match (page.has_more, page.data.last()) {
+                (true, Some(last)) => starting_after = Some(last.id.as_str().to_owned()),
+                _ => return Ok(cards),
+            }
+        }
+    }
+
+    async fn default_payment_method(
+        &self,
+        customer: &StripeCustomerId,
+    ) -> Result<Option<PaymentMethodId>, GatewayError> {
+        let client = self.client().await?;
+        let retrieve = RetrieveCustomer::new(customer.as_str());
+        let default = match with_retries(|| retrieve.send(client)).await? {
+            RetrieveCustomerReturned::Customer(customer) => customer
+                .invoice_settings
+                .and_then(|settings| settings.default_payment_method)
+                .map(|expandable| expandable.id().as_str().to_owned()),
+            RetrieveCustomerReturned::DeletedCustomer(_) => None,
+        };
+        Ok(default.and_then(|id| PaymentMethodId::parse(id).ok()))
+    }
+
+    async fn payment_method_owner(
+        &self,
+        payment_method: &PaymentMethodId,
+    ) -> Result<Option<StripeCustomerId>, GatewayError> {
+        let client = self.client().await?;
+        let retrieve = RetrievePaymentMethod::new(payment_method.as_str());
+        match with_retries(|| retrieve.send(client)).await {
+            Ok(method) => method.customer.map(|c| customer_id(c.id())).transpose(),
+            Err(GatewayError::Rejected { status: 404, .. }) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn set_default_payment_method(
+        &self,
+        customer: &StripeCustomerId,
+        payment_method: &PaymentMethodId,
+        idempotency_key: &str,
+    ) -> Result<(), GatewayError> {
+        let client = self.client().await?;
+        let strategy = idempotent(idempotency_key)?;
+        let mut settings = UpdateCustomerInvoiceSettings::new();
+        settings.default_payment_method = Some(payment_method.to_string());
+        let update = UpdateCustomer::new(customer.as_str()).invoice_settings(settings);
+        with_retries(|| {
+            update
+                .clone()
+                .customize()
+                .request_strategy(strategy.clone())
+                .send(client)
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn detach_payment_method(
+        &self,
+        payment_method: &PaymentMethodId,
+        idempotency_key: &str,
+    ) -> Result<(), GatewayError> {
+        let client = self.client().await?;
+        let strategy = idempotent(idempotency_key)?;
+        let detach = DetachPaymentMethod::new(payment_method.as_str());
+        with_retries(|| {
+            detach
+                .clone()
+                .customize()
+                .request_strategy(strategy.clone())
+                .send(client)
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn create_setup_intent(
+        &self,
+        customer: &StripeCustomerId,
+        idempotency_key: &str,
+    ) -> Result<SetupIntentCreated, GatewayError> {
+        let client = self.client().await?;
+        let strategy = idempotent(idempotency_key)?;
+        let create = CreateSetupIntent::new()
+            .customer(customer.as_str())
+            .usage(CreateSetupIntentUsage::OffSession)
+            .allowed_payment_method_types(vec![
+                stripe_shared::SetupIntentAllowedPaymentMethodTypes::Card,
+            ]);
+        let intent = with_retries(|| {
+            create
+                .clone()
+                .customize()
+                .request_strategy(strategy.clone())
+                .send(client)
+        })
+        .await?;
+        let client_secret = intent.client_secret.ok_or_else(|| GatewayError::Rejected {
+            status: 200,
+            code: "setup intent without client_secret".to_owned(),
+        })?;
+        Ok(SetupIntentCreated {
+            id: intent.id.as_str().to_owned(),
+            client_secret,
+        })
+    }
+
+    async fn create_portal_session(
+        &self,
+        customer: &StripeCustomerId,
+        return_url: &Url,
+        idempotency_key: &str,
+    ) -> Result<Url, GatewayError> {
+        let client = self.client().await?;
+        let strategy = idempotent(idempotency_key)?;
+        let create = CreateBillingPortalSession::new()
+            .customer(customer.as_str())
+            .return_url(return_url.as_str());
+        let session = with_retries(|| {
+            create
+                .clone()
+                .customize()
+                .request_strategy(strategy.clone())
+                .send(client)
+        })
+        .await?;
+        Url::parse(&session.url).map_err(|e| GatewayError::Rejected {
+            status: 200,
+            code: format!("portal session URL unparseable: {e}"),
+        })
     }
 }
 

@@ -19,6 +19,12 @@ EXPECTED_ACTIONS = {
     "AuthorizerFunction": {"secretsmanager:GetSecretValue"},
     "GetCustomerFunction": {"dynamodb:GetItem"},
     "EnsureCustomerFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "secretsmanager:GetSecretValue"},
+    # Portal and SetupIntent ensure the customer first (get + conditional put).
+    "CreatePortalSessionFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "secretsmanager:GetSecretValue"},
+    "CreateSetupIntentFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "secretsmanager:GetSecretValue"},
+    "ListPaymentMethodsFunction": {"dynamodb:GetItem", "secretsmanager:GetSecretValue"},
+    "SetDefaultPaymentMethodFunction": {"dynamodb:GetItem", "secretsmanager:GetSecretValue"},
+    "DetachPaymentMethodFunction": {"dynamodb:GetItem", "secretsmanager:GetSecretValue"},
 }
 # Routes that authenticate by other means (the Stripe webhook signature).
 ROUTES_WITHOUT_AUTHORIZER = {("POST", "/billing/webhooks/stripe")}

@@ -7,6 +7,8 @@ use crate::store::{CustomerRecord, CustomerStore, InsertOutcome, StoreError};
 use crate::stripe::{GatewayError, PaymentGateway};
 use time::OffsetDateTime;
 
+pub mod payment_methods;
+
 impl From<StoreError> for BillingError {
     fn from(error: StoreError) -> Self {
         match error {
@@ -110,11 +112,13 @@ pub(crate) mod fakes {
     //! An in-memory payment provider with Stripe's idempotency semantics, and failure switches.
 
     use super::*;
-    use crate::domain::StripeCustomerId;
+    use crate::domain::{PaymentMethodId, StripeCustomerId};
+    use crate::stripe::{Card, SetupIntentCreated};
     use async_trait::async_trait;
     use std::collections::HashMap;
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+    use url::Url;
 
     #[derive(Default)]
     pub struct FakeGateway {
@@ -127,6 +131,9 @@ pub(crate) mod fakes {
         pub create_calls: AtomicUsize,
         /// the next N calls fail as unavailable.
         pub fail_next: AtomicU32,
+        /// attached cards in attach order, with their customer.
+        pub cards: Mutex<Vec<(StripeCustomerId, PaymentMethodId)>>,
+        pub defaults: Mutex<HashMap<StripeCustomerId, PaymentMethodId>>,
     }
 
     impl FakeGateway {
@@ -146,6 +153,26 @@ pub(crate) mod fakes {
                     searchable.push((org.clone(), id));
                 }
             }
+        }
+
+        pub fn attach(&self, customer: &StripeCustomerId, card: PaymentMethodId) {
+            self.cards.lock().unwrap().push((customer.clone(), card));
+        }
+
+        pub fn cards_of(&self, org: &str) -> Vec<PaymentMethodId> {
+            let customers = self
+                .customers
+                .lock()
+                .unwrap()
+                .get(org)
+                .cloned()
+                .unwrap_or_default();
+            let cards = self.cards.lock().unwrap();
+            cards
+                .iter()
+                .filter(|(c, _)| customers.contains(c))
+                .map(|(_, id)| id.clone())
+                .collect()
         }
 
         fn maybe_fail(&self) -> Result<(), GatewayError> {
@@ -189,6 +216,101 @@ pub(crate) mod fakes {
             list.push(id.clone());
             keys.insert(idempotency_key.to_owned(), id.clone());
             Ok(id)
+        }
+
+        async fn list_cards(&self, customer: &StripeCustomerId) -> Result<Vec<Card>, GatewayError> {
+            self.maybe_fail()?;
+            let cards = self.cards.lock().unwrap();
+            Ok(cards
+                .iter()
+                .rev()
+                .filter(|(owner, _)| owner == customer)
+                .map(|(_, id)| Card {
+                    id: id.clone(),
+                    brand: "visa".into(),
+                    last4: "4242".into(),
+                    exp_month: 12,
+                    exp_year: 2030,
+                })
+                .collect())
+        }
+
+        async fn default_payment_method(
+            &self,
+            customer: &StripeCustomerId,
+        ) -> Result<Option<PaymentMethodId>, GatewayError> {
+            self.maybe_fail()?;
+            Ok(self.defaults.lock().unwrap().get(customer).cloned())
+        }
+
+        async fn payment_method_owner(
+            &self,
+            payment_method: &PaymentMethodId,
+        ) -> Result<Option<StripeCustomerId>, GatewayError> {
+            self.maybe_fail()?;
+            let cards = self.cards.lock().unwrap();
+            Ok(cards
+                .iter()
+                .find(|(_, id)| id == payment_method)
+                .map(|(owner, _)| owner.clone()))
+        }
+
+        async fn set_default_payment_method(
+            &self,
+            customer: &StripeCustomerId,
+            payment_method: &PaymentMethodId,
+            _idempotency_key: &str,
+        ) -> Result<(), GatewayError> {
+            self.maybe_fail()?;
+            self.defaults
+                .lock()
+                .unwrap()
+                .insert(customer.clone(), payment_method.clone());
+            Ok(())
+        }
+
+        async fn detach_payment_method(
+            &self,
+            payment_method: &PaymentMethodId,
+            _idempotency_key: &str,
+        ) -> Result<(), GatewayError> {
+            self.maybe_fail()?;
+            self.cards
+                .lock()
+                .unwrap()
+                .retain(|(_, id)| id != payment_method);
+            // Stripe clears a detached default (the fake Stripe's default behaviour).
+            self.defaults
+                .lock()
+                .unwrap()
+                .retain(|_, id| id != payment_method);
+            Ok(())
+        }
+
+        async fn create_setup_intent(
+            &self,
+            customer: &StripeCustomerId,
+            _idempotency_key: &str,
+        ) -> Result<SetupIntentCreated, GatewayError> {
+            self.maybe_fail()?;
+            let id = format!("seti_{customer}");
+            Ok(SetupIntentCreated {
+                client_secret: format!("{id}_secret_x"),
+                id,
+            })
+        }
+
+        async fn create_portal_session(
+            &self,
+            customer: &StripeCustomerId,
+            return_url: &Url,
+            _idempotency_key: &str,
+        ) -> Result<Url, GatewayError> {
+            self.maybe_fail()?;
+            Ok(Url::parse(&format!(
+                "https://billing.stripe.test/p/{customer}?return={return_url}"
+            ))
+            .unwrap())
         }
     }
 }

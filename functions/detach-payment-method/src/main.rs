@@ -1,0 +1,6 @@
+//! `DELETE /billing/payment-methods/{id}`
+
+#[tokio::main]
+async fn main() -> Result<(), billing_core::app::InitError> {
+    billing_core::http::run(billing_core::endpoints::DetachPaymentMethod).await
+}

@@ -1,0 +1,6 @@
+//! `PUT /billing/payment-methods/default`
+
+#[tokio::main]
+async fn main() -> Result<(), billing_core::app::InitError> {
+    billing_core::http::run(billing_core::endpoints::SetDefaultPaymentMethod).await
+}

@@ -1,0 +1,374 @@
+//! Payment methods and the Customer Portal. Stripe is the source of truth: nothing here is
+//! copied into DynamoDB, and ownership is always checked against Stripe's answer.
+
+use super::{Ensured, ensure_customer};
+use crate::config::Settings;
+use crate::domain::{OrgId, PaymentMethodId, StripeCustomerId};
+use crate::error::BillingError;
+use crate::store::CustomerStore;
+use crate::stripe::{Card, PaymentGateway, SetupIntentCreated};
+use serde::Serialize;
+use time::OffsetDateTime;
+use url::Url;
+
+/// A saved card as the API returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PaymentMethodView {
+    pub id: String,
+    pub brand: String,
+    pub last4: String,
+    pub exp_month: i64,
+    pub exp_year: i64,
+    pub is_default: bool,
+}
+
+/// The org's cards, the default first; an org without a customer has none.
+pub async fn list_payment_methods(
+    store: &dyn CustomerStore,
+    gateway: &dyn PaymentGateway,
+    org_id: &OrgId,
+) -> Result<Vec<PaymentMethodView>, BillingError> {
+    let Some(record) = store.get(org_id).await? else {
+        return Ok(Vec::new());
+    };
+    let customer = &record.stripe_customer_id;
+    let (cards, default) = tokio::try_join!(
+        gateway.list_cards(customer),
+        gateway.default_payment_method(customer)
+    )?;
+    let mut views: Vec<PaymentMethodView> = cards
+        .into_iter()
+        .map(
+            |Card {
+                 id,
+                 brand,
+                 last4,
+                 exp_month,
+                 exp_year,
+             }| PaymentMethodView {
+                is_default: default.as_ref() == Some(&id),
+                id: id.into(),
+                brand,
+                last4,
+                exp_month,
+                exp_year,
+            },
+        )
+        .collect();
+    // Stable sort: default first, Stripe's newest-first order otherwise.
+    views.sort_by_key(|view| !view.is_default);
+    Ok(views)
+}
+
+fn customer_of(ensured: Ensured) -> StripeCustomerId {
+    match ensured {
+        Ensured::Created(record) | Ensured::Existing(record) => record.stripe_customer_id,
+    }
+}
+
+/// A SetupIntent on the org's customer (created first if needed).
+pub async fn create_setup_intent(
+    store: &dyn CustomerStore,
+    gateway: &dyn PaymentGateway,
+    org_id: &OrgId,
+    now: OffsetDateTime,
+    idempotency_key: &str,
+) -> Result<SetupIntentCreated, BillingError> {
+    let customer = customer_of(ensure_customer(store, gateway, org_id, now).await?);
+    Ok(gateway
+        .create_setup_intent(&customer, idempotency_key)
+        .await?)
+}
+
+/// The org's customer, provided the payment method is attached to it — else
+/// `payment_method_not_found`, whoever owns it (no other org's objects are revealed).
+async fn owned_payment_method(
+    store: &dyn CustomerStore,
+    gateway: &dyn PaymentGateway,
+    org_id: &OrgId,
+    payment_method: &PaymentMethodId,
+) -> Result<StripeCustomerId, BillingError> {
+    let record = store
+        .get(org_id)
+        .await?
+        .ok_or(BillingError::PaymentMethodNotFound)?;
+    match gateway.payment_method_owner(payment_method).await? {
+        Some(owner) if owner == record.stripe_customer_id => Ok(owner),
+        _ => Err(BillingError::PaymentMethodNotFound),
+    }
+}
+
+pub async fn set_default_payment_method(
+    store: &dyn CustomerStore,
+    gateway: &dyn PaymentGateway,
+    org_id: &OrgId,
+    payment_method: &PaymentMethodId,
+    idempotency_key: &str,
+) -> Result<(), BillingError> {
+    let customer = owned_payment_method(store, gateway, org_id, payment_method).await?;
+    Ok(gateway
+        .set_default_payment_method(&customer, payment_method, idempotency_key)
+        .await?)
+}
+
+/// What a detach left behind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Detached {
+    pub detached: String,
+    /// The customer's default payment method afterwards (`null` when none is left).
+    pub default_payment_method: Option<String>,
+}
+
+/// Detaches one of the org's cards. Detaching the default promotes the newest other card to
+/// default *before* the detach, so invoices never lack a payment method while others exist.
+pub async fn detach_payment_method(
+    store: &dyn CustomerStore,
+    gateway: &dyn PaymentGateway,
+    org_id: &OrgId,
+    payment_method: &PaymentMethodId,
+    idempotency_key: &str,
+) -> Result<Detached, BillingError> {
+    let customer = owned_payment_method(store, gateway, org_id, payment_method).await?;
+    let mut default = gateway.default_payment_method(&customer).await?;
+    if default.as_ref() == Some(payment_method) {
+        let cards = gateway.list_cards(&customer).await?;
+        default = cards
+            .into_iter()
+            .map(|card| card.id)
+            .find(|id| id != payment_method);
+        if let Some(successor) = &default {
+            let key = format!("{idempotency_key}:promote");
+            gateway
+                .set_default_payment_method(&customer, successor, &key)
+                .await?;
+        }
+    }
+    gateway
+        .detach_payment_method(payment_method, idempotency_key)
+        .await?;
+    Ok(Detached {
+        detached: payment_method.to_string(),
+        default_payment_method: default.map(String::from),
+    })
+}
+
+/// The portal's return URL: the configured default, or the caller's if it stays on the app's
+/// origin (no open redirect). `https` only, except `http` on localhost when the app itself is
+/// served over http (the local stack). A path like `/billing/plans` is taken relative to the app.
+pub fn resolve_return_url(
+    settings: &Settings,
+    requested: Option<&str>,
+) -> Result<Url, BillingError> {
+    let Some(requested) = requested else {
+        return Ok(settings.portal_return_url.clone());
+    };
+    let app = &settings.app_public_url;
+    let url = if requested.starts_with('/') && !requested.starts_with("//") {
+        app.join(requested)
+    } else {
+        Url::parse(requested)
+    }
+    .map_err(|_| BillingError::InvalidReturnUrl)?;
+    let local_http = url.scheme() == "http"
+        && app.scheme() == "http"
+        && matches!(url.host_str(), Some("localhost" | "127.0.0.1"));
+    let same_origin = url.origin() == app.origin();
+    if (url.scheme() == "https" || local_http) && same_origin {
+        Ok(url)
+    } else {
+        Err(BillingError::InvalidReturnUrl)
+    }
+}
+
+/// A Customer Portal session for the org's customer (created first if needed).
+pub async fn create_portal_session(
+    store: &dyn CustomerStore,
+    gateway: &dyn PaymentGateway,
+    org_id: &OrgId,
+    return_url: &Url,
+    now: OffsetDateTime,
+    idempotency_key: &str,
+) -> Result<Url, BillingError> {
+    let customer = customer_of(ensure_customer(store, gateway, org_id, now).await?);
+    Ok(gateway
+        .create_portal_session(&customer, return_url, idempotency_key)
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::fakes::FakeGateway;
+    use crate::store::InMemoryCustomerStore;
+
+    fn settings(app: &str) -> Settings {
+        let env = [
+            ("APP_PUBLIC_URL", app),
+            ("BILLING_CUSTOMERS_TABLE", "t"),
+            ("STRIPE_SECRET_ID", "s"),
+        ];
+        Settings::from_env(&env).unwrap()
+    }
+
+    #[test]
+    fn return_urls_must_stay_on_the_app_origin() {
+        let prod = settings("https://app.example.com");
+        assert_eq!(
+            resolve_return_url(&prod, None).unwrap().as_str(),
+            "https://app.example.com/billing"
+        );
+        assert!(resolve_return_url(&prod, Some("https://app.example.com/settings?tab=2")).is_ok());
+        assert_eq!(
+            resolve_return_url(&prod, Some("/billing/done"))
+                .unwrap()
+                .as_str(),
+            "https://app.example.com/billing/done"
+        );
+        for bad in [
+            "https://evil.example/billing",
+            "//evil.example/billing",
+            "javascript:alert(1)",
+            "http://app.example.com/billing",
+            "https://app.example.com.evil.example/",
+            "https://app.example.com:8443/billing",
+            "not a url",
+            "",
+        ] {
+            assert!(
+                matches!(
+                    resolve_return_url(&prod, Some(bad)),
+                    Err(BillingError::InvalidReturnUrl)
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn http_return_urls_are_allowed_only_for_a_local_app() {
+        let local = settings("http://localhost:3001");
+        assert!(resolve_return_url(&local, Some("http://localhost:3001/billing")).is_ok());
+        assert!(resolve_return_url(&local, Some("http://evil.example:3001/billing")).is_err());
+    }
+
+    fn org(id: &str) -> OrgId {
+        OrgId::parse(id).unwrap()
+    }
+
+    fn pm(id: &str) -> PaymentMethodId {
+        PaymentMethodId::parse(id).unwrap()
+    }
+
+    async fn org_with_cards(
+        gateway: &FakeGateway,
+        store: &InMemoryCustomerStore,
+        org_id: &str,
+        cards: &[&str],
+    ) {
+        let now = OffsetDateTime::now_utc();
+        let customer = customer_of(
+            ensure_customer(store, gateway, &org(org_id), now)
+                .await
+                .unwrap(),
+        );
+        for card in cards {
+            gateway.attach(&customer, pm(card));
+        }
+    }
+
+    #[tokio::test]
+    async fn an_org_without_a_customer_has_an_empty_list() {
+        let (store, gateway) = (InMemoryCustomerStore::default(), FakeGateway::default());
+        assert!(
+            list_payment_methods(&store, &gateway, &org("none"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn the_default_card_is_listed_first_and_marked() {
+        let (store, gateway) = (InMemoryCustomerStore::default(), FakeGateway::default());
+        org_with_cards(&gateway, &store, "o1", &["pm_a", "pm_b", "pm_c"]).await;
+        set_default_payment_method(&store, &gateway, &org("o1"), &pm("pm_b"), "k")
+            .await
+            .unwrap();
+        let listed = list_payment_methods(&store, &gateway, &org("o1"))
+            .await
+            .unwrap();
+        let ids: Vec<_> = listed
+            .iter()
+            .map(|v| (v.id.as_str(), v.is_default))
+            .collect();
+        assert_eq!(ids, [("pm_b", true), ("pm_c", false), ("pm_a", false)]);
+    }
+
+    #[tokio::test]
+    async fn another_orgs_payment_method_is_not_found_for_default_and_detach() {
+        let (store, gateway) = (InMemoryCustomerStore::default(), FakeGateway::default());
+        org_with_cards(&gateway, &store, "victim", &["pm_victim"]).await;
+        org_with_cards(&gateway, &store, "attacker", &["pm_mine"]).await;
+        let theirs = pm("pm_victim");
+        let error = set_default_payment_method(&store, &gateway, &org("attacker"), &theirs, "k")
+            .await
+            .unwrap_err();
+        assert!(matches!(error, BillingError::PaymentMethodNotFound));
+        let error = detach_payment_method(&store, &gateway, &org("attacker"), &theirs, "k")
+            .await
+            .unwrap_err();
+        assert!(matches!(error, BillingError::PaymentMethodNotFound));
+        assert_eq!(gateway.cards_of("victim").len(), 1, "nothing was touched");
+        let unknown = pm("pm_nobody");
+        let error = detach_payment_method(&store, &gateway, &org("attacker"), &unknown, "k")
+            .await
+            .unwrap_err();
+        assert!(matches!(error, BillingError::PaymentMethodNotFound));
+    }
+
+    #[tokio::test]
+    async fn detaching_the_default_promotes_the_newest_other_card_first() {
+        let (store, gateway) = (InMemoryCustomerStore::default(), FakeGateway::default());
+        org_with_cards(&gateway, &store, "o1", &["pm_a", "pm_b", "pm_c"]).await;
+        set_default_payment_method(&store, &gateway, &org("o1"), &pm("pm_a"), "k1")
+            .await
+            .unwrap();
+        let detached = detach_payment_method(&store, &gateway, &org("o1"), &pm("pm_a"), "k2")
+            .await
+            .unwrap();
+        assert_eq!(detached.default_payment_method.as_deref(), Some("pm_c"));
+        let listed = list_payment_methods(&store, &gateway, &org("o1"))
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), 2);
+        assert!(listed[0].is_default && listed[0].id == "pm_c");
+    }
+
+    #[tokio::test]
+    async fn detaching_the_last_card_leaves_no_default() {
+        let (store, gateway) = (InMemoryCustomerStore::default(), FakeGateway::default());
+        org_with_cards(&gateway, &store, "o1", &["pm_only"]).await;
+        set_default_payment_method(&store, &gateway, &org("o1"), &pm("pm_only"), "k1")
+            .await
+            .unwrap();
+        let detached = detach_payment_method(&store, &gateway, &org("o1"), &pm("pm_only"), "k2")
+            .await
+            .unwrap();
+        assert_eq!(detached.default_payment_method, None);
+    }
+
+    #[tokio::test]
+    async fn setup_intents_and_portal_sessions_reuse_the_one_customer() {
+        let (store, gateway) = (InMemoryCustomerStore::default(), FakeGateway::default());
+        let now = OffsetDateTime::now_utc();
+        let intent = create_setup_intent(&store, &gateway, &org("o1"), now, "k1")
+            .await
+            .unwrap();
+        assert!(intent.client_secret.starts_with(&intent.id));
+        let url = Url::parse("https://app.example.com/billing").unwrap();
+        create_portal_session(&store, &gateway, &org("o1"), &url, now, "k2")
+            .await
+            .unwrap();
+        assert_eq!(gateway.customers_for("o1"), 1);
+    }
+}
