@@ -3,7 +3,9 @@
 use crate::auth::{HttpJwksSource, JwksCache, TokenKeys, TokenVerifier};
 use crate::config::{AuthSettings, ConfigError, ProcessEnv, Settings, TokenKeySource};
 use crate::secrets::read_secret;
+use crate::service::subscriptions::PlanCatalogue;
 use crate::store::{CustomerStore, DynamoCustomerStore};
+use crate::stripe::subscriptions::SubscriptionGateway;
 use crate::stripe::{PaymentGateway, StripeGateway};
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use jsonwebtoken::DecodingKey;
@@ -17,6 +19,9 @@ pub struct App {
     pub settings: Settings,
     pub customers: Arc<dyn CustomerStore>,
     pub payments: Arc<dyn PaymentGateway>,
+    pub subscriptions: Arc<dyn SubscriptionGateway>,
+    /// Per-container cache of the plan prices.
+    pub plan_catalogue: PlanCatalogue,
 }
 
 /// One AWS config per container, with rustls on ring (no aws-lc build, smaller binary).
@@ -40,15 +45,18 @@ impl App {
             aws_sdk_dynamodb::Client::new(&aws),
             settings.customers_table.clone(),
         );
-        let payments = StripeGateway::new(
+        // One Stripe client (and one secret read) serves both ports.
+        let stripe = Arc::new(StripeGateway::new(
             aws_sdk_secretsmanager::Client::new(&aws),
             settings.stripe_secret_id.clone(),
             settings.stripe_api_base.clone(),
-        );
+        ));
         Ok(Self {
             settings,
             customers: Arc::new(customers),
-            payments: Arc::new(payments),
+            payments: stripe.clone(),
+            subscriptions: stripe,
+            plan_catalogue: PlanCatalogue::default(),
         })
     }
 }

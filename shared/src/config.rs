@@ -1,6 +1,7 @@
 //! Typed settings read from the environment once per container. A bad or missing variable
 //! fails the cold start with a message naming it, instead of failing requests later.
 
+use crate::domain::PlanKey;
 use url::Url;
 
 /// A configuration problem, naming the variable at fault.
@@ -87,6 +88,25 @@ pub struct Settings {
     pub stripe_secret_id: String,
     /// `STRIPE_API_BASE`: only for the local emulator; unset in AWS.
     pub stripe_api_base: Option<Url>,
+    /// `BILLING_PLANS`: the lookup keys of the prices clients may choose, comma-separated.
+    pub plans: Vec<PlanKey>,
+}
+
+/// The plan catalogue used when `BILLING_PLANS` is unset.
+pub const DEFAULT_PLANS: &str = "starter_monthly,pro_monthly,pro_yearly";
+
+fn plans(env: &dyn Env) -> Result<Vec<PlanKey>, ConfigError> {
+    let list = optional(env, "BILLING_PLANS").unwrap_or_else(|| DEFAULT_PLANS.to_owned());
+    let plans = list
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| PlanKey::parse(p).map_err(|e| config_error("BILLING_PLANS", e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    if plans.is_empty() {
+        return Err(config_error("BILLING_PLANS", "names no plan"));
+    }
+    Ok(plans)
 }
 
 impl Settings {
@@ -108,6 +128,7 @@ impl Settings {
             customers_table: required(env, "BILLING_CUSTOMERS_TABLE")?,
             stripe_secret_id: required(env, "STRIPE_SECRET_ID")?,
             stripe_api_base,
+            plans: plans(env)?,
         })
     }
 }

@@ -94,6 +94,14 @@ token_id!(
     StripeCustomerId, "stripe customer id", 255, prefix = "cus_"
 );
 token_id!(
+    /// A Stripe subscription (`sub_…`).
+    SubscriptionId, "subscription id", 255, prefix = "sub_"
+);
+token_id!(
+    /// A plan: the `lookup_key` of a Stripe price in the configured catalogue.
+    PlanKey, "plan", 200, prefix = ""
+);
+token_id!(
     /// A Stripe payment method (`pm_…`).
     PaymentMethodId, "payment method id", 255, prefix = "pm_"
 );

@@ -29,6 +29,20 @@ pub enum BillingError {
     InvalidReturnUrl,
     #[error("Idempotency-Key must be 1 to 200 visible ASCII characters")]
     InvalidIdempotencyKey,
+    #[error("this organisation has no subscription")]
+    SubscriptionNotFound,
+    #[error("this organisation already has a subscription")]
+    SubscriptionExists,
+    #[error("the subscription has ended; start a new one")]
+    SubscriptionEnded,
+    #[error("unknown plan")]
+    UnknownPlan,
+    #[error("the subscription is already on this plan and quantity")]
+    PlanUnchanged,
+    #[error("proration_date must fall within the current billing period")]
+    InvalidProrationDate,
+    #[error("this Idempotency-Key was already used for a different request")]
+    IdempotencyConflict,
     #[error("the payment provider is temporarily unavailable")]
     StripeUnavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("the payment provider refused the request")]
@@ -54,6 +68,13 @@ impl BillingError {
             Self::InvalidPaymentMethodId => "invalid_payment_method_id",
             Self::InvalidReturnUrl => "invalid_return_url",
             Self::InvalidIdempotencyKey => "invalid_idempotency_key",
+            Self::SubscriptionNotFound => "subscription_not_found",
+            Self::SubscriptionExists => "subscription_exists",
+            Self::SubscriptionEnded => "subscription_canceled",
+            Self::UnknownPlan => "unknown_plan",
+            Self::PlanUnchanged => "plan_unchanged",
+            Self::InvalidProrationDate => "invalid_proration_date",
+            Self::IdempotencyConflict => "idempotency_conflict",
             Self::StripeUnavailable(_) => "stripe_unavailable",
             Self::StripeRejected(_) => "stripe_error",
             Self::StoreUnavailable(_) => "store_unavailable",
@@ -67,13 +88,20 @@ impl BillingError {
             | Self::InvalidRequest(_)
             | Self::InvalidPaymentMethodId
             | Self::InvalidReturnUrl
-            | Self::InvalidIdempotencyKey => StatusCode::BAD_REQUEST,
+            | Self::InvalidIdempotencyKey
+            | Self::UnknownPlan
+            | Self::InvalidProrationDate => StatusCode::BAD_REQUEST,
+            Self::SubscriptionExists
+            | Self::SubscriptionEnded
+            | Self::PlanUnchanged
+            | Self::IdempotencyConflict => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
-            Self::BillingDisabled | Self::CustomerNotFound | Self::PaymentMethodNotFound => {
-                StatusCode::NOT_FOUND
-            }
+            Self::BillingDisabled
+            | Self::CustomerNotFound
+            | Self::PaymentMethodNotFound
+            | Self::SubscriptionNotFound => StatusCode::NOT_FOUND,
             Self::StripeRejected(_) => StatusCode::BAD_GATEWAY,
             Self::StripeUnavailable(_) | Self::StoreUnavailable(_) => {
                 StatusCode::SERVICE_UNAVAILABLE

@@ -250,6 +250,8 @@ mod tests {
             settings: Settings::from_env(&env).unwrap(),
             customers: Arc::new(InMemoryCustomerStore::default()),
             payments: gateway,
+            subscriptions: Arc::new(crate::service::fakes::FakeSubscriptions::default()),
+            plan_catalogue: Default::default(),
         }
     }
 

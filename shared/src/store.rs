@@ -1,6 +1,6 @@
 //! DynamoDB persistence behind narrow ports, with in-memory twins for tests.
 
-use crate::domain::{OrgId, StripeCustomerId};
+use crate::domain::{OrgId, PlanKey, StripeCustomerId, SubscriptionId};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -18,6 +18,34 @@ pub struct CustomerRecord {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// How many subscriptions this org has started: part of the start's idempotency key, so
+    /// concurrent or retried starts make one subscription, and a later restart a new one.
+    #[serde(default)]
+    pub subscription_starts: u32,
+    /// The synced copy of the org's subscription (Stripe is the source of truth).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription: Option<SubscriptionSnapshot>,
+}
+
+/// What the API keeps of the subscription, for reads that should not call Stripe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionSnapshot {
+    pub id: SubscriptionId,
+    pub status: String,
+    pub plan: Option<PlanKey>,
+    pub quantity: i64,
+    pub current_period_end: i64,
+    pub cancel_at_period_end: bool,
+    pub pending_plan_change: Option<PendingPlanChange>,
+    /// Unix seconds of the Stripe state this copy reflects; older writes never replace newer.
+    pub synced_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingPlanChange {
+    pub plan: Option<PlanKey>,
+    pub quantity: i64,
+    pub effective_at: i64,
 }
 
 /// Result of a create-if-absent write.
@@ -43,6 +71,14 @@ pub trait CustomerStore: Send + Sync {
     async fn get(&self, org_id: &OrgId) -> Result<Option<CustomerRecord>, StoreError>;
     /// Writes the record only if the org has none (conditional put).
     async fn insert_new(&self, record: &CustomerRecord) -> Result<InsertOutcome, StoreError>;
+    /// Stores the subscription copy unless a newer one (`synced_at`) is already there; with
+    /// `started_from`, also moves `subscription_starts` from that value to the next.
+    async fn save_subscription(
+        &self,
+        org_id: &OrgId,
+        snapshot: &SubscriptionSnapshot,
+        started_from: Option<u32>,
+    ) -> Result<(), StoreError>;
 }
 
 /// Sorts an AWS SDK failure into "try again later" or "broken", for any operation.
@@ -135,6 +171,57 @@ impl CustomerStore for DynamoCustomerStore {
             Err(error) => Err(classify_sdk_error(error)),
         }
     }
+
+    async fn save_subscription(
+        &self,
+        org_id: &OrgId,
+        snapshot: &SubscriptionSnapshot,
+        started_from: Option<u32>,
+    ) -> Result<(), StoreError> {
+        let value: AttributeValue =
+            serde_dynamo::to_attribute_value(snapshot).map_err(item_error)?;
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("org_id", AttributeValue::S(org_id.to_string()))
+            .expression_attribute_values(":s", value)
+            .expression_attribute_values(":t", AttributeValue::N(snapshot.synced_at.to_string()))
+            .expression_attribute_values(":now", AttributeValue::S(now_rfc3339()));
+        let newer_guard =
+            "(attribute_not_exists(subscription.synced_at) OR subscription.synced_at <= :t)";
+        update = match started_from {
+            Some(from) => update
+                .update_expression(
+                    "SET subscription = :s, updated_at = :now, subscription_starts = :next",
+                )
+                .condition_expression(format!(
+                    "attribute_exists(org_id) AND {newer_guard} AND \
+                     (attribute_not_exists(subscription_starts) OR subscription_starts = :from)"
+                ))
+                .expression_attribute_values(":from", AttributeValue::N(from.to_string()))
+                .expression_attribute_values(":next", AttributeValue::N((from + 1).to_string())),
+            None => update
+                .update_expression("SET subscription = :s, updated_at = :now")
+                .condition_expression(format!("attribute_exists(org_id) AND {newer_guard}")),
+        };
+        match update.send().await {
+            Ok(_) => Ok(()),
+            // A newer copy, or another writer's start, got there first: nothing to do.
+            Err(SdkError::ServiceError(service))
+                if service.err().is_conditional_check_failed_exception() =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(classify_sdk_error(error)),
+        }
+    }
+}
+
+fn now_rfc3339() -> String {
+    OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// In-memory store with the same create-if-absent semantics, for tests and benchmarks.
@@ -171,6 +258,33 @@ impl CustomerStore for InMemoryCustomerStore {
         records.insert(record.org_id.clone(), record.clone());
         Ok(InsertOutcome::Inserted)
     }
+
+    async fn save_subscription(
+        &self,
+        org_id: &OrgId,
+        snapshot: &SubscriptionSnapshot,
+        started_from: Option<u32>,
+    ) -> Result<(), StoreError> {
+        let mut records = self.records.lock().map_err(poisoned)?;
+        let Some(record) = records.get_mut(org_id) else {
+            return Ok(());
+        };
+        if record
+            .subscription
+            .as_ref()
+            .is_some_and(|s| s.synced_at > snapshot.synced_at)
+        {
+            return Ok(());
+        }
+        if let Some(from) = started_from {
+            if record.subscription_starts != from {
+                return Ok(());
+            }
+            record.subscription_starts = from + 1;
+        }
+        record.subscription = Some(snapshot.clone());
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -190,6 +304,8 @@ mod tests {
             stripe_customer_id: StripeCustomerId::parse("cus_1").unwrap(),
             created_at: now,
             updated_at: now,
+            subscription_starts: 0,
+            subscription: None,
         }
     }
 

@@ -17,6 +17,8 @@ use stripe_payment::payment_method::{DetachPaymentMethod, RetrievePaymentMethod}
 use tokio::sync::OnceCell;
 use url::Url;
 
+pub mod subscriptions;
+
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
     /// Timeouts, connection failures, 5xx, rate limits, a concurrent request holding the same
@@ -26,6 +28,9 @@ pub enum GatewayError {
     /// Stripe refused the request (4xx): retrying the same request will not help.
     #[error("stripe refused the request with status {status}, code {code}")]
     Rejected { status: u16, code: String },
+    /// The idempotency key was already used with other parameters (Stripe's `idempotency_error`).
+    #[error("idempotency key reused with other parameters")]
+    IdempotencyConflict,
     /// The Stripe key could not be read from Secrets Manager.
     #[error("stripe credentials unavailable")]
     Credentials(#[source] SecretError),
@@ -189,6 +194,11 @@ fn is_retryable(error: &StripeError) -> bool {
 
 fn into_gateway_error(error: StripeError) -> GatewayError {
     match error {
+        StripeError::Stripe(ref details, 400)
+            if details.type_ == stripe_shared::ApiErrorsType::IdempotencyError =>
+        {
+            GatewayError::IdempotencyConflict
+        }
         StripeError::Stripe(ref details, status) if !is_retryable(&error) => {
             let code = details
                 .code
@@ -454,7 +464,8 @@ mod tests {
 
     fn customer(id: &str, org: &str, created: i64) -> Value {
         let mut customer: Value =
-            serde_json::from_str(include_str!("../tests/fixtures/stripe-customer.json")).unwrap();
+            serde_json::from_str(include_str!("../../tests/fixtures/stripe-customer.json"))
+                .unwrap();
         customer["id"] = id.into();
         customer["metadata"] = json!({"org_id": org});
         customer["created"] = created.into();

@@ -1,0 +1,531 @@
+//! The subscription port: catalogue prices, subscriptions, schedules and invoice previews.
+
+use super::{GatewayError, StripeGateway, idempotent, with_retries};
+use crate::domain::{PaymentMethodId, StripeCustomerId, SubscriptionId};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use stripe::StripeRequest;
+use stripe_billing::invoice::{
+    CreatePreviewInvoice, CreatePreviewInvoiceSubscriptionDetails,
+    CreatePreviewInvoiceSubscriptionDetailsItems,
+    CreatePreviewInvoiceSubscriptionDetailsProrationBehavior,
+};
+use stripe_billing::subscription::{
+    CreateSubscription, CreateSubscriptionItems, CreateSubscriptionPaymentBehavior,
+    ListSubscription, ListSubscriptionStatus, UpdateSubscription, UpdateSubscriptionItems,
+    UpdateSubscriptionProrationBehavior,
+};
+use stripe_billing::subscription_schedule::{
+    CreateSubscriptionSchedule, ReleaseSubscriptionSchedule, RetrieveSubscriptionSchedule,
+    UpdateSubscriptionSchedule, UpdateSubscriptionSchedulePhases,
+    UpdateSubscriptionSchedulePhasesDuration, UpdateSubscriptionSchedulePhasesDurationInterval,
+    UpdateSubscriptionSchedulePhasesEndDate, UpdateSubscriptionSchedulePhasesItems,
+    UpdateSubscriptionSchedulePhasesStartDate,
+};
+use stripe_product::price::ListPrice;
+
+/// A recurring price of the plan catalogue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogPrice {
+    pub id: String,
+    pub lookup_key: String,
+    pub product_name: String,
+    /// Minor units (cents).
+    pub unit_amount: i64,
+    pub currency: String,
+    pub interval: String,
+    pub interval_count: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProrationBehavior {
+    CreateProrations,
+    AlwaysInvoice,
+    None,
+}
+
+/// What the API needs of a Stripe subscription (single-item subscriptions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionState {
+    pub id: SubscriptionId,
+    pub status: String,
+    pub item_id: String,
+    pub price_id: String,
+    pub quantity: i64,
+    /// From the subscription item: Stripe moved periods off the subscription in 2025.
+    pub current_period_start: i64,
+    pub current_period_end: i64,
+    pub cancel_at_period_end: bool,
+    pub schedule_id: Option<String>,
+    /// The first invoice's payment client secret while it still needs the customer (3DS,
+    /// no usable card): the frontend confirms it with Stripe.js.
+    pub payment_client_secret: Option<String>,
+}
+
+impl SubscriptionState {
+    /// Ended subscriptions can no longer be changed; a new one may be started.
+    pub fn has_ended(&self) -> bool {
+        matches!(self.status.as_str(), "canceled" | "incomplete_expired")
+    }
+}
+
+pub struct NewSubscription<'a> {
+    pub customer: &'a StripeCustomerId,
+    pub price_id: &'a str,
+    pub quantity: i64,
+    pub payment_method: Option<&'a PaymentMethodId>,
+    pub trial_days: Option<u32>,
+}
+
+/// A change of the subscription's one item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemChange {
+    pub item_id: String,
+    pub price_id: String,
+    pub quantity: i64,
+    pub proration_behavior: ProrationBehavior,
+    pub proration_date: Option<i64>,
+}
+
+/// A change waiting in a subscription schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingChange {
+    pub price_id: String,
+    pub quantity: i64,
+    pub effective_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PreviewLine {
+    pub description: Option<String>,
+    pub amount: i64,
+    pub period_start: i64,
+    pub period_end: i64,
+    pub proration: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoicePreview {
+    pub currency: String,
+    pub subtotal: i64,
+    pub tax: i64,
+    pub total: i64,
+    pub amount_due: i64,
+    pub next_payment_attempt: Option<i64>,
+    pub lines: Vec<PreviewLine>,
+}
+
+#[async_trait]
+pub trait SubscriptionGateway: Send + Sync {
+    async fn catalog_prices(
+        &self,
+        lookup_keys: &[String],
+    ) -> Result<Vec<CatalogPrice>, GatewayError>;
+    /// The customer's most recent subscription, whatever its status.
+    async fn latest_subscription(
+        &self,
+        customer: &StripeCustomerId,
+    ) -> Result<Option<SubscriptionState>, GatewayError>;
+    async fn create_subscription(
+        &self,
+        new: NewSubscription<'_>,
+        idempotency_key: &str,
+    ) -> Result<SubscriptionState, GatewayError>;
+    async fn change_item(
+        &self,
+        subscription: &SubscriptionId,
+        change: &ItemChange,
+        idempotency_key: &str,
+    ) -> Result<SubscriptionState, GatewayError>;
+    async fn pending_change(
+        &self,
+        schedule_id: &str,
+    ) -> Result<Option<PendingChange>, GatewayError>;
+    /// Moves the subscription to `price` at the end of its current period, replacing any
+    /// earlier pending change; the current period is untouched.
+    async fn schedule_change(
+        &self,
+        subscription: &SubscriptionState,
+        price: &CatalogPrice,
+        quantity: i64,
+        idempotency_key: &str,
+    ) -> Result<PendingChange, GatewayError>;
+    async fn release_schedule(
+        &self,
+        schedule_id: &str,
+        idempotency_key: &str,
+    ) -> Result<(), GatewayError>;
+    async fn set_cancel_at_period_end(
+        &self,
+        subscription: &SubscriptionId,
+        cancel: bool,
+        idempotency_key: &str,
+    ) -> Result<SubscriptionState, GatewayError>;
+    async fn preview_invoice(
+        &self,
+        customer: &StripeCustomerId,
+        subscription: &SubscriptionId,
+        change: Option<&ItemChange>,
+    ) -> Result<InvoicePreview, GatewayError>;
+}
+
+fn unexpected(what: impl Into<String>) -> GatewayError {
+    GatewayError::Rejected {
+        status: 200,
+        code: what.into(),
+    }
+}
+
+fn state_of(subscription: &stripe_shared::Subscription) -> Result<SubscriptionState, GatewayError> {
+    let item = subscription
+        .items
+        .data
+        .first()
+        .ok_or_else(|| unexpected("subscription without items"))?;
+    let payment_client_secret = subscription
+        .latest_invoice
+        .as_ref()
+        .and_then(|invoice| invoice.as_object())
+        .filter(|invoice| {
+            invoice.amount_due > 0 && invoice.status.as_ref().map(|s| s.as_str()) == Some("open")
+        })
+        .and_then(|invoice| invoice.confirmation_secret.as_ref())
+        .map(|secret| secret.client_secret.clone());
+    Ok(SubscriptionState {
+        id: SubscriptionId::parse(subscription.id.as_str())
+            .map_err(|e| unexpected(e.to_string()))?,
+        status: subscription.status.as_str().to_owned(),
+        item_id: item.id.as_str().to_owned(),
+        price_id: item.price.id.as_str().to_owned(),
+        quantity: item.quantity.map(|q| q as i64).unwrap_or(1),
+        current_period_start: item.current_period_start,
+        current_period_end: item.current_period_end,
+        cancel_at_period_end: subscription.cancel_at_period_end,
+        schedule_id: subscription
+            .schedule
+            .as_ref()
+            .map(|s| s.id().as_str().to_owned()),
+        payment_client_secret,
+    })
+}
+
+const EXPAND_CONFIRMATION_SECRET: &str = "latest_invoice.confirmation_secret";
+
+#[async_trait]
+impl SubscriptionGateway for StripeGateway {
+    async fn catalog_prices(
+        &self,
+        lookup_keys: &[String],
+    ) -> Result<Vec<CatalogPrice>, GatewayError> {
+        let client = self.client().await?;
+        let list = ListPrice::new()
+            .active(true)
+            .lookup_keys(lookup_keys.to_vec())
+            .expand(vec!["data.product".to_owned()])
+            .limit(100);
+        let prices = with_retries(|| list.send(client)).await?;
+        Ok(prices
+            .data
+            .iter()
+            .filter_map(|price| {
+                let recurring = price.recurring.as_ref()?;
+                Some(CatalogPrice {
+                    id: price.id.as_str().to_owned(),
+                    lookup_key: price.lookup_key.clone()?,
+                    product_name: price
+                        .product
+                        .as_object()
+                        .map(|p| p.name.clone())
+                        .unwrap_or_default(),
+                    unit_amount: price.unit_amount?,
+                    currency: price.currency.to_string(),
+                    interval: recurring.interval.as_str().to_owned(),
+                    interval_count: recurring.interval_count as i64,
+                })
+            })
+            .collect())
+    }
+
+    async fn latest_subscription(
+        &self,
+        customer: &StripeCustomerId,
+    ) -> Result<Option<SubscriptionState>, GatewayError> {
+        let client = self.client().await?;
+        let list = ListSubscription::new()
+            .customer(customer.as_str())
+            .status(ListSubscriptionStatus::All)
+            .limit(1);
+        let page = with_retries(|| list.send(client)).await?;
+        page.data.first().map(state_of).transpose()
+    }
+
+    async fn create_subscription(
+        &self,
+        new: NewSubscription<'_>,
+        idempotency_key: &str,
+    ) -> Result<SubscriptionState, GatewayError> {
+        let client = self.client().await?;
+        let strategy = idempotent(idempotency_key)?;
+        let mut item = CreateSubscriptionItems::new();
+        item.price = Some(new.price_id.to_owned());
+        item.quantity = Some(new.quantity as u64);
+        // default_incomplete: never charge blindly; an invoice that needs the customer comes
+        // back with its confirmation secret instead of a failed charge.
+        let mut create = CreateSubscription::new()
+            .customer(new.customer.as_str())
+            .items(vec![item])
+            .payment_behavior(CreateSubscriptionPaymentBehavior::DefaultIncomplete)
+            .expand(vec![EXPAND_CONFIRMATION_SECRET.to_owned()]);
+        if let Some(method) = new.payment_method {
+            create = create.default_payment_method(method.as_str());
+        }
+        if let Some(days) = new.trial_days {
+            create = create.trial_period_days(days);
+        }
+        let created = with_retries(|| {
+            create
+                .clone()
+                .customize()
+                .request_strategy(strategy.clone())
+                .send(client)
+        })
+        .await?;
+        state_of(&created)
+    }
+
+    async fn change_item(
+        &self,
+        subscription: &SubscriptionId,
+        change: &ItemChange,
+        idempotency_key: &str,
+    ) -> Result<SubscriptionState, GatewayError> {
+        let client = self.client().await?;
+        let strategy = idempotent(idempotency_key)?;
+        let mut item = UpdateSubscriptionItems::new();
+        item.id = Some(change.item_id.clone());
+        item.price = Some(change.price_id.clone());
+        item.quantity = Some(change.quantity as u64);
+        let mut update = UpdateSubscription::new(subscription.as_str())
+            .items(vec![item])
+            .proration_behavior(match change.proration_behavior {
+                ProrationBehavior::CreateProrations => {
+                    UpdateSubscriptionProrationBehavior::CreateProrations
+                }
+                ProrationBehavior::AlwaysInvoice => {
+                    UpdateSubscriptionProrationBehavior::AlwaysInvoice
+                }
+                ProrationBehavior::None => UpdateSubscriptionProrationBehavior::None,
+            })
+            .expand(vec![EXPAND_CONFIRMATION_SECRET.to_owned()]);
+        if let Some(date) = change.proration_date {
+            update = update.proration_date(date);
+        }
+        let updated = with_retries(|| {
+            update
+                .clone()
+                .customize()
+                .request_strategy(strategy.clone())
+                .send(client)
+        })
+        .await?;
+        state_of(&updated)
+    }
+
+    async fn pending_change(
+        &self,
+        schedule_id: &str,
+    ) -> Result<Option<PendingChange>, GatewayError> {
+        let client = self.client().await?;
+        let retrieve = RetrieveSubscriptionSchedule::new(schedule_id);
+        let schedule = with_retries(|| retrieve.send(client)).await?;
+        if !matches!(schedule.status.as_str(), "not_started" | "active") {
+            return Ok(None);
+        }
+        let now_phase_end = schedule.current_phase.as_ref().map(|p| p.end_date);
+        Ok(schedule
+            .phases
+            .iter()
+            .find(|phase| Some(phase.start_date) == now_phase_end)
+            .and_then(|phase| {
+                let item = phase.items.first()?;
+                Some(PendingChange {
+                    price_id: item.price.id().as_str().to_owned(),
+                    quantity: item.quantity.map(|q| q as i64).unwrap_or(1),
+                    effective_at: phase.start_date,
+                })
+            }))
+    }
+
+    async fn schedule_change(
+        &self,
+        subscription: &SubscriptionState,
+        price: &CatalogPrice,
+        quantity: i64,
+        idempotency_key: &str,
+    ) -> Result<PendingChange, GatewayError> {
+        let client = self.client().await?;
+        let schedule_id = match &subscription.schedule_id {
+            Some(id) => id.clone(),
+            None => {
+                let strategy = idempotent(&format!("{idempotency_key}:schedule"))?;
+                let create =
+                    CreateSubscriptionSchedule::new().from_subscription(subscription.id.as_str());
+                let created = with_retries(|| {
+                    create
+                        .clone()
+                        .customize()
+                        .request_strategy(strategy.clone())
+                        .send(client)
+                })
+                .await?;
+                created.id.as_str().to_owned()
+            }
+        };
+        let phase = |price: &str, quantity: i64| {
+            let mut item = UpdateSubscriptionSchedulePhasesItems::new();
+            item.price = Some(price.to_owned());
+            item.quantity = Some(quantity as u64);
+            UpdateSubscriptionSchedulePhases::new(vec![item])
+        };
+        // Both phases are sent: Stripe unsets any phase an update leaves out.
+        let mut current = phase(&subscription.price_id, subscription.quantity);
+        current.start_date = Some(UpdateSubscriptionSchedulePhasesStartDate::Timestamp(
+            subscription.current_period_start,
+        ));
+        current.end_date = Some(UpdateSubscriptionSchedulePhasesEndDate::Timestamp(
+            subscription.current_period_end,
+        ));
+        let mut next = phase(&price.id, quantity);
+        let interval = match price.interval.as_str() {
+            "day" => UpdateSubscriptionSchedulePhasesDurationInterval::Day,
+            "week" => UpdateSubscriptionSchedulePhasesDurationInterval::Week,
+            "year" => UpdateSubscriptionSchedulePhasesDurationInterval::Year,
+            _ => UpdateSubscriptionSchedulePhasesDurationInterval::Month,
+        };
+        let mut duration = UpdateSubscriptionSchedulePhasesDuration::new(interval);
+        duration.interval_count = Some(price.interval_count as u64);
+        next.duration = Some(duration);
+        let strategy = idempotent(idempotency_key)?;
+        let update = UpdateSubscriptionSchedule::new(schedule_id.as_str())
+            .phases(vec![current, next])
+            .end_behavior(stripe_shared::SubscriptionScheduleEndBehavior::Release);
+        with_retries(|| {
+            update
+                .clone()
+                .customize()
+                .request_strategy(strategy.clone())
+                .send(client)
+        })
+        .await?;
+        Ok(PendingChange {
+            price_id: price.id.clone(),
+            quantity,
+            effective_at: subscription.current_period_end,
+        })
+    }
+
+    async fn release_schedule(
+        &self,
+        schedule_id: &str,
+        idempotency_key: &str,
+    ) -> Result<(), GatewayError> {
+        let client = self.client().await?;
+        let strategy = idempotent(idempotency_key)?;
+        let release = ReleaseSubscriptionSchedule::new(schedule_id);
+        with_retries(|| {
+            release
+                .clone()
+                .customize()
+                .request_strategy(strategy.clone())
+                .send(client)
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn set_cancel_at_period_end(
+        &self,
+        subscription: &SubscriptionId,
+        cancel: bool,
+        idempotency_key: &str,
+    ) -> Result<SubscriptionState, GatewayError> {
+        let client = self.client().await?;
+        let strategy = idempotent(idempotency_key)?;
+        let update = UpdateSubscription::new(subscription.as_str()).cancel_at_period_end(cancel);
+        let updated = with_retries(|| {
+            update
+                .clone()
+                .customize()
+                .request_strategy(strategy.clone())
+                .send(client)
+        })
+        .await?;
+        state_of(&updated)
+    }
+
+    async fn preview_invoice(
+        &self,
+        customer: &StripeCustomerId,
+        subscription: &SubscriptionId,
+        change: Option<&ItemChange>,
+    ) -> Result<InvoicePreview, GatewayError> {
+        let client = self.client().await?;
+        let mut preview = CreatePreviewInvoice::new()
+            .customer(customer.as_str())
+            .subscription(subscription.as_str());
+        if let Some(change) = change {
+            let mut item = CreatePreviewInvoiceSubscriptionDetailsItems::new();
+            item.id = Some(change.item_id.clone());
+            item.price = Some(change.price_id.clone());
+            item.quantity = Some(change.quantity as u64);
+            let mut details = CreatePreviewInvoiceSubscriptionDetails::new();
+            details.items = Some(vec![item]);
+            details.proration_behavior = Some(match change.proration_behavior {
+                ProrationBehavior::CreateProrations => {
+                    CreatePreviewInvoiceSubscriptionDetailsProrationBehavior::CreateProrations
+                }
+                ProrationBehavior::AlwaysInvoice => {
+                    CreatePreviewInvoiceSubscriptionDetailsProrationBehavior::AlwaysInvoice
+                }
+                ProrationBehavior::None => {
+                    CreatePreviewInvoiceSubscriptionDetailsProrationBehavior::None
+                }
+            });
+            details.proration_date = change.proration_date;
+            preview = preview.subscription_details(details);
+        }
+        // Not idempotent-keyed: a preview creates nothing, so repeating it is harmless.
+        let invoice = with_retries(|| preview.send(client)).await?;
+        let tax = invoice
+            .total_taxes
+            .as_ref()
+            .map(|taxes| taxes.iter().map(|t| t.amount).sum())
+            .unwrap_or(0);
+        Ok(InvoicePreview {
+            currency: invoice.currency.to_string(),
+            subtotal: invoice.subtotal,
+            tax,
+            total: invoice.total,
+            amount_due: invoice.amount_due,
+            next_payment_attempt: invoice.next_payment_attempt,
+            lines: invoice
+                .lines
+                .data
+                .iter()
+                .map(|line| PreviewLine {
+                    description: line.description.clone(),
+                    amount: line.amount,
+                    period_start: line.period.start,
+                    period_end: line.period.end,
+                    proration: line
+                        .parent
+                        .as_ref()
+                        .and_then(|p| p.subscription_item_details.as_ref())
+                        .map(|d| d.proration)
+                        .unwrap_or(false),
+                })
+                .collect(),
+        })
+    }
+}
