@@ -6,19 +6,33 @@ use crate::domain::PaymentMethodId;
 use crate::error::BillingError;
 use crate::http::{ApiRequest, ApiResponse, Endpoint};
 use crate::service::payment_methods::{self, PaymentMethodView};
+use crate::service::subscriptions::{self, PlanChangeRequest, PreviewRequest, StartSubscription};
 use crate::service::{self, Ensured};
-use crate::store::CustomerRecord;
+use crate::store::{CustomerRecord, PendingPlanChange};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-/// The org's billing customer as the API shows it.
+/// The org's billing customer as the API shows it, with the synced copy of its subscription
+/// (`null` when there is none) — read from DynamoDB, no Stripe call.
 #[derive(Debug, Serialize)]
 pub struct CustomerView {
     pub org_id: String,
     pub stripe_customer_id: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    pub subscription: Option<SubscriptionSnapshotView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SubscriptionSnapshotView {
+    pub id: String,
+    pub status: String,
+    pub plan: Option<String>,
+    pub quantity: i64,
+    pub current_period_end: i64,
+    pub cancel_at_period_end: bool,
+    pub pending_plan_change: Option<PendingPlanChange>,
 }
 
 impl From<CustomerRecord> for CustomerView {
@@ -27,6 +41,15 @@ impl From<CustomerRecord> for CustomerView {
             org_id: record.org_id.into(),
             stripe_customer_id: record.stripe_customer_id.into(),
             created_at: record.created_at,
+            subscription: record.subscription.map(|s| SubscriptionSnapshotView {
+                id: s.id.into(),
+                status: s.status,
+                plan: s.plan.map(String::from),
+                quantity: s.quantity,
+                current_period_end: s.current_period_end,
+                cancel_at_period_end: s.cancel_at_period_end,
+                pending_plan_change: s.pending_plan_change,
+            }),
         }
     }
 }
@@ -219,5 +242,119 @@ impl Endpoint for CreatePortalSession {
         )
         .await?;
         ApiResponse::created(serde_json::json!({ "url": url.as_str() }))
+    }
+}
+
+/// `GET /billing/plans` — any member: `{"plans": [...]}`.
+pub struct ListPlans;
+
+#[async_trait]
+impl Endpoint for ListPlans {
+    const ACCESS: Access = Access::View;
+
+    async fn handle(&self, app: &App, _request: ApiRequest) -> Result<ApiResponse, BillingError> {
+        ApiResponse::ok(serde_json::json!({ "plans": subscriptions::list_plans(app).await? }))
+    }
+}
+
+/// `GET /billing/subscription` — any member.
+pub struct GetSubscription;
+
+#[async_trait]
+impl Endpoint for GetSubscription {
+    const ACCESS: Access = Access::View;
+
+    async fn handle(&self, app: &App, request: ApiRequest) -> Result<ApiResponse, BillingError> {
+        ApiResponse::ok(subscriptions::get_subscription(app, &request.principal.org_id).await?)
+    }
+}
+
+/// `POST /billing/subscription` `{plan, quantity?, payment_method_id?, trial_days?}` — admin, owner.
+pub struct StartSubscriptionEndpoint;
+
+#[async_trait]
+impl Endpoint for StartSubscriptionEndpoint {
+    const ACCESS: Access = Access::Manage;
+
+    async fn handle(&self, app: &App, request: ApiRequest) -> Result<ApiResponse, BillingError> {
+        let body: StartSubscription = request.optional_json()?;
+        ApiResponse::created(
+            subscriptions::start_subscription(app, &request.principal.org_id, body).await?,
+        )
+    }
+}
+
+/// `POST /billing/invoice-preview` `{plan?, quantity?, timing?, proration_behavior?}` — any member.
+pub struct PreviewInvoice;
+
+#[async_trait]
+impl Endpoint for PreviewInvoice {
+    const ACCESS: Access = Access::View;
+
+    async fn handle(&self, app: &App, request: ApiRequest) -> Result<ApiResponse, BillingError> {
+        let body: PreviewRequest = request.optional_json()?;
+        ApiResponse::ok(subscriptions::preview_invoice(app, &request.principal.org_id, body).await?)
+    }
+}
+
+/// `POST /billing/subscription/plan-change` — admin, owner.
+pub struct ChangePlan;
+
+#[async_trait]
+impl Endpoint for ChangePlan {
+    const ACCESS: Access = Access::Manage;
+
+    async fn handle(&self, app: &App, request: ApiRequest) -> Result<ApiResponse, BillingError> {
+        let body: PlanChangeRequest = request.optional_json()?;
+        let key = request.idempotency_key("plan-change");
+        ApiResponse::ok(
+            subscriptions::change_plan(app, &request.principal.org_id, body, &key).await?,
+        )
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelBody {
+    pub at_period_end: Option<bool>,
+}
+
+/// `POST /billing/subscription/cancel` `{"at_period_end": true}` — admin, owner. Immediate
+/// cancellation is not offered: it forfeits paid time (use the Customer Portal for that).
+pub struct CancelSubscription;
+
+#[async_trait]
+impl Endpoint for CancelSubscription {
+    const ACCESS: Access = Access::Manage;
+
+    async fn handle(&self, app: &App, request: ApiRequest) -> Result<ApiResponse, BillingError> {
+        let body: CancelBody = request.optional_json()?;
+        if body.at_period_end != Some(true) {
+            return Err(BillingError::InvalidRequest(
+                "invalid request body: `at_period_end` must be true".into(),
+            ));
+        }
+        let key = request.idempotency_key("cancel");
+        let view =
+            subscriptions::set_cancel_at_period_end(app, &request.principal.org_id, true, &key)
+                .await?;
+        ApiResponse::ok(view)
+    }
+}
+
+/// `POST /billing/subscription/resume` — admin, owner: undoes a cancellation at period end.
+pub struct ResumeSubscription;
+
+#[async_trait]
+impl Endpoint for ResumeSubscription {
+    const ACCESS: Access = Access::Manage;
+
+    async fn handle(&self, app: &App, request: ApiRequest) -> Result<ApiResponse, BillingError> {
+        let EnsureCustomerBody {} = request.optional_json()?;
+        let key = request.idempotency_key("resume");
+        let view =
+            subscriptions::set_cancel_at_period_end(app, &request.principal.org_id, false, &key)
+                .await?;
+        ApiResponse::ok(view)
     }
 }

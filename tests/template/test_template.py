@@ -25,6 +25,16 @@ EXPECTED_ACTIONS = {
     "ListPaymentMethodsFunction": {"dynamodb:GetItem", "secretsmanager:GetSecretValue"},
     "SetDefaultPaymentMethodFunction": {"dynamodb:GetItem", "secretsmanager:GetSecretValue"},
     "DetachPaymentMethodFunction": {"dynamodb:GetItem", "secretsmanager:GetSecretValue"},
+    "ListPlansFunction": {"secretsmanager:GetSecretValue"},
+    "GetSubscriptionFunction": {"dynamodb:GetItem", "secretsmanager:GetSecretValue"},
+    "PreviewInvoiceFunction": {"dynamodb:GetItem", "secretsmanager:GetSecretValue"},
+    # Start ensures the customer (put) and records the subscription (update).
+    "StartSubscriptionFunction": {
+        "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"
+    },
+    "ChangePlanFunction": {"dynamodb:GetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"},
+    "CancelSubscriptionFunction": {"dynamodb:GetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"},
+    "ResumeSubscriptionFunction": {"dynamodb:GetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"},
 }
 # Routes that authenticate by other means (the Stripe webhook signature).
 ROUTES_WITHOUT_AUTHORIZER = {("POST", "/billing/webhooks/stripe")}

@@ -1,0 +1,6 @@
+//! `POST /billing/subscription/cancel`
+
+#[tokio::main]
+async fn main() -> Result<(), billing_core::app::InitError> {
+    billing_core::http::run(billing_core::endpoints::CancelSubscription).await
+}
