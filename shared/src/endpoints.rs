@@ -185,6 +185,7 @@ impl Endpoint for SetDefaultPaymentMethod {
         payment_methods::set_default_payment_method(
             app.customers.as_ref(),
             app.payments.as_ref(),
+            app.subscriptions.as_ref(),
             &request.principal.org_id,
             &payment_method,
             &request.idempotency_key("default-payment-method"),
@@ -206,6 +207,7 @@ impl Endpoint for DetachPaymentMethod {
         let detached = payment_methods::detach_payment_method(
             app.customers.as_ref(),
             app.payments.as_ref(),
+            app.subscriptions.as_ref(),
             &request.principal.org_id,
             &payment_method,
             &request.idempotency_key("detach-payment-method"),

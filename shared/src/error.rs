@@ -43,6 +43,8 @@ pub enum BillingError {
     InvalidProrationDate,
     #[error("this Idempotency-Key was already used for a different request")]
     IdempotencyConflict,
+    #[error("the subscription needs a payment method: add another card before removing this one")]
+    DefaultPaymentMethodRequired,
     #[error("the payment provider is temporarily unavailable")]
     StripeUnavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("the payment provider refused the request")]
@@ -75,6 +77,7 @@ impl BillingError {
             Self::PlanUnchanged => "plan_unchanged",
             Self::InvalidProrationDate => "invalid_proration_date",
             Self::IdempotencyConflict => "idempotency_conflict",
+            Self::DefaultPaymentMethodRequired => "default_payment_method_required",
             Self::StripeUnavailable(_) => "stripe_unavailable",
             Self::StripeRejected(_) => "stripe_error",
             Self::StoreUnavailable(_) => "store_unavailable",
@@ -94,7 +97,8 @@ impl BillingError {
             Self::SubscriptionExists
             | Self::SubscriptionEnded
             | Self::PlanUnchanged
-            | Self::IdempotencyConflict => StatusCode::CONFLICT,
+            | Self::IdempotencyConflict
+            | Self::DefaultPaymentMethodRequired => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,

@@ -342,9 +342,33 @@ pub(crate) mod subscription_fakes {
         pub schedules: Mutex<HashMap<String, PendingChange>>,
         pub released: Mutex<Vec<String>>,
         pub previews: Mutex<Vec<Option<ItemChange>>>,
+        /// subscription id → its own default payment method.
+        pub defaults: Mutex<HashMap<String, String>>,
     }
 
     impl FakeSubscriptions {
+        /// A billing subscription for `customer`, as if started elsewhere.
+        pub fn add_active(&self, customer: &StripeCustomerId) -> SubscriptionId {
+            let mut subs = self.subscriptions.lock().unwrap();
+            let id = SubscriptionId::parse(format!("sub_{}", subs.len() + 1)).unwrap();
+            subs.push((
+                customer.clone(),
+                SubscriptionState {
+                    id: id.clone(),
+                    status: "active".into(),
+                    item_id: "si_x".into(),
+                    price_id: "price_starter".into(),
+                    quantity: 1,
+                    current_period_start: PERIOD_START,
+                    current_period_end: PERIOD_END,
+                    cancel_at_period_end: false,
+                    schedule_id: None,
+                    payment_client_secret: None,
+                },
+            ));
+            id
+        }
+
         pub fn end_all(&self) {
             for (_, s) in self.subscriptions.lock().unwrap().iter_mut() {
                 s.status = "canceled".into();
@@ -501,6 +525,19 @@ pub(crate) mod subscription_fakes {
             _key: &str,
         ) -> Result<SubscriptionState, GatewayError> {
             self.update(id, |s| s.cancel_at_period_end = cancel)
+        }
+
+        async fn set_default_payment_method(
+            &self,
+            id: &SubscriptionId,
+            payment_method: &crate::domain::PaymentMethodId,
+            _key: &str,
+        ) -> Result<(), GatewayError> {
+            self.defaults
+                .lock()
+                .unwrap()
+                .insert(id.to_string(), payment_method.to_string());
+            Ok(())
         }
 
         async fn preview_invoice(

@@ -6,6 +6,7 @@ use crate::config::Settings;
 use crate::domain::{OrgId, PaymentMethodId, StripeCustomerId};
 use crate::error::BillingError;
 use crate::store::CustomerStore;
+use crate::stripe::subscriptions::SubscriptionGateway;
 use crate::stripe::{Card, PaymentGateway, SetupIntentCreated};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -98,17 +99,29 @@ async fn owned_payment_method(
     }
 }
 
+/// Sets the customer's invoice default, and the live subscription's own default (which would
+/// otherwise take precedence), so the next invoice is charged to the chosen card.
 pub async fn set_default_payment_method(
     store: &dyn CustomerStore,
     gateway: &dyn PaymentGateway,
+    subscriptions: &dyn SubscriptionGateway,
     org_id: &OrgId,
     payment_method: &PaymentMethodId,
     idempotency_key: &str,
 ) -> Result<(), BillingError> {
     let customer = owned_payment_method(store, gateway, org_id, payment_method).await?;
-    Ok(gateway
+    gateway
         .set_default_payment_method(&customer, payment_method, idempotency_key)
-        .await?)
+        .await?;
+    if let Some(subscription) = subscriptions.latest_subscription(&customer).await?
+        && !subscription.has_ended()
+    {
+        let key = format!("{idempotency_key}:subscription");
+        subscriptions
+            .set_default_payment_method(&subscription.id, payment_method, &key)
+            .await?;
+    }
+    Ok(())
 }
 
 /// What a detach left behind.
@@ -120,26 +133,37 @@ pub struct Detached {
 }
 
 /// Detaches one of the org's cards. Detaching the default promotes the newest other card to
-/// default *before* the detach, so invoices never lack a payment method while others exist.
+/// default *before* the detach, so invoices never lack a payment method while others exist;
+/// the only card of an active or trialing subscription cannot be detached (409).
 pub async fn detach_payment_method(
     store: &dyn CustomerStore,
     gateway: &dyn PaymentGateway,
+    subscriptions: &dyn SubscriptionGateway,
     org_id: &OrgId,
     payment_method: &PaymentMethodId,
     idempotency_key: &str,
 ) -> Result<Detached, BillingError> {
     let customer = owned_payment_method(store, gateway, org_id, payment_method).await?;
     let mut default = gateway.default_payment_method(&customer).await?;
+    let others: Vec<PaymentMethodId> = gateway
+        .list_cards(&customer)
+        .await?
+        .into_iter()
+        .map(|card| card.id)
+        .filter(|id| id != payment_method)
+        .collect();
+    let live = subscriptions
+        .latest_subscription(&customer)
+        .await?
+        .filter(|s| s.is_billing());
+    if others.is_empty() && live.is_some() {
+        return Err(BillingError::DefaultPaymentMethodRequired);
+    }
     if default.as_ref() == Some(payment_method) {
-        let cards = gateway.list_cards(&customer).await?;
-        default = cards
-            .into_iter()
-            .map(|card| card.id)
-            .find(|id| id != payment_method);
+        default = others.first().cloned();
         if let Some(successor) = &default {
             let key = format!("{idempotency_key}:promote");
-            gateway
-                .set_default_payment_method(&customer, successor, &key)
+            set_default_payment_method(store, gateway, subscriptions, org_id, successor, &key)
                 .await?;
         }
     }
@@ -198,8 +222,8 @@ pub async fn create_portal_session(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::fakes::FakeGateway;
-    use crate::store::InMemoryCustomerStore;
+    use crate::service::fakes::{FakeGateway, FakeSubscriptions};
+    use crate::store::{CustomerStore, InMemoryCustomerStore};
 
     fn settings(app: &str) -> Settings {
         let env = [
@@ -291,9 +315,16 @@ mod tests {
     async fn the_default_card_is_listed_first_and_marked() {
         let (store, gateway) = (InMemoryCustomerStore::default(), FakeGateway::default());
         org_with_cards(&gateway, &store, "o1", &["pm_a", "pm_b", "pm_c"]).await;
-        set_default_payment_method(&store, &gateway, &org("o1"), &pm("pm_b"), "k")
-            .await
-            .unwrap();
+        set_default_payment_method(
+            &store,
+            &gateway,
+            &FakeSubscriptions::default(),
+            &org("o1"),
+            &pm("pm_b"),
+            "k",
+        )
+        .await
+        .unwrap();
         let listed = list_payment_methods(&store, &gateway, &org("o1"))
             .await
             .unwrap();
@@ -310,19 +341,40 @@ mod tests {
         org_with_cards(&gateway, &store, "victim", &["pm_victim"]).await;
         org_with_cards(&gateway, &store, "attacker", &["pm_mine"]).await;
         let theirs = pm("pm_victim");
-        let error = set_default_payment_method(&store, &gateway, &org("attacker"), &theirs, "k")
-            .await
-            .unwrap_err();
+        let error = set_default_payment_method(
+            &store,
+            &gateway,
+            &FakeSubscriptions::default(),
+            &org("attacker"),
+            &theirs,
+            "k",
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(error, BillingError::PaymentMethodNotFound));
-        let error = detach_payment_method(&store, &gateway, &org("attacker"), &theirs, "k")
-            .await
-            .unwrap_err();
+        let error = detach_payment_method(
+            &store,
+            &gateway,
+            &FakeSubscriptions::default(),
+            &org("attacker"),
+            &theirs,
+            "k",
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(error, BillingError::PaymentMethodNotFound));
         assert_eq!(gateway.cards_of("victim").len(), 1, "nothing was touched");
         let unknown = pm("pm_nobody");
-        let error = detach_payment_method(&store, &gateway, &org("attacker"), &unknown, "k")
-            .await
-            .unwrap_err();
+        let error = detach_payment_method(
+            &store,
+            &gateway,
+            &FakeSubscriptions::default(),
+            &org("attacker"),
+            &unknown,
+            "k",
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(error, BillingError::PaymentMethodNotFound));
     }
 
@@ -330,12 +382,26 @@ mod tests {
     async fn detaching_the_default_promotes_the_newest_other_card_first() {
         let (store, gateway) = (InMemoryCustomerStore::default(), FakeGateway::default());
         org_with_cards(&gateway, &store, "o1", &["pm_a", "pm_b", "pm_c"]).await;
-        set_default_payment_method(&store, &gateway, &org("o1"), &pm("pm_a"), "k1")
-            .await
-            .unwrap();
-        let detached = detach_payment_method(&store, &gateway, &org("o1"), &pm("pm_a"), "k2")
-            .await
-            .unwrap();
+        set_default_payment_method(
+            &store,
+            &gateway,
+            &FakeSubscriptions::default(),
+            &org("o1"),
+            &pm("pm_a"),
+            "k1",
+        )
+        .await
+        .unwrap();
+        let detached = detach_payment_method(
+            &store,
+            &gateway,
+            &FakeSubscriptions::default(),
+            &org("o1"),
+            &pm("pm_a"),
+            "k2",
+        )
+        .await
+        .unwrap();
         assert_eq!(detached.default_payment_method.as_deref(), Some("pm_c"));
         let listed = list_payment_methods(&store, &gateway, &org("o1"))
             .await
@@ -348,13 +414,100 @@ mod tests {
     async fn detaching_the_last_card_leaves_no_default() {
         let (store, gateway) = (InMemoryCustomerStore::default(), FakeGateway::default());
         org_with_cards(&gateway, &store, "o1", &["pm_only"]).await;
-        set_default_payment_method(&store, &gateway, &org("o1"), &pm("pm_only"), "k1")
-            .await
-            .unwrap();
-        let detached = detach_payment_method(&store, &gateway, &org("o1"), &pm("pm_only"), "k2")
-            .await
-            .unwrap();
+        set_default_payment_method(
+            &store,
+            &gateway,
+            &FakeSubscriptions::default(),
+            &org("o1"),
+            &pm("pm_only"),
+            "k1",
+        )
+        .await
+        .unwrap();
+        let detached = detach_payment_method(
+            &store,
+            &gateway,
+            &FakeSubscriptions::default(),
+            &org("o1"),
+            &pm("pm_only"),
+            "k2",
+        )
+        .await
+        .unwrap();
         assert_eq!(detached.default_payment_method, None);
+    }
+
+    #[tokio::test]
+    async fn the_only_card_of_a_billing_subscription_cannot_be_detached() {
+        let (store, gateway, subscriptions) = (
+            InMemoryCustomerStore::default(),
+            FakeGateway::default(),
+            FakeSubscriptions::default(),
+        );
+        org_with_cards(&gateway, &store, "o1", &["pm_only"]).await;
+        let customer = store
+            .get(&org("o1"))
+            .await
+            .unwrap()
+            .unwrap()
+            .stripe_customer_id;
+        subscriptions.add_active(&customer);
+        let error = detach_payment_method(
+            &store,
+            &gateway,
+            &subscriptions,
+            &org("o1"),
+            &pm("pm_only"),
+            "k",
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(error, BillingError::DefaultPaymentMethodRequired));
+        assert_eq!(error.status().as_u16(), 409);
+        assert_eq!(gateway.cards_of("o1").len(), 1);
+    }
+
+    #[tokio::test]
+    async fn with_a_subscription_the_default_moves_to_the_subscription_too() {
+        let (store, gateway, subscriptions) = (
+            InMemoryCustomerStore::default(),
+            FakeGateway::default(),
+            FakeSubscriptions::default(),
+        );
+        org_with_cards(&gateway, &store, "o1", &["pm_a", "pm_b"]).await;
+        let customer = store
+            .get(&org("o1"))
+            .await
+            .unwrap()
+            .unwrap()
+            .stripe_customer_id;
+        let subscription = subscriptions.add_active(&customer);
+        set_default_payment_method(
+            &store,
+            &gateway,
+            &subscriptions,
+            &org("o1"),
+            &pm("pm_a"),
+            "k1",
+        )
+        .await
+        .unwrap();
+        let detached = detach_payment_method(
+            &store,
+            &gateway,
+            &subscriptions,
+            &org("o1"),
+            &pm("pm_a"),
+            "k2",
+        )
+        .await
+        .unwrap();
+        assert_eq!(detached.default_payment_method.as_deref(), Some("pm_b"));
+        let defaults = subscriptions.defaults.lock().unwrap();
+        assert_eq!(
+            defaults.get(subscription.as_str()).map(String::as_str),
+            Some("pm_b")
+        );
     }
 
     #[tokio::test]

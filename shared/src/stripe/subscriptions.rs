@@ -68,6 +68,11 @@ impl SubscriptionState {
     pub fn has_ended(&self) -> bool {
         matches!(self.status.as_str(), "canceled" | "incomplete_expired")
     }
+
+    /// Active or trialing: invoices are coming and need a payment method.
+    pub fn is_billing(&self) -> bool {
+        matches!(self.status.as_str(), "active" | "trialing" | "past_due")
+    }
 }
 
 pub struct NewSubscription<'a> {
@@ -168,6 +173,14 @@ pub trait SubscriptionGateway: Send + Sync {
         subscription: &SubscriptionId,
         change: Option<&ItemChange>,
     ) -> Result<InvoicePreview, GatewayError>;
+    /// Sets the subscription's own default payment method (it takes precedence over the
+    /// customer's invoice default).
+    async fn set_default_payment_method(
+        &self,
+        subscription: &SubscriptionId,
+        payment_method: &PaymentMethodId,
+        idempotency_key: &str,
+    ) -> Result<(), GatewayError>;
 }
 
 fn unexpected(what: impl Into<String>) -> GatewayError {
@@ -462,6 +475,27 @@ impl SubscriptionGateway for StripeGateway {
         })
         .await?;
         state_of(&updated)
+    }
+
+    async fn set_default_payment_method(
+        &self,
+        subscription: &SubscriptionId,
+        payment_method: &PaymentMethodId,
+        idempotency_key: &str,
+    ) -> Result<(), GatewayError> {
+        let client = self.client().await?;
+        let strategy = idempotent(idempotency_key)?;
+        let update = UpdateSubscription::new(subscription.as_str())
+            .default_payment_method(payment_method.as_str());
+        with_retries(|| {
+            update
+                .clone()
+                .customize()
+                .request_strategy(strategy.clone())
+                .send(client)
+        })
+        .await
+        .map(|_| ())
     }
 
     async fn preview_invoice(
