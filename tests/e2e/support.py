@@ -176,3 +176,25 @@ def assert_gateway_message(response: requests.Response, status: int, message: st
     """API Gateway's own answers (authorizer denials) are `{"message": ...}`, not the envelope."""
     assert response.status_code == status, f"expected {status}, got {response.status_code}: {response.text}"
     assert response.json() == {"message": message}
+
+
+APP = "http://localhost:3001"  # AppPublicUrl of the local stack
+
+
+def add_card(api: Api, stack, org_id: str, token: str = "pm_card_visa") -> str:
+    """Adds a card the way the browser does: a SetupIntent from the API, confirmed as Stripe.js
+    would, with the publishable key and the client secret. Returns the payment method id."""
+    from stacklib import mint_token
+
+    intent = api.request("POST", "/billing/setup-intents", mint_token(org_id, "owner"), json={})
+    assert intent.status_code == 201, intent.text
+    body = intent.json()
+    confirmed = requests.post(
+        f"{stack.stripe}/v1/setup_intents/{body['id']}/confirm",
+        headers={"Authorization": "Bearer pk_test_local_dev"},
+        data={"client_secret": body["client_secret"], "payment_method": token, "return_url": f"{APP}/billing"},
+        timeout=HTTP_TIMEOUT_S,
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["status"] == "succeeded"
+    return confirmed.json()["payment_method"]

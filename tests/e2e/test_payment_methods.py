@@ -4,30 +4,11 @@ attempts with real ids, the detach rule, the return-URL allow-list and paginatio
 import pytest
 import requests
 from stacklib import mint_token
-from support import HTTP_TIMEOUT_S, assert_error, new_org_id
-
-APP = "http://localhost:3001"  # AppPublicUrl of the local stack
+from support import APP, HTTP_TIMEOUT_S, add_card, assert_error, new_org_id
 
 
 def owner(org_id):
     return mint_token(org_id, "owner")
-
-
-def add_card(api, stack, org_id, token="pm_card_visa"):
-    """Adds a card the way the browser does: SetupIntent from the API, confirmed by Stripe.js
-    with the publishable key and the client secret."""
-    intent = api.request("POST", "/billing/setup-intents", owner(org_id), json={})
-    assert intent.status_code == 201, intent.text
-    body = intent.json()
-    confirmed = requests.post(
-        f"{stack.stripe}/v1/setup_intents/{body['id']}/confirm",
-        headers={"Authorization": "Bearer pk_test_local_dev"},
-        data={"client_secret": body["client_secret"], "payment_method": token, "return_url": f"{APP}/billing"},
-        timeout=HTTP_TIMEOUT_S,
-    )
-    assert confirmed.status_code == 200, confirmed.text
-    assert confirmed.json()["status"] == "succeeded"
-    return confirmed.json()["payment_method"]
 
 
 def listed(api, org_id, role="owner"):
