@@ -4,7 +4,10 @@ use std::net::SocketAddr;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use serde_json::Value;
+
 use crate::behaviours::Behaviours;
+use crate::catalogue;
 use crate::clock::Clock;
 use crate::counter::RequestCounter;
 use crate::error::ApiError;
@@ -23,6 +26,9 @@ pub struct Config {
     pub port: u16,
     /// One stderr line per request.
     pub log_requests: bool,
+    /// Start with the seeded catalogue (products Starter and Pro, prices `starter_monthly`,
+    /// `pro_monthly`, `pro_yearly`), kept across `/_fake/reset`.
+    pub seed: bool,
 }
 
 pub const DEFAULT_PORT: u16 = 12111;
@@ -32,6 +38,7 @@ impl Default for Config {
         Self {
             port: DEFAULT_PORT,
             log_requests: true,
+            seed: true,
         }
     }
 }
@@ -45,6 +52,8 @@ pub struct Inner {
     /// The account's default payment method configuration (`pmc_…`), shown on SetupIntents that
     /// use automatic payment methods.
     pub payment_method_configuration: String,
+    /// The catalogue put back on every reset (empty with `seed: false`).
+    pub seed: Vec<Value>,
     pub clock: Clock,
     pub behaviours: Mutex<Behaviours>,
     pub store: Mutex<Store>,
@@ -74,14 +83,23 @@ impl App {
     /// Must run inside a Tokio runtime: it starts the webhook delivery worker.
     pub fn new(config: Config, addr: SocketAddr) -> Self {
         let (webhooks, jobs) = Webhooks::new();
+        let clock = Clock::default();
+        let seed = if config.seed {
+            catalogue::seed(clock.now())
+        } else {
+            Vec::new()
+        };
+        let mut store = Store::default();
+        catalogue::restore(&mut store, &seed);
         let inner = Arc::new(Inner {
             config,
             addr,
             portal_configuration: ids::generate("bpc", ids::LONG),
             payment_method_configuration: ids::generate("pmc", ids::LONG),
-            clock: Clock::default(),
+            seed,
+            clock,
             behaviours: Mutex::default(),
-            store: Mutex::default(),
+            store: Mutex::new(store),
             idempotency: Idempotency::default(),
             faults: Faults::default(),
             requests: RequestCounter::default(),
@@ -138,7 +156,11 @@ impl App {
 
     /// Back to a fresh fake; webhook endpoints stay unless `all`.
     pub fn reset(&self, all: bool) {
-        lock(&self.store).reset(all);
+        {
+            let mut store = lock(&self.store);
+            store.reset(all);
+            catalogue::restore(&mut store, &self.seed);
+        }
         *lock(&self.behaviours) = Behaviours::default();
         self.idempotency.clear();
         self.faults.clear();

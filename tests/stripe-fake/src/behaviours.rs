@@ -19,6 +19,14 @@ pub struct Behaviours {
     /// confirm with `automatic_payment_methods` (allow_redirects ≠ never) needs a `return_url`.
     /// OBS for PaymentIntents (the error text names Setup Intents too); depends on the account.
     pub confirm_requires_return_url: bool,
+    /// `cancel_at_period_end=true` also sets `cancel_at` to the period end (§5: UNCONFIRMED
+    /// whether endive fills it).
+    pub cancel_at_period_end_sets_cancel_at: bool,
+    /// A subscription invoice that needs charging when the customer has no payment method:
+    /// `false` (the brief's model) makes the subscription `incomplete` / `past_due` under
+    /// `allow_incomplete`; `true` refuses the request with Stripe's 400 "This customer has no
+    /// attached payment source or default payment method…" (OBS in third-party reports).
+    pub missing_payment_method_fails_request: bool,
 }
 
 impl Default for Behaviours {
@@ -27,6 +35,8 @@ impl Default for Behaviours {
             idempotency_in_use_type: ErrorType::Idempotency,
             detach_clears_default: true,
             confirm_requires_return_url: true,
+            cancel_at_period_end_sets_cancel_at: true,
+            missing_payment_method_fails_request: false,
         }
     }
 }

@@ -27,6 +27,13 @@ const fn card_declined(decline_code: &'static str, message: &'static str) -> Dec
 pub const GENERIC_DECLINE: Decline = card_declined("generic_decline", "Your card was declined.");
 pub const INSUFFICIENT_FUNDS: Decline =
     card_declined("insufficient_funds", "Your card has insufficient funds.");
+/// An off-session or server-side charge of a card that needs 3D Secure (Stripe's decline text).
+pub const AUTHENTICATION_REQUIRED: Decline = Decline {
+    code: "authentication_required",
+    decline_code: "authentication_required",
+    message: "Your card was declined. This transaction requires authentication.",
+    param: None,
+};
 const LOST_CARD: Decline = card_declined("lost_card", "Your card was declined.");
 const STOLEN_CARD: Decline = card_declined("stolen_card", "Your card was declined.");
 const VELOCITY: Decline = card_declined(
@@ -320,7 +327,7 @@ impl TestCard {
             "country": self.country,
             "display_brand": self.display_brand,
             "exp_month": 12,
-            "exp_year": year_of(now) + 3,
+            "exp_year": crate::calendar::year_of(now) + 3,
             "fingerprint": self.fingerprint(),
             "funding": self.funding,
             "generated_from": null,
@@ -331,19 +338,6 @@ impl TestCard {
             "wallet": null
         })
     }
-}
-
-/// The UTC calendar year of a unix timestamp (days-to-civil, proleptic Gregorian).
-pub fn year_of(unix: i64) -> i64 {
-    let days = unix.div_euclid(86_400) + 719_468;
-    let era = days.div_euclid(146_097);
-    let day_of_era = days - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let year = year_of_era + era * 400;
-    if month_index >= 10 { year + 1 } else { year }
 }
 
 #[cfg(test)]
@@ -381,14 +375,5 @@ mod tests {
         assert_eq!(fingerprint(a), fingerprint(lookup("pm_card_visa")));
         assert_ne!(fingerprint(a), fingerprint(b));
         assert_eq!(fingerprint(a).map(|f| f.len()), Some(16));
-    }
-
-    #[test]
-    fn years_from_timestamps() {
-        assert_eq!(year_of(0), 1970);
-        assert_eq!(year_of(951_782_400), 2000); // 2000-02-29
-        assert_eq!(year_of(1_735_689_599), 2024); // 2024-12-31T23:59:59Z
-        assert_eq!(year_of(1_735_689_600), 2025);
-        assert_eq!(year_of(1_790_000_000), 2026);
     }
 }

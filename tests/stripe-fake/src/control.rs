@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::api::{payment_methods, setup_intents};
 use crate::app::{App, lock};
+use crate::billing::{self, subscriptions::PayError};
 use crate::cards::{self, Setup};
 use crate::faults::Fault;
 use crate::webhooks::ModeUpdate;
@@ -40,6 +41,11 @@ pub fn router() -> Router<App> {
             "/setup_intents/{id}/authenticate",
             post(authenticate_setup_intent),
         )
+        .route(
+            "/subscriptions/{id}/fail_next_payment",
+            post(fail_next_payment),
+        )
+        .route("/invoices/{id}/pay", post(pay_invoice))
         .route("/portal/{id}", get(portal_page))
         .route("/webhooks/mode", get(webhook_mode).post(set_webhook_mode))
         .route("/webhooks/flush", post(flush_webhooks))
@@ -146,14 +152,60 @@ struct Advance {
     seconds: i64,
 }
 
-/// The clock only moves forward, like a Stripe test clock.
+/// The clock only moves forward, like a Stripe test clock; then everything that fell due runs
+/// (schedule phases, cancellations, renewals, trial ends), in time order.
 async fn advance_clock(State(app): State<App>, bytes: Bytes) -> ControlResult {
     let Advance { seconds } = body(&bytes)?;
     if seconds < 0 {
         return Err(bad_request("seconds must not be negative"));
     }
     app.clock.advance(seconds);
-    Ok(clock_view(&app))
+    let processed = billing::clock::run_due(&app);
+    let Json(mut view) = clock_view(&app);
+    view["processed"] = json!(processed);
+    Ok(Json(view))
+}
+
+/// The subscription's next payment attempt (renewal or immediate update invoice) declines.
+async fn fail_next_payment(State(app): State<App>, Path(id): Path<String>) -> ControlResult {
+    let found = app.write_automatic(|store, _| {
+        if store.subscriptions.get(&id).is_none() {
+            return Err(ControlError(
+                StatusCode::NOT_FOUND,
+                format!("no subscription {id}"),
+            ));
+        }
+        store.billing.fail_next_payment.insert(id.clone());
+        Ok(())
+    });
+    found.map(|()| Json(json!({ "ok": true, "subscription": id })))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Pay {
+    #[serde(default)]
+    payment_method: Option<String>,
+}
+
+/// Completes an open invoice as Stripe.js confirming its PaymentIntent would (`{}`), or pays it
+/// with a new card (`{"payment_method": "pm_card_visa"}`). Answers with the invoice.
+async fn pay_invoice(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> ControlResult {
+    let Pay { payment_method } = body(&bytes)?;
+    let ctx = billing::Ctx::of(&app);
+    app.write_automatic(|store, changes| {
+        billing::subscriptions::pay_invoice(store, changes, &ctx, &id, payment_method.as_deref())
+    })
+    .map(Json)
+    .map_err(|e| match e {
+        PayError::NotFound => ControlError(StatusCode::NOT_FOUND, format!("no invoice {id}")),
+        PayError::Conflict(message) => ControlError(StatusCode::CONFLICT, message),
+        PayError::Declined(error) => ControlError(StatusCode::PAYMENT_REQUIRED, error.message),
+    })
 }
 
 async fn customers(State(app): State<App>) -> Json<Value> {

@@ -168,6 +168,16 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, ErrorType::InvalidRequest, message).param(param)
     }
 
+    /// 404 `invoice_upcoming_none` (OBS: stripe-dotnet #1246 shows the status and message).
+    pub fn upcoming_none(customer: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            ErrorType::InvalidRequest,
+            format!("No upcoming invoices for customer: {customer}"),
+        )
+        .code("invoice_upcoming_none")
+    }
+
     /// Embeds an object in the error body (`"setup_intent": {…}`).
     pub fn object(mut self, key: &'static str, object: &Value) -> Self {
         self.objects.push((key, object.clone()));

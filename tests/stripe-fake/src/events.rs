@@ -66,7 +66,8 @@ impl Changes {
 }
 
 /// Old values of what changed between two versions of an object. Hashes recurse so only changed
-/// keys appear (a key that did not exist before shows as null); arrays and scalars appear whole.
+/// keys appear (a key that did not exist before shows as null); arrays, lists and scalars appear
+/// whole.
 pub fn previous_attributes(before: &Value, after: &Value) -> Option<Value> {
     match (before, after) {
         (Value::Object(old), Value::Object(new)) => {
@@ -80,7 +81,10 @@ pub fn previous_attributes(before: &Value, after: &Value) -> Option<Value> {
                     continue;
                 }
                 let previous = match (old_value, new_value) {
-                    (Some(o @ Value::Object(_)), Some(n @ Value::Object(_))) => {
+                    // Lists (a subscription's `items`) appear whole, like arrays.
+                    (Some(o @ Value::Object(_)), Some(n @ Value::Object(_)))
+                        if o["object"] != "list" =>
+                    {
                         previous_attributes(o, n)
                     }
                     (Some(o), _) => Some(o.clone()),

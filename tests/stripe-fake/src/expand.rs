@@ -27,6 +27,38 @@ fn expandable(object_type: &str) -> &'static [&'static str] {
             "single_use_mandate",
         ],
         "billing_portal.session" => &["configuration"],
+        "price" => &["product"],
+        "product" => &["default_price"],
+        "subscription" => &[
+            "application",
+            "customer",
+            "default_payment_method",
+            "default_source",
+            "latest_invoice",
+            "on_behalf_of",
+            "pending_setup_intent",
+            "schedule",
+            "test_clock",
+        ],
+        "subscription_schedule" => &["application", "customer", "subscription", "test_clock"],
+        "invoice" => &[
+            "application",
+            "customer",
+            "default_payment_method",
+            "default_source",
+            "latest_revision",
+            "on_behalf_of",
+            "parent.subscription_details.subscription",
+            "subscription",
+            "test_clock",
+        ],
+        "line_item" => &["pricing.price_details.price", "subscription"],
+        "invoiceitem" => &[
+            "customer",
+            "invoice",
+            "pricing.price_details.price",
+            "test_clock",
+        ],
         _ => &[],
     }
 }
@@ -44,7 +76,24 @@ fn includable(object_type: &str) -> &'static [&'static str] {
             "tax_ids",
         ],
         "search_result" => &["total_count"],
+        "invoice" => &["confirmation_secret", "payments"],
+        "subscription_item" => &["billed_until"],
+        "price" => &["currency_options", "tiers"],
         _ => &[],
+    }
+}
+
+/// The value of an includable property the fake models, if any.
+fn include(store: &Store, object: &Value, property: &str) -> Option<Value> {
+    match (object["object"].as_str()?, property) {
+        ("invoice", "confirmation_secret") => Some(
+            object["id"]
+                .as_str()
+                .and_then(|id| store.billing.confirmation_secrets.get(id))
+                .cloned()
+                .unwrap_or(Value::Null),
+        ),
+        _ => None,
     }
 }
 
@@ -86,10 +135,20 @@ fn expand_path(
         .filter(|p| segments.starts_with(p))
         .max_by_key(Vec::len)
     else {
+        // Embedded objects and lists (`items.data.price.product`): step inside.
+        if segments.len() > 1 && value.get(*first).is_some_and(|v| v.get("object").is_some()) {
+            return expand_path(store, &mut value[*first], &segments[1..], full);
+        }
         if object_type == "search_result" && segments == ["total_count"] {
             return Ok(());
         }
         if includable(&object_type).contains(first) {
+            if segments.len() == 1
+                && let Some(included) = include(store, value, first)
+            {
+                value[*first] = included;
+                return Ok(());
+            }
             return Err(ApiError::not_implemented(&format!("expand[]={full}")));
         }
         return Err(ApiError::invalid(
@@ -97,10 +156,13 @@ fn expand_path(
             format!("This property cannot be expanded ({full})."),
         ));
     };
-    let mut target = value;
+    let mut target = Some(value);
     for segment in &prefix {
-        target = &mut target[*segment];
+        target = target.and_then(|t| t.get_mut(*segment));
     }
+    let Some(target) = target else {
+        return Ok(());
+    };
     if let Some(object) = target.as_str().and_then(|id| store.lookup(id)) {
         *target = object.clone();
     }

@@ -1,10 +1,16 @@
 //! A stateful, in-memory fake of the Stripe API for the local stack and tests.
 //! See README.md for the endpoints, the `/_fake` control API and the behaviours that are guesses.
 
+// Stripe's invoice object is larger than `serde_json::json!` expands with the default limit.
+#![recursion_limit = "256"]
+
 mod api;
 mod app;
 mod behaviours;
+mod billing;
+mod calendar;
 mod cards;
+mod catalogue;
 mod clock;
 mod control;
 mod counter;

@@ -1,6 +1,6 @@
 //! All API objects, kept as the JSON Stripe would return, in insertion order.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
@@ -14,6 +14,9 @@ pub struct CardState {
     pub card: &'static TestCard,
     /// Detached payment methods stay stored (retrievable) but can never be attached again.
     pub detached: bool,
+    /// Set up for future use by a succeeded SetupIntent (cards that need 3D Secure "unless set
+    /// up" then charge without it).
+    pub set_up: bool,
 }
 
 /// Objects of one type by id, remembering creation order (lists are newest first).
@@ -79,6 +82,30 @@ pub struct Store {
     pub portal_sessions: Collection,
     /// How long a write takes to become visible to search (real search is not read-after-write).
     pub search_delay_ms: i64,
+    pub products: Collection,
+    pub prices: Collection,
+    pub subscriptions: Collection,
+    pub subscription_schedules: Collection,
+    /// Invoices as returned (`lines` holds the first page); all lines are in `billing`.
+    pub invoices: Collection,
+    pub invoice_items: Collection,
+    pub billing: BillingState,
+}
+
+/// What the billing engine knows beyond the JSON Stripe shows.
+#[derive(Debug, Default)]
+pub struct BillingState {
+    /// Every line of each invoice, in invoice order.
+    pub invoice_lines: HashMap<String, Vec<Value>>,
+    /// `confirmation_secret` of finalized invoices (includable: shown only when expanded).
+    pub confirmation_secrets: HashMap<String, Value>,
+    /// Subscriptions whose next payment attempt must fail (control API).
+    pub fail_next_payment: HashSet<String>,
+    /// Subscriptions whose `customer.subscription.trial_will_end` was sent.
+    pub trial_will_end_sent: HashSet<String>,
+    /// Per subscription item, what debited its current period (a credit proration's
+    /// `proration_details.credited_items`).
+    pub item_debits: HashMap<String, Value>,
 }
 
 impl Store {
@@ -92,6 +119,13 @@ impl Store {
         self.setup_intents.clear();
         self.portal_sessions.clear();
         self.search_delay_ms = 0;
+        self.products.clear();
+        self.prices.clear();
+        self.subscriptions.clear();
+        self.subscription_schedules.clear();
+        self.invoices.clear();
+        self.invoice_items.clear();
+        self.billing = BillingState::default();
         if all {
             self.webhook_endpoints.clear();
             self.webhook_secrets.clear();
@@ -101,7 +135,12 @@ impl Store {
     /// Finds an object by id for `expand[]`: the id prefix names the collection. Each resource
     /// that an expandable field can point to adds its prefix here.
     pub fn lookup(&self, id: &str) -> Option<&Value> {
-        let (prefix, _) = id.split_once('_')?;
+        if id.starts_with("sub_sched_") {
+            return self.subscription_schedules.get(id);
+        }
+        let Some((prefix, _)) = id.split_once('_') else {
+            return self.products.get(id);
+        };
         match prefix {
             "cus" => self
                 .customers
@@ -109,7 +148,13 @@ impl Store {
                 .filter(|c| c.get("deleted").is_none()),
             "pm" => self.payment_methods.get(id),
             "seti" => self.setup_intents.get(id),
-            _ => None,
+            "prod" => self.products.get(id),
+            "price" => self.prices.get(id),
+            "sub" => self.subscriptions.get(id),
+            "in" => self.invoices.get(id),
+            "ii" => self.invoice_items.get(id),
+            // Products may have custom ids: any other id may name one.
+            _ => self.products.get(id),
         }
     }
 }

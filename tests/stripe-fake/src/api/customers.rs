@@ -4,7 +4,9 @@ use axum::extract::{Path, State};
 use axum::response::Json;
 use serde_json::{Value, json};
 
+use crate::api::payment_methods;
 use crate::app::App;
+use crate::billing::{Ctx, subscriptions};
 use crate::error::ApiError;
 use crate::ids;
 use crate::list;
@@ -159,13 +161,16 @@ pub fn live<'a>(store: &'a Store, id: &str) -> Result<&'a Value, ApiError> {
 
 /// Stores a customer and queues it for the search index.
 pub fn save(app: &App, store: &mut Store, customer: Value) {
+    save_at(store, customer, app.clock.now_ms());
+}
+
+/// [`save`] at a given fake time (the billing engine's changes).
+pub fn save_at(store: &mut Store, customer: Value, now_ms: i64) {
     let id = customer["id"].as_str().unwrap_or_default().to_owned();
-    store.customer_search.record(
-        &id,
-        Some(customer.clone()),
-        app.clock.now_ms(),
-        store.search_delay_ms,
-    );
+    let delay = store.search_delay_ms;
+    store
+        .customer_search
+        .record(&id, Some(customer.clone()), now_ms, delay);
     store.customers.insert(customer);
 }
 
@@ -222,8 +227,11 @@ pub async fn delete(
     request: ApiRequest,
 ) -> ApiResult {
     request.params(&NONE)?;
+    let ctx = Ctx::of(&app);
     app.write(&request, |store, changes| {
         let mut customer = live(store, &id)?.clone();
+        // Its subscriptions end first, then the customer.
+        subscriptions::cancel_all_of(store, changes, &ctx, &id);
         // The event carries the whole customer; the store keeps it, marked deleted.
         changes.deleted("customer.deleted", &customer);
         customer["deleted"] = json!(true);
@@ -461,8 +469,7 @@ fn apply_invoice_settings(target: &mut Value, settings: &Params) -> Result<(), A
 const DEFAULT_PAYMENT_METHOD: &str = "invoice_settings[default_payment_method]";
 
 /// A newly set `invoice_settings.default_payment_method` must name a payment method attached to
-/// this customer. The messages are guesses (README): Stripe's `No such PaymentMethod` for an
-/// unknown id, and the message it gives PaymentIntents for one not attached to the customer.
+/// this customer.
 fn check_default_payment_method(
     store: &Store,
     before: &Value,
@@ -475,20 +482,5 @@ fn check_default_payment_method(
     if *new == before["invoice_settings"]["default_payment_method"] {
         return Ok(());
     }
-    match store.payment_methods.get(pm) {
-        None => Err(ApiError::no_such_param(
-            "PaymentMethod",
-            pm,
-            DEFAULT_PAYMENT_METHOD,
-        )),
-        Some(method) if method["customer"] == after["id"] => Ok(()),
-        Some(_) => Err(ApiError::invalid_with_code(
-            DEFAULT_PAYMENT_METHOD,
-            "resource_missing",
-            format!(
-                "The customer does not have a payment method with the ID {pm}. The payment \
-                 method must be attached to the customer."
-            ),
-        )),
-    }
+    payment_methods::check_attached(store, pm, &after["id"], DEFAULT_PAYMENT_METHOD)
 }

@@ -3,8 +3,14 @@
 mod billing_portal;
 pub mod customers;
 mod events;
+mod invoice_items;
+mod invoices;
 pub mod payment_methods;
+mod prices;
+mod products;
 pub mod setup_intents;
+mod subscription_schedules;
+pub mod subscriptions;
 mod webhook_endpoints;
 
 use axum::Router;
@@ -57,6 +63,42 @@ pub fn router(app: App) -> Router<App> {
         .route("/setup_intents/{id}/confirm", post(setup_intents::confirm))
         .route("/setup_intents/{id}/cancel", post(setup_intents::cancel))
         .route("/billing_portal/sessions", post(billing_portal::create))
+        .route("/products", post(products::create))
+        .route("/products/{id}", get(products::retrieve))
+        .route("/prices", get(prices::list).post(prices::create))
+        .route("/prices/{id}", get(prices::retrieve))
+        .route(
+            "/subscriptions",
+            get(subscriptions::list).post(subscriptions::create),
+        )
+        .route(
+            "/subscriptions/{id}",
+            get(subscriptions::retrieve)
+                .post(subscriptions::update)
+                .delete(subscriptions::cancel),
+        )
+        .route(
+            "/subscription_schedules",
+            get(subscription_schedules::list).post(subscription_schedules::create),
+        )
+        .route(
+            "/subscription_schedules/{id}",
+            get(subscription_schedules::retrieve).post(subscription_schedules::update),
+        )
+        .route(
+            "/subscription_schedules/{id}/release",
+            post(subscription_schedules::release),
+        )
+        .route(
+            "/subscription_schedules/{id}/cancel",
+            post(subscription_schedules::cancel),
+        )
+        .route("/invoices", get(invoices::list))
+        .route("/invoices/create_preview", post(invoices::create_preview))
+        .route("/invoices/{id}", get(invoices::retrieve))
+        .route("/invoices/{id}/lines", get(invoices::lines))
+        .route("/invoiceitems", get(invoice_items::list))
+        .route("/invoiceitems/{id}", get(invoice_items::retrieve))
         .route("/events", get(events::list))
         .route("/events/{id}", get(events::retrieve))
         .fallback(unrecognized)

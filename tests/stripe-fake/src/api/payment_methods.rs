@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::api::customers;
 use crate::app::App;
+use crate::billing::subscriptions;
 use crate::cards::{self, Setup, TestCard};
 use crate::error::ApiError;
 use crate::events::Changes;
@@ -94,9 +95,17 @@ pub fn create(store: &mut Store, card: &'static TestCard, now: i64) -> String {
         CardState {
             card,
             detached: false,
+            set_up: false,
         },
     );
     id
+}
+
+/// Records that a SetupIntent succeeded with this payment method.
+pub fn mark_set_up(store: &mut Store, id: &str) {
+    if let Some(state) = store.cards.get_mut(id) {
+        state.set_up = true;
+    }
 }
 
 /// A payment method named by a request parameter: a test token makes a new one, a `pm_…` id must
@@ -135,6 +144,29 @@ pub fn check_usable(store: &Store, id: &str, customer: Option<&str>) -> Result<(
         )
         .param("payment_method")),
         _ => Ok(()),
+    }
+}
+
+/// A payment method named as a customer's or subscription's default must be attached to that
+/// customer. The messages are guesses (README): Stripe's `No such PaymentMethod` for an unknown
+/// id, and the message it gives PaymentIntents for one not attached to the customer.
+pub fn check_attached(
+    store: &Store,
+    id: &str,
+    customer: &Value,
+    param: &str,
+) -> Result<(), ApiError> {
+    match store.payment_methods.get(id) {
+        None => Err(ApiError::no_such_param(RESOURCE, id, param)),
+        Some(method) if method["customer"] == *customer => Ok(()),
+        Some(_) => Err(ApiError::invalid_with_code(
+            param,
+            "resource_missing",
+            format!(
+                "The customer does not have a payment method with the ID {id}. The payment \
+                 method must be attached to the customer."
+            ),
+        )),
     }
 }
 
@@ -309,6 +341,7 @@ pub async fn detach(
         );
         if clears_default {
             clear_default(&app, store, changes, &customer_id, &id);
+            subscriptions::clear_default_payment_method(store, changes, &customer_id, &id);
         }
         request.render(store, after)
     })

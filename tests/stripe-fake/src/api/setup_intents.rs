@@ -489,6 +489,7 @@ fn confirm_intent(
             if let Some(customer) = &customer {
                 payment_methods::attach(store, changes, &pm, customer)?;
             }
+            payment_methods::mark_set_up(store, &pm);
             intent["payment_method"] = json!(pm);
             intent["status"] = json!("succeeded");
             changes.event("setup_intent.succeeded", &intent);
@@ -576,6 +577,7 @@ pub fn authenticate(
             payment_methods::attach(store, changes, &pm, customer)
                 .map_err(|e| AuthenticateError::Conflict(e.message))?;
         }
+        payment_methods::mark_set_up(store, &pm);
         intent["status"] = json!("succeeded");
         changes.event("setup_intent.succeeded", &intent);
     }

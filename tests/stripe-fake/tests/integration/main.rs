@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api;
+mod billing_api;
+mod billing_client;
 mod faults;
 mod idempotency;
 mod payments_api;

@@ -48,6 +48,7 @@ impl Fake {
         let server = stripe_fake::spawn(Config {
             port: 0,
             log_requests: false,
+            seed: true,
         })
         .await
         .expect("fake starts");
@@ -177,6 +178,86 @@ impl Fake {
     pub async fn customer_id(&self) -> String {
         let customer = self.create_customer(&[("email", "pm@example.com")]).await;
         customer["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Moves the fake clock forward (running everything that falls due); the clock view.
+    pub async fn advance(&self, seconds: i64) -> Value {
+        let reply = self
+            .control(
+                "POST",
+                "/_fake/clock/advance",
+                Some(serde_json::json!({ "seconds": seconds })),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.body
+    }
+
+    /// The fake clock's now.
+    pub async fn now(&self) -> i64 {
+        let reply = self.control("GET", "/_fake/clock", None).await;
+        reply.body["now"].as_i64().expect("now")
+    }
+
+    /// The seeded price with this lookup key.
+    pub async fn price(&self, lookup_key: &str) -> Value {
+        let reply = self
+            .get("/v1/prices", &[("lookup_keys[]", lookup_key)])
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.body["data"][0].clone()
+    }
+
+    pub async fn price_id(&self, lookup_key: &str) -> String {
+        self.price(lookup_key).await["id"]
+            .as_str()
+            .expect("price id")
+            .to_owned()
+    }
+
+    /// A customer whose invoice default is a new card from `token`: (customer, payment method).
+    pub async fn paying_customer(&self, token: &str) -> (String, String) {
+        let customer = self.customer_id().await;
+        let pm = self.attach_cards(&customer, token, 1).await.remove(0);
+        let reply = self
+            .post(
+                &format!("/v1/customers/{customer}"),
+                &[("invoice_settings[default_payment_method]", pm.as_str())],
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        (customer, pm)
+    }
+
+    /// `POST /v1/subscriptions` for one price (plus `extra` parameters).
+    pub async fn subscribe(&self, customer: &str, price: &str, extra: &[(&str, &str)]) -> Reply {
+        let mut pairs = vec![("customer", customer), ("items[0][price]", price)];
+        pairs.extend_from_slice(extra);
+        self.post("/v1/subscriptions", &pairs, None).await
+    }
+
+    /// Event types recorded so far (oldest first), optionally only those starting with `prefix`.
+    pub async fn event_types(&self, prefix: &str) -> Vec<String> {
+        let reply = self.get("/v1/events", &[("limit", "100")]).await;
+        let mut types: Vec<String> = reply.body["data"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter_map(|e| e["type"].as_str())
+            .filter(|t| t.starts_with(prefix))
+            .map(str::to_owned)
+            .collect();
+        types.reverse();
+        types
+    }
+
+    /// Events of one type (newest first).
+    pub async fn events_of(&self, event_type: &str) -> Vec<Value> {
+        let reply = self
+            .get("/v1/events", &[("type", event_type), ("limit", "100")])
+            .await;
+        reply.body["data"].as_array().cloned().unwrap_or_default()
     }
 
     /// Every customer the fake holds, deleted ones included.

@@ -1,0 +1,353 @@
+//! `/v1/invoices`: retrieve, list, lines, and `create_preview` (not stored), which runs the same
+//! planning and invoice-building functions as the subscription update and the renewal.
+
+use axum::extract::{Path, State};
+use serde_json::Value;
+
+use crate::api::subscriptions::{item_inputs, proration_behavior, resolve_items, restarts_cycle};
+use crate::app::App;
+use crate::billing::invoices::PREVIEW_PREFIX;
+use crate::billing::subscriptions::{self, ChangePlan, InvoiceSpec};
+use crate::billing::{Ctx, schedules};
+use crate::error::ApiError;
+use crate::ids;
+use crate::list;
+use crate::params::{Change, EXPAND_ONLY, Params, Spec};
+use crate::pipeline::{ApiRequest, ApiResult};
+use crate::store::Store;
+
+const RESOURCE: &str = "invoice";
+const URL: &str = "/v1/invoices";
+
+const LIST: Spec = Spec::new(
+    &[
+        "created",
+        "customer",
+        "ending_before",
+        "expand",
+        "limit",
+        "starting_after",
+        "status",
+        "subscription",
+    ],
+    &["collection_method", "customer_account", "due_date"],
+);
+const LINES: Spec = Spec::new(&["ending_before", "expand", "limit", "starting_after"], &[]);
+const PREVIEW: Spec = Spec::new(
+    &[
+        "automatic_tax",
+        "customer",
+        "expand",
+        "preview_mode",
+        "subscription",
+        "subscription_details",
+    ],
+    &[
+        "currency",
+        "customer_account",
+        "customer_details",
+        "discounts",
+        "invoice_items",
+        "issuer",
+        "on_behalf_of",
+        "schedule",
+        "schedule_details",
+    ],
+);
+const PREVIEW_DETAILS: Spec = Spec::new(
+    &[
+        "billing_cycle_anchor",
+        "cancel_at_period_end",
+        "items",
+        "metadata",
+        "proration_behavior",
+        "proration_date",
+    ],
+    &[
+        "billing_mode",
+        "billing_schedules",
+        "cancel_at",
+        "cancel_now",
+        "default_tax_rates",
+        "pause",
+        "resume_at",
+        "start_date",
+        "trial_end",
+    ],
+);
+const AUTOMATIC_TAX: Spec = Spec::new(&["enabled"], &["liability"]);
+const STATUSES: &[&str] = &["draft", "open", "paid", "uncollectible", "void"];
+
+fn stored(store: &Store, id: &str) -> Result<Value, ApiError> {
+    store
+        .invoices
+        .get(id)
+        .cloned()
+        .ok_or_else(|| ApiError::no_such(RESOURCE, id))
+}
+
+pub async fn retrieve(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    request: ApiRequest,
+) -> ApiResult {
+    request.params(&EXPAND_ONLY)?;
+    app.read(|store| {
+        let invoice = stored(store, &id)?;
+        request.render(store, invoice)
+    })
+}
+
+pub async fn list(State(app): State<App>, request: ApiRequest) -> ApiResult {
+    let params = request.params(&LIST)?;
+    let customer = params.string("customer")?.filter(|c| !c.is_empty());
+    let subscription = params.string("subscription")?.filter(|s| !s.is_empty());
+    let status = params.string("status")?;
+    if let Some(bad) = status.filter(|s| !STATUSES.contains(s)) {
+        return Err(ApiError::invalid(
+            "status",
+            format!(
+                "Invalid status: must be one of {} (got {bad})",
+                STATUSES.join(", ")
+            ),
+        ));
+    }
+    app.read(|store| {
+        let include = |invoice: &Value| {
+            customer.is_none_or(|c| invoice["customer"] == c)
+                && subscription
+                    .is_none_or(|s| invoice["parent"]["subscription_details"]["subscription"] == s)
+                && status.is_none_or(|s| invoice["status"] == s)
+        };
+        let page = list::page(
+            params,
+            store.invoices.newest_first(),
+            include,
+            URL,
+            RESOURCE,
+        )?;
+        request.render(store, page)
+    })
+}
+
+pub async fn lines(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    request: ApiRequest,
+) -> ApiResult {
+    let params = request.params(&LINES)?;
+    app.read(|store| {
+        stored(store, &id)?;
+        let lines = store
+            .billing
+            .invoice_lines
+            .get(&id)
+            .cloned()
+            .unwrap_or_default();
+        let page = list::page(
+            params,
+            lines.iter(),
+            |_| true,
+            &format!("/v1/invoices/{id}/lines"),
+            "line_item",
+        )?;
+        request.render(store, page)
+    })
+}
+
+/// What `subscription_details` asks the preview to change.
+struct Details {
+    inputs: Option<Vec<crate::api::subscriptions::ItemInput>>,
+    behavior: crate::billing::ProrationBehavior,
+    proration_date: Option<i64>,
+    cancel_at_period_end: Option<bool>,
+    restart: bool,
+}
+
+fn details(params: &Params) -> Result<Details, ApiError> {
+    let empty = Params::default();
+    let details = match params.hash("subscription_details")? {
+        Change::Set(details) => details,
+        Change::Keep | Change::Clear => empty,
+    };
+    details.check(&PREVIEW_DETAILS)?;
+    details.metadata()?;
+    Ok(Details {
+        inputs: item_inputs(&details)?,
+        behavior: proration_behavior(&details)?,
+        proration_date: details.integer("proration_date")?,
+        cancel_at_period_end: details.boolean("cancel_at_period_end")?,
+        restart: restarts_cycle(&details)?,
+    })
+}
+
+const DETAILS_ITEMS: &str = "subscription_details[items]";
+
+/// `POST /v1/invoices/create_preview` for an existing subscription (`subscription`). Not stored;
+/// its id is `upcoming_in_…`. The proration time it used is
+/// `parent.subscription_details.subscription_proration_date` (and each proration line's
+/// `period.start`).
+pub async fn create_preview(State(app): State<App>, request: ApiRequest) -> ApiResult {
+    let params = request.params(&PREVIEW)?;
+    let ctx = Ctx::of(&app);
+    if let Change::Set(tax) = params.hash("automatic_tax")? {
+        tax.check(&AUTOMATIC_TAX)?;
+        if tax.boolean("enabled")? == Some(true) {
+            return Err(ApiError::not_implemented("automatic_tax[enabled]=true"));
+        }
+    }
+    let recurring_only = match params.string("preview_mode")? {
+        None | Some("next") => false,
+        Some("recurring") => true,
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "preview_mode",
+                format!("Invalid preview_mode: must be one of next or recurring (got {other})"),
+            ));
+        }
+    };
+    let customer = params.string("customer")?.filter(|c| !c.is_empty());
+    let details = details(params)?;
+    let Some(subscription_id) = params.string("subscription")?.filter(|s| !s.is_empty()) else {
+        if details.inputs.is_some() {
+            return Err(ApiError::not_implemented(
+                "create_preview for a new subscription (subscription_details without subscription)",
+            ));
+        }
+        return Err(ApiError::invalid(
+            "subscription",
+            "You must specify one of `subscription`, `subscription_details[items]`, `schedule`, \
+             `schedule_details` or `invoice_items` (with `customer`).",
+        ));
+    };
+    app.read(|store| {
+        let subscription = store
+            .subscriptions
+            .get(subscription_id)
+            .cloned()
+            .ok_or_else(|| {
+                ApiError::no_such_param("subscription", subscription_id, "subscription")
+            })?;
+        let owner = subscription["customer"].as_str().unwrap_or_default();
+        if customer.is_some_and(|c| c != owner) {
+            return Err(ApiError::invalid(
+                "customer",
+                format!(
+                    "The subscription {subscription_id} does not belong to customer {}.",
+                    customer.unwrap_or_default()
+                ),
+            ));
+        }
+        if subscriptions::is_ended(&subscription) {
+            return Err(ApiError::upcoming_none(owner));
+        }
+        let mut view = subscription.clone();
+        if let Some(cancel) = details.cancel_at_period_end {
+            subscriptions::set_cancel_at_period_end(&mut view, cancel, &ctx);
+        }
+        let plan = if details.inputs.is_some() || details.restart {
+            let items = resolve_items(
+                store,
+                &subscription,
+                details.inputs.as_deref().unwrap_or(&[]),
+                DETAILS_ITEMS,
+                ctx.now,
+            )?;
+            if let Some(t) = details.proration_date {
+                subscriptions::check_proration_date(
+                    &subscription,
+                    t,
+                    "subscription_details[proration_date]",
+                )?;
+            }
+            let t = details.proration_date.unwrap_or(ctx.now);
+            Some(subscriptions::plan_change(
+                store,
+                &view,
+                items,
+                details.behavior,
+                t,
+                details.restart,
+            ))
+        } else {
+            None
+        };
+        let invoice = preview(store, &ctx, &view, plan.as_ref(), recurring_only)?;
+        request.render(store, invoice)
+    })
+}
+
+/// The preview invoice: the immediate invoice of a change that invoices now, else the next
+/// renewal (pending items, the change's prorations, the next period at the new prices; a
+/// schedule phase starting then wins), or with `preview_mode=recurring` only the next period's
+/// charges.
+fn preview(
+    store: &Store,
+    ctx: &Ctx,
+    subscription: &Value,
+    plan: Option<&ChangePlan>,
+    recurring_only: bool,
+) -> Result<Value, ApiError> {
+    let id = ids::generate(PREVIEW_PREFIX, ids::LONG);
+    let subscription_id = subscriptions::id_of(subscription);
+    let customer = subscription["customer"].as_str().unwrap_or_default();
+    let current_items = subscriptions::items_of(subscription);
+    let (period, items, anchor) = match plan {
+        Some(plan) => (plan.period, plan.after.clone(), plan.anchor),
+        None => (
+            subscriptions::period_of(subscription),
+            current_items,
+            subscription["billing_cycle_anchor"].as_i64().unwrap_or(0),
+        ),
+    };
+    let virtual_items = match plan {
+        Some(plan) if !recurring_only => {
+            subscriptions::proration_items(store, subscription, plan, false, ctx.now)
+        }
+        _ => Vec::new(),
+    };
+    let pending = if recurring_only {
+        Vec::new()
+    } else {
+        subscriptions::with_pending(store, subscription_id, &virtual_items)
+    };
+    if let Some(plan) = plan.filter(|p| p.immediate.is_some() && !recurring_only) {
+        let mut after = subscription.clone();
+        subscriptions::set_items(&mut after, &plan.after, plan.period);
+        return subscriptions::immediate_invoice(store, &after, plan, pending, id, true, ctx.now);
+    }
+    let end = period.1;
+    if subscription["cancel_at_period_end"] == true
+        || subscription["cancel_at"]
+            .as_i64()
+            .is_some_and(|at| at <= end)
+    {
+        return Err(ApiError::upcoming_none(customer));
+    }
+    let items = schedules::items_at(store, subscription, end).unwrap_or(items);
+    let mut view = subscription.clone();
+    view["billing_cycle_anchor"] = anchor.into();
+    let next = subscriptions::next_period(&view, &items, end);
+    subscriptions::subscription_invoice(
+        store,
+        InvoiceSpec {
+            id,
+            subscription,
+            pending,
+            recurring: &items,
+            recurring_period: next,
+            trial: false,
+            billing_reason: "upcoming",
+            period,
+            created: end,
+            proration_date: plan.filter(|_| !recurring_only).map(|p| p.t),
+            next_payment_attempt: Some(end),
+        },
+    )
+    .map(|mut invoice| {
+        if subscription["collection_method"] != "charge_automatically" {
+            invoice["next_payment_attempt"] = Value::Null;
+        }
+        invoice
+    })
+}
