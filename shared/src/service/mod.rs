@@ -456,7 +456,7 @@ pub(crate) mod subscription_fakes {
                 current_period_end: PERIOD_END,
                 cancel_at_period_end: false,
                 schedule_id: None,
-                payment_client_secret: new.payment_method.is_none().then(|| "pi_1_secret_x".into()),
+                payment_client_secret: (!new.charge_now).then(|| "pi_1_secret_x".into()),
             };
             keys.insert(key.into(), id);
             subs.push((new.customer.clone(), state.clone()));

@@ -283,6 +283,12 @@ pub async fn start_subscription(
     {
         return Err(BillingError::SubscriptionExists);
     }
+    let charge_now = payment_method.is_some()
+        || app
+            .payments
+            .default_payment_method(customer)
+            .await?
+            .is_some();
     let key = format!("{org_id}:subscription-start:{}", record.subscription_starts);
     let new = NewSubscription {
         customer,
@@ -290,6 +296,7 @@ pub async fn start_subscription(
         quantity,
         payment_method: payment_method.as_ref(),
         trial_days: request.trial_days,
+        charge_now,
     };
     let state = match app.subscriptions.create_subscription(new, &key).await {
         Ok(state) => state,

@@ -81,6 +81,9 @@ pub struct NewSubscription<'a> {
     pub quantity: i64,
     pub payment_method: Option<&'a PaymentMethodId>,
     pub trial_days: Option<u32>,
+    /// A card is on file: charge it now (`allow_incomplete`). Without one the first invoice waits
+    /// for the customer (`default_incomplete`) instead of failing the request.
+    pub charge_now: bool,
 }
 
 /// A change of the subscription's one item.
@@ -283,12 +286,17 @@ impl SubscriptionGateway for StripeGateway {
         let mut item = CreateSubscriptionItems::new();
         item.price = Some(new.price_id.to_owned());
         item.quantity = Some(new.quantity as u64);
-        // default_incomplete: never charge blindly; an invoice that needs the customer comes
-        // back with its confirmation secret instead of a failed charge.
+        // Either way an invoice that needs the customer (3-D Secure, no card) comes back open
+        // with its confirmation secret, and the subscription `incomplete` — never a fake success.
+        let behavior = if new.charge_now {
+            CreateSubscriptionPaymentBehavior::AllowIncomplete
+        } else {
+            CreateSubscriptionPaymentBehavior::DefaultIncomplete
+        };
         let mut create = CreateSubscription::new()
             .customer(new.customer.as_str())
             .items(vec![item])
-            .payment_behavior(CreateSubscriptionPaymentBehavior::DefaultIncomplete)
+            .payment_behavior(behavior)
             .expand(vec![EXPAND_CONFIRMATION_SECRET.to_owned()]);
         if let Some(method) = new.payment_method {
             create = create.default_payment_method(method.as_str());
