@@ -453,13 +453,15 @@ impl PaymentGateway for StripeGateway {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
     use aws_smithy_mocks::{Rule, mock, mock_client};
     use serde_json::{Value, json};
     use std::sync::Arc;
-    use wiremock::matchers::{body_string_contains, header, method, path, query_param};
+    use wiremock::matchers::{
+        body_string_contains, header, header_exists, method, path, query_param,
+    };
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     fn customer(id: &str, org: &str, created: i64) -> Value {
@@ -472,7 +474,7 @@ mod tests {
         customer
     }
 
-    fn secret_rule() -> Rule {
+    pub(crate) fn secret_rule() -> Rule {
         mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_output(|| {
             GetSecretValueOutput::builder()
                 .secret_string(r#"{"api_key":"sk_test_unit"}"#)
@@ -480,7 +482,7 @@ mod tests {
         })
     }
 
-    fn gateway(server: &MockServer, secret: &Rule) -> StripeGateway {
+    pub(crate) fn gateway(server: &MockServer, secret: &Rule) -> StripeGateway {
         let secrets = mock_client!(aws_sdk_secretsmanager, [secret]);
         StripeGateway::new(
             secrets,
@@ -617,5 +619,141 @@ mod tests {
             1,
             "the Stripe key is read once per container"
         );
+    }
+    fn recorded(name: &str) -> Value {
+        let text = match name {
+            "page" => include_str!("../../tests/fixtures/stripe-payment-methods-page.json"),
+            "setup_intent" => include_str!("../../tests/fixtures/stripe-setup-intent.json"),
+            _ => include_str!("../../tests/fixtures/stripe-portal-session.json"),
+        };
+        serde_json::from_str(text).unwrap()
+    }
+
+    fn customer_1() -> StripeCustomerId {
+        StripeCustomerId::parse("cus_1").unwrap()
+    }
+
+    #[tokio::test]
+    async fn card_lists_follow_has_more_through_every_page() {
+        let server = MockServer::start().await;
+        let first = recorded("page");
+        let first_id = first["data"][0]["id"].as_str().unwrap().to_owned();
+        let mut last = first.clone();
+        last["has_more"] = false.into();
+        last["data"][0]["id"] = "pm_Second".into();
+        Mock::given(method("GET"))
+            .and(path("/v1/customers/cus_1/payment_methods"))
+            .and(query_param("type", "card"))
+            .and(query_param("starting_after", first_id.as_str()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(last))
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v1/customers/cus_1/payment_methods"))
+            .and(query_param("limit", "100"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(first))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        let secret = secret_rule();
+        let cards = gateway(&server, &secret)
+            .list_cards(&customer_1())
+            .await
+            .unwrap();
+        let ids: Vec<_> = cards.iter().map(|c| c.id.to_string()).collect();
+        assert_eq!(ids, [first_id, "pm_Second".to_owned()]);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_payment_method_has_no_owner() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/v1/payment_methods/pm_gone"))
+            .respond_with(ResponseTemplate::new(404).set_body_json(json!({"error": {
+                "type": "invalid_request_error", "code": "resource_missing", "message": "No such PaymentMethod"}})))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let secret = secret_rule();
+        let owner = gateway(&server, &secret)
+            .payment_method_owner(&PaymentMethodId::parse("pm_gone").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(owner, None);
+    }
+
+    #[tokio::test]
+    async fn setup_intents_are_off_session_cards_under_the_key() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v1/setup_intents"))
+            .and(header("idempotency-key", "org_1:setup-intent:click-1"))
+            .and(body_string_contains("customer=cus_1"))
+            .and(body_string_contains("usage=off_session"))
+            .and(body_string_contains("allowed_payment_method_types[0]=card"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(recorded("setup_intent")))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let secret = secret_rule();
+        let intent = gateway(&server, &secret)
+            .create_setup_intent(&customer_1(), "org_1:setup-intent:click-1")
+            .await
+            .unwrap();
+        assert!(intent.client_secret.starts_with(&intent.id));
+        assert!(
+            !format!("{intent:?}").contains("secret_"),
+            "the client secret is not in Debug output"
+        );
+    }
+
+    #[tokio::test]
+    async fn default_detach_and_portal_send_what_stripe_expects() {
+        let server = MockServer::start().await;
+        let customer: Value =
+            serde_json::from_str(include_str!("../../tests/fixtures/stripe-customer.json"))
+                .unwrap();
+        let mut detached = recorded("page")["data"][0].clone();
+        detached["customer"] = Value::Null;
+        Mock::given(method("POST"))
+            .and(path("/v1/customers/cus_1"))
+            .and(body_string_contains(
+                "invoice_settings[default_payment_method]=pm_1",
+            ))
+            .respond_with(ResponseTemplate::new(200).set_body_json(customer))
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/v1/payment_methods/pm_1/detach"))
+            .and(header_exists("idempotency-key"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(detached))
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/v1/billing_portal/sessions"))
+            .and(body_string_contains("customer=cus_1"))
+            .and(body_string_contains("return_url=https"))
+            .and(body_string_contains("app.example.com"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(recorded("portal")))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let secret = secret_rule();
+        let gateway = gateway(&server, &secret);
+        let pm = PaymentMethodId::parse("pm_1").unwrap();
+        gateway
+            .set_default_payment_method(&customer_1(), &pm, "k1")
+            .await
+            .unwrap();
+        gateway.detach_payment_method(&pm, "k2").await.unwrap();
+        let url = Url::parse("https://app.example.com/billing").unwrap();
+        let portal = gateway
+            .create_portal_session(&customer_1(), &url, "k3")
+            .await
+            .unwrap();
+        assert!(portal.as_str().contains("/_fake/portal/"));
     }
 }
