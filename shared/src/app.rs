@@ -4,7 +4,7 @@ use crate::auth::{HttpJwksSource, JwksCache, TokenKeys, TokenVerifier};
 use crate::config::{AuthSettings, ConfigError, ProcessEnv, Settings, TokenKeySource};
 use crate::secrets::read_secret;
 use crate::service::subscriptions::PlanCatalogue;
-use crate::store::{CustomerStore, DynamoCustomerStore};
+use crate::store::{CustomerStore, DynamoCustomerStore, DynamoEventLog, EventLog};
 use crate::stripe::subscriptions::SubscriptionGateway;
 use crate::stripe::{PaymentGateway, StripeGateway};
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
@@ -22,6 +22,37 @@ pub struct App {
     pub subscriptions: Arc<dyn SubscriptionGateway>,
     /// Per-container cache of the plan prices.
     pub plan_catalogue: PlanCatalogue,
+    pub events: Arc<dyn EventLog>,
+    pub signing: Arc<dyn SigningSecret>,
+}
+
+/// The webhook signing secret's source (the Stripe secret document).
+#[async_trait::async_trait]
+pub trait SigningSecret: Send + Sync {
+    async fn webhook_secret(
+        &self,
+    ) -> Result<Option<secrecy::SecretString>, crate::stripe::GatewayError>;
+}
+
+#[async_trait::async_trait]
+impl SigningSecret for StripeGateway {
+    async fn webhook_secret(
+        &self,
+    ) -> Result<Option<secrecy::SecretString>, crate::stripe::GatewayError> {
+        Ok(StripeGateway::webhook_secret(self).await?.cloned())
+    }
+}
+
+/// A fixed signing secret, for tests.
+pub struct FixedSigningSecret(pub Option<&'static str>);
+
+#[async_trait::async_trait]
+impl SigningSecret for FixedSigningSecret {
+    async fn webhook_secret(
+        &self,
+    ) -> Result<Option<secrecy::SecretString>, crate::stripe::GatewayError> {
+        Ok(self.0.map(secrecy::SecretString::from))
+    }
 }
 
 /// One AWS config per container, with rustls on ring (no aws-lc build, smaller binary).
@@ -41,10 +72,10 @@ impl App {
     pub async fn load() -> Result<Self, InitError> {
         let settings = Settings::from_env(&ProcessEnv)?;
         let aws = aws_config().await;
-        let customers = DynamoCustomerStore::new(
-            aws_sdk_dynamodb::Client::new(&aws),
-            settings.customers_table.clone(),
-        );
+        let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+        let customers =
+            DynamoCustomerStore::new(dynamodb.clone(), settings.customers_table.clone());
+        let events = DynamoEventLog::new(dynamodb, settings.webhook_events_table.clone());
         // One Stripe client (and one secret read) serves both ports.
         let stripe = Arc::new(StripeGateway::new(
             aws_sdk_secretsmanager::Client::new(&aws),
@@ -55,8 +86,10 @@ impl App {
             settings,
             customers: Arc::new(customers),
             payments: stripe.clone(),
-            subscriptions: stripe,
+            subscriptions: stripe.clone(),
             plan_catalogue: PlanCatalogue::default(),
+            events: Arc::new(events),
+            signing: stripe,
         })
     }
 }

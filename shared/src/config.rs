@@ -84,6 +84,8 @@ pub struct Settings {
     pub portal_return_url: Url,
     /// `BILLING_CUSTOMERS_TABLE`: the DynamoDB table of org → Stripe customer links.
     pub customers_table: String,
+    /// `WEBHOOK_EVENTS_TABLE`: processed Stripe event ids (with a TTL), for deduplication.
+    pub webhook_events_table: String,
     /// `STRIPE_SECRET_ID`: name or ARN of the Secrets Manager secret holding the Stripe keys.
     pub stripe_secret_id: String,
     /// `STRIPE_API_BASE`: only for the local emulator; unset in AWS.
@@ -126,6 +128,7 @@ impl Settings {
             app_public_url,
             portal_return_url,
             customers_table: required(env, "BILLING_CUSTOMERS_TABLE")?,
+            webhook_events_table: required(env, "WEBHOOK_EVENTS_TABLE")?,
             stripe_secret_id: required(env, "STRIPE_SECRET_ID")?,
             stripe_api_base,
             plans: plans(env)?,
@@ -197,9 +200,10 @@ impl AuthSettings {
 mod tests {
     use super::*;
 
-    const BASE: [(&str, &str); 4] = [
+    const BASE: [(&str, &str); 5] = [
         ("APP_PUBLIC_URL", "https://app.example.com"),
         ("BILLING_CUSTOMERS_TABLE", "billing_customers"),
+        ("WEBHOOK_EVENTS_TABLE", "billing_webhook_events"),
         ("STRIPE_SECRET_ID", "billing/stripe"),
         ("ENABLE_BILLING", "true"),
     ];
@@ -220,6 +224,7 @@ mod tests {
         let env = [
             ("APP_PUBLIC_URL", "https://app.example.com"),
             ("BILLING_CUSTOMERS_TABLE", "t"),
+            ("WEBHOOK_EVENTS_TABLE", "e"),
             ("STRIPE_SECRET_ID", "s"),
         ];
         assert!(!Settings::from_env(&env).unwrap().billing_enabled);
@@ -228,7 +233,7 @@ mod tests {
     #[test]
     fn a_bad_flag_names_the_variable() {
         let mut env = BASE;
-        env[3] = ("ENABLE_BILLING", "maybe");
+        env[4] = ("ENABLE_BILLING", "maybe");
         let err = Settings::from_env(&env).unwrap_err();
         assert_eq!(err.variable, "ENABLE_BILLING");
     }

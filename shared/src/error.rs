@@ -45,6 +45,10 @@ pub enum BillingError {
     IdempotencyConflict,
     #[error("the subscription needs a payment method: add another card before removing this one")]
     DefaultPaymentMethodRequired,
+    #[error("missing or invalid Stripe-Signature")]
+    InvalidSignature,
+    #[error("the event payload is not a Stripe event")]
+    InvalidPayload,
     #[error("the payment provider is temporarily unavailable")]
     StripeUnavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("the payment provider refused the request")]
@@ -78,6 +82,8 @@ impl BillingError {
             Self::InvalidProrationDate => "invalid_proration_date",
             Self::IdempotencyConflict => "idempotency_conflict",
             Self::DefaultPaymentMethodRequired => "default_payment_method_required",
+            Self::InvalidSignature => "invalid_signature",
+            Self::InvalidPayload => "invalid_payload",
             Self::StripeUnavailable(_) => "stripe_unavailable",
             Self::StripeRejected(_) => "stripe_error",
             Self::StoreUnavailable(_) => "store_unavailable",
@@ -93,7 +99,9 @@ impl BillingError {
             | Self::InvalidReturnUrl
             | Self::InvalidIdempotencyKey
             | Self::UnknownPlan
-            | Self::InvalidProrationDate => StatusCode::BAD_REQUEST,
+            | Self::InvalidProrationDate
+            | Self::InvalidSignature
+            | Self::InvalidPayload => StatusCode::BAD_REQUEST,
             Self::SubscriptionExists
             | Self::SubscriptionEnded
             | Self::PlanUnchanged

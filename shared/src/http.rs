@@ -4,10 +4,12 @@
 use crate::app::App;
 use crate::auth::{Access, Principal};
 use crate::error::{BillingError, chain};
+use crate::service::webhooks::{WebhookEvent, handle_event};
 use async_trait::async_trait;
 use http::{HeaderValue, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Error, Request, RequestExt, Response, service_fn};
+use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::time::Instant;
@@ -217,6 +219,75 @@ pub async fn serve<E: Endpoint>(app: &App, endpoint: &E, event: Request) -> Resp
     response
 }
 
+/// Verifies the `Stripe-Signature` over the raw body (as received; lambda_http has already
+/// undone API Gateway's base64) with async-stripe, then parses what the handler needs.
+async fn verified_event(app: &App, event: &Request) -> Result<WebhookEvent, BillingError> {
+    let payload =
+        std::str::from_utf8(event.body().as_ref()).map_err(|_| BillingError::InvalidPayload)?;
+    let signature = event
+        .headers()
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok())
+        .ok_or(BillingError::InvalidSignature)?;
+    let secret = app.signing.webhook_secret().await?.ok_or_else(|| {
+        BillingError::Internal("the Stripe secret document has no webhook_secret".into())
+    })?;
+    stripe_webhook::Webhook::construct_event(payload, signature, secret.expose_secret()).map_err(
+        |error| match error {
+            stripe_webhook::WebhookError::BadParse(_) => BillingError::InvalidPayload,
+            _ => BillingError::InvalidSignature,
+        },
+    )?;
+    serde_json::from_str(payload).map_err(|_| BillingError::InvalidPayload)
+}
+
+/// Handles one Stripe delivery: 2xx only when the event is applied (or known); 4xx for a bad
+/// signature or body (nothing written); 5xx on transient failures, so Stripe retries.
+pub async fn serve_webhook(app: &App, event: Request) -> Response<Body> {
+    let started = Instant::now();
+    let request_id = request_id(&event);
+    let result = async {
+        if !app.settings.billing_enabled {
+            return Err(BillingError::BillingDisabled);
+        }
+        let verified = verified_event(app, &event).await?;
+        let outcome = handle_event(app, &verified).await?;
+        tracing::info!(%request_id, event_id = %verified.id, event_type = %verified.event_type,
+            outcome = outcome.as_str(), "stripe event");
+        Ok(outcome)
+    }
+    .await;
+    let response = match result {
+        Ok(outcome) => json_response(
+            StatusCode::OK,
+            &serde_json::json!({ "received": true, "outcome": outcome.as_str() }),
+            &request_id,
+        ),
+        Err(error) => {
+            if error.is_server_fault() {
+                tracing::error!(%request_id, code = error.code(), error = %chain(&error), "stripe event failed");
+            } else {
+                tracing::warn!(%request_id, code = error.code(), "stripe event refused");
+            }
+            error_response(&error, &request_id)
+        }
+    };
+    tracing::info!(%request_id, status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_millis() as u64, "webhook");
+    response
+}
+
+/// The whole `main` of the webhook function.
+pub async fn run_webhook() -> Result<(), Error> {
+    crate::telemetry::init();
+    let app = App::load().await?;
+    let app = &app;
+    lambda_http::run(service_fn(move |event: Request| async move {
+        Ok::<_, Error>(serve_webhook(app, event).await)
+    }))
+    .await
+}
+
 /// The whole `main` of an endpoint function: logging, dependencies once, then the event loop.
 pub async fn run<E: Endpoint>(endpoint: E) -> Result<(), Error> {
     crate::telemetry::init();
@@ -244,6 +315,7 @@ mod tests {
             ("ENABLE_BILLING", billing),
             ("APP_PUBLIC_URL", "https://app.example.com"),
             ("BILLING_CUSTOMERS_TABLE", "billing_customers"),
+            ("WEBHOOK_EVENTS_TABLE", "billing_webhook_events"),
             ("STRIPE_SECRET_ID", "billing/stripe"),
         ];
         App {
@@ -252,11 +324,125 @@ mod tests {
             payments: gateway,
             subscriptions: Arc::new(crate::service::fakes::FakeSubscriptions::default()),
             plan_catalogue: Default::default(),
+            events: Arc::new(crate::store::InMemoryEventLog::default()),
+            signing: Arc::new(crate::app::FixedSigningSecret(Some(TEST_WEBHOOK_SECRET))),
         }
     }
 
     fn app() -> App {
         app_with("true", Arc::new(FakeGateway::default()))
+    }
+
+    const TEST_WEBHOOK_SECRET: &str = "whsec_unit_test_secret";
+
+    /// A whole event: async-stripe parses `data.object` into its typed Subscription.
+    fn stripe_event(id: &str) -> String {
+        let subscription: Value =
+            serde_json::from_str(include_str!("../tests/fixtures/stripe-subscription.json"))
+                .unwrap();
+        serde_json::json!({
+            "id": id, "object": "event", "api_version": "2026-09-30.endive", "created": 1_795_000_000,
+            "data": {"object": subscription},
+            "livemode": false, "pending_webhooks": 1,
+            "request": {"id": null, "idempotency_key": null},
+            "type": "customer.subscription.updated"
+        })
+        .to_string()
+    }
+
+    fn delivery(payload: &str, signature: Option<String>) -> Request {
+        let mut event: Value =
+            serde_json::from_str(include_str!("../../events/stripe-webhook.json")).unwrap();
+        event["body"] = payload.into();
+        match signature {
+            Some(signature) => event["headers"]["stripe-signature"] = signature.into(),
+            None => {
+                event["headers"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("stripe-signature");
+            }
+        }
+        lambda_http::request::from_str(&event.to_string()).unwrap()
+    }
+
+    fn signed(payload: &str, secret: &str, at: i64) -> Option<String> {
+        Some(stripe_webhook::Webhook::generate_test_header(
+            payload,
+            secret,
+            Some(at),
+        ))
+    }
+
+    fn now() -> i64 {
+        time::OffsetDateTime::now_utc().unix_timestamp()
+    }
+
+    #[tokio::test]
+    async fn a_signed_event_is_acknowledged_and_a_redelivery_is_a_duplicate() {
+        let app = app();
+        let payload = stripe_event("evt_ok");
+        let first = serve_webhook(
+            &app,
+            delivery(&payload, signed(&payload, TEST_WEBHOOK_SECRET, now())),
+        )
+        .await;
+        assert_eq!(first.status(), 200, "{:?}", first.body());
+        let again = serve_webhook(
+            &app,
+            delivery(&payload, signed(&payload, TEST_WEBHOOK_SECRET, now())),
+        )
+        .await;
+        let Body::Text(text) = again.body() else {
+            panic!("text body")
+        };
+        assert!(text.contains("duplicate"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn bad_signatures_are_400_and_record_nothing() {
+        let app = app();
+        let payload = stripe_event("evt_bad");
+        let tampered = payload.replace("\"livemode\":false", "\"livemode\":true");
+        for (name, request) in [
+            ("missing", delivery(&payload, None)),
+            (
+                "wrong secret",
+                delivery(&payload, signed(&payload, "whsec_other", now())),
+            ),
+            (
+                "tampered body",
+                delivery(&tampered, signed(&payload, TEST_WEBHOOK_SECRET, now())),
+            ),
+            (
+                "stale",
+                delivery(&payload, signed(&payload, TEST_WEBHOOK_SECRET, now() - 301)),
+            ),
+            (
+                "garbage header",
+                delivery(&payload, Some("t=1,v1=zz".into())),
+            ),
+        ] {
+            let response = serve_webhook(&app, request).await;
+            assert_eq!(response.status(), 400, "{name}");
+        }
+        assert!(!app.events.is_processed("evt_bad").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_signed_non_event_is_invalid_payload() {
+        let app = app();
+        let payload = "{\"hello\": 1}";
+        let response = serve_webhook(
+            &app,
+            delivery(payload, signed(payload, TEST_WEBHOOK_SECRET, now())),
+        )
+        .await;
+        assert_eq!(response.status(), 400);
+        let Body::Text(text) = response.body() else {
+            panic!("text body")
+        };
+        assert!(text.contains("invalid_payload"), "{text}");
     }
 
     fn event(file: &str, edit: impl FnOnce(&mut Value)) -> Request {

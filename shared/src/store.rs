@@ -79,7 +79,20 @@ pub trait CustomerStore: Send + Sync {
         snapshot: &SubscriptionSnapshot,
         started_from: Option<u32>,
     ) -> Result<(), StoreError>;
+    /// The org linked to a Stripe customer (the `by_stripe_customer_id` index), for webhooks.
+    async fn find_org(&self, customer: &StripeCustomerId) -> Result<Option<OrgId>, StoreError>;
 }
+
+/// Processed Stripe event ids, so a redelivered event is acknowledged and not applied again.
+#[async_trait]
+pub trait EventLog: Send + Sync {
+    async fn is_processed(&self, event_id: &str) -> Result<bool, StoreError>;
+    /// Records the id; entries expire (TTL) after Stripe's retry window has long passed.
+    async fn mark_processed(&self, event_id: &str, event_type: &str) -> Result<(), StoreError>;
+}
+
+/// Stripe retries for up to 3 days and keeps events 30; ids are kept a little longer.
+pub const PROCESSED_EVENT_TTL_SECONDS: i64 = 35 * 24 * 3600;
 
 /// Sorts an AWS SDK failure into "try again later" or "broken", for any operation.
 pub(crate) fn classify_sdk_error<E, R>(error: SdkError<E, R>) -> StoreError
@@ -216,6 +229,103 @@ impl CustomerStore for DynamoCustomerStore {
             Err(error) => Err(classify_sdk_error(error)),
         }
     }
+
+    async fn find_org(&self, customer: &StripeCustomerId) -> Result<Option<OrgId>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(CUSTOMER_INDEX)
+            .key_condition_expression("stripe_customer_id = :c")
+            .expression_attribute_values(":c", AttributeValue::S(customer.to_string()))
+            .limit(1)
+            .send()
+            .await
+            .map_err(classify_sdk_error)?;
+        let org = output
+            .items()
+            .first()
+            .and_then(|item| match item.get("org_id") {
+                Some(AttributeValue::S(org)) => OrgId::parse(org.as_str()).ok(),
+                _ => None,
+            });
+        Ok(org)
+    }
+}
+
+/// The global secondary index on `stripe_customer_id` (template.yaml).
+pub const CUSTOMER_INDEX: &str = "by_stripe_customer_id";
+
+pub struct DynamoEventLog {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoEventLog {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: String) -> Self {
+        Self { client, table }
+    }
+}
+
+#[async_trait]
+impl EventLog for DynamoEventLog {
+    async fn is_processed(&self, event_id: &str) -> Result<bool, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("event_id", AttributeValue::S(event_id.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify_sdk_error)?;
+        Ok(output.item.is_some())
+    }
+
+    async fn mark_processed(&self, event_id: &str, event_type: &str) -> Result<(), StoreError> {
+        let expires_at = OffsetDateTime::now_utc().unix_timestamp() + PROCESSED_EVENT_TTL_SECONDS;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("event_id", AttributeValue::S(event_id.to_owned()))
+            .item("type", AttributeValue::S(event_type.to_owned()))
+            .item("processed_at", AttributeValue::S(now_rfc3339()))
+            .item("expires_at", AttributeValue::N(expires_at.to_string()))
+            .condition_expression("attribute_not_exists(event_id)")
+            .send()
+            .await;
+        match result {
+            // A concurrent delivery of the same event recorded it first: same outcome.
+            Err(SdkError::ServiceError(service))
+                if service.err().is_conditional_check_failed_exception() =>
+            {
+                Ok(())
+            }
+            other => other.map(|_| ()).map_err(classify_sdk_error),
+        }
+    }
+}
+
+/// In-memory event log for tests.
+#[derive(Default)]
+pub struct InMemoryEventLog {
+    ids: Mutex<std::collections::HashSet<String>>,
+}
+
+#[async_trait]
+impl EventLog for InMemoryEventLog {
+    async fn is_processed(&self, event_id: &str) -> Result<bool, StoreError> {
+        Ok(self.ids.lock().map_err(poisoned)?.contains(event_id))
+    }
+
+    async fn mark_processed(&self, event_id: &str, _event_type: &str) -> Result<(), StoreError> {
+        self.ids
+            .lock()
+            .map_err(poisoned)?
+            .insert(event_id.to_owned());
+        Ok(())
+    }
 }
 
 fn now_rfc3339() -> String {
@@ -284,6 +394,14 @@ impl CustomerStore for InMemoryCustomerStore {
         }
         record.subscription = Some(snapshot.clone());
         Ok(())
+    }
+
+    async fn find_org(&self, customer: &StripeCustomerId) -> Result<Option<OrgId>, StoreError> {
+        let records = self.records.lock().map_err(poisoned)?;
+        Ok(records
+            .values()
+            .find(|r| &r.stripe_customer_id == customer)
+            .map(|r| r.org_id.clone()))
     }
 }
 

@@ -35,6 +35,10 @@ EXPECTED_ACTIONS = {
     "ChangePlanFunction": {"dynamodb:GetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"},
     "CancelSubscriptionFunction": {"dynamodb:GetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"},
     "ResumeSubscriptionFunction": {"dynamodb:GetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"},
+    # Org lookup by customer (index), the synced copy, the processed-event log.
+    "StripeWebhookFunction": {
+        "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:PutItem", "secretsmanager:GetSecretValue"
+    },
 }
 # Routes that authenticate by other means (the Stripe webhook signature).
 ROUTES_WITHOUT_AUTHORIZER = {("POST", "/billing/webhooks/stripe")}

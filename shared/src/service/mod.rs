@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 pub mod payment_methods;
 pub mod subscriptions;
+pub mod webhooks;
 
 impl From<StoreError> for BillingError {
     fn from(error: StoreError) -> Self {
@@ -676,6 +677,12 @@ mod tests {
             self.inner
                 .save_subscription(org_id, snapshot, started_from)
                 .await
+        }
+        async fn find_org(
+            &self,
+            customer: &crate::domain::StripeCustomerId,
+        ) -> Result<Option<OrgId>, StoreError> {
+            self.inner.find_org(customer).await
         }
     }
 

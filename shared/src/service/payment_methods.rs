@@ -229,6 +229,7 @@ mod tests {
         let env = [
             ("APP_PUBLIC_URL", app),
             ("BILLING_CUSTOMERS_TABLE", "t"),
+            ("WEBHOOK_EVENTS_TABLE", "billing_webhook_events"),
             ("STRIPE_SECRET_ID", "s"),
         ];
         Settings::from_env(&env).unwrap()

@@ -53,7 +53,7 @@ impl PlanCatalogue {
     }
 }
 
-async fn catalogue(app: &App) -> Result<Vec<CatalogPrice>, BillingError> {
+pub(crate) async fn catalogue(app: &App) -> Result<Vec<CatalogPrice>, BillingError> {
     app.plan_catalogue
         .prices(app.subscriptions.as_ref(), &app.settings.plans)
         .await
@@ -141,7 +141,7 @@ fn view(
 }
 
 /// Stores Stripe's answer in the org's record (newer wins).
-async fn remember(
+pub(crate) async fn remember(
     app: &App,
     org_id: &OrgId,
     state: &SubscriptionState,
@@ -187,7 +187,7 @@ async fn latest(
     Ok((record.stripe_customer_id, state))
 }
 
-async fn pending_of(
+pub(crate) async fn pending_of(
     app: &App,
     state: &SubscriptionState,
 ) -> Result<Option<PendingChange>, BillingError> {
@@ -571,6 +571,7 @@ mod tests {
             ("ENABLE_BILLING", "true"),
             ("APP_PUBLIC_URL", "https://app.example.com"),
             ("BILLING_CUSTOMERS_TABLE", "t"),
+            ("WEBHOOK_EVENTS_TABLE", "billing_webhook_events"),
             ("STRIPE_SECRET_ID", "s"),
         ];
         let gateway = Arc::new(FakeGateway::default());
@@ -582,6 +583,8 @@ mod tests {
             payments: gateway.clone(),
             subscriptions: subscriptions.clone(),
             plan_catalogue: PlanCatalogue::default(),
+            events: Arc::new(crate::store::InMemoryEventLog::default()),
+            signing: Arc::new(crate::app::FixedSigningSecret(None)),
         };
         World {
             app,

@@ -131,7 +131,13 @@ pub struct StripeGateway {
     secrets: aws_sdk_secretsmanager::Client,
     secret_id: String,
     api_base: Option<Url>,
-    client: OnceCell<stripe::Client>,
+    connection: OnceCell<Connection>,
+}
+
+/// The client and the webhook signing secret, from one read of the Stripe secret.
+struct Connection {
+    client: stripe::Client,
+    webhook_secret: Option<secrecy::SecretString>,
 }
 
 /// Per-attempt timeout: the API Gateway integration allows 30 s for the whole request.
@@ -150,12 +156,21 @@ impl StripeGateway {
             secrets,
             secret_id,
             api_base,
-            client: OnceCell::new(),
+            connection: OnceCell::new(),
         }
     }
 
     async fn client(&self) -> Result<&stripe::Client, GatewayError> {
-        self.client
+        Ok(&self.connection().await?.client)
+    }
+
+    /// The webhook endpoint's signing secret (`whsec_…`), if the secret document has one.
+    pub async fn webhook_secret(&self) -> Result<Option<&secrecy::SecretString>, GatewayError> {
+        Ok(self.connection().await?.webhook_secret.as_ref())
+    }
+
+    async fn connection(&self) -> Result<&Connection, GatewayError> {
+        self.connection
             .get_or_try_init(|| async {
                 let document = read_secret(&self.secrets, &self.secret_id)
                     .await
@@ -167,9 +182,13 @@ impl StripeGateway {
                 if let Some(base) = &self.api_base {
                     builder = builder.url(base.as_str());
                 }
-                builder
+                let client = builder
                     .build()
-                    .map_err(|e| GatewayError::Unavailable(Box::new(e)))
+                    .map_err(|e| GatewayError::Unavailable(Box::new(e)))?;
+                Ok(Connection {
+                    client,
+                    webhook_secret: keys.webhook_secret,
+                })
             })
             .await
     }

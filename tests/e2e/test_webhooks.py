@@ -1,0 +1,106 @@
+"""Stripe webhooks over the local stack: a change made directly in the fake Stripe (as in the
+Dashboard) reaches DynamoDB; duplicated and reordered deliveries converge on Stripe's state; a
+forged event changes nothing."""
+
+import time
+
+import requests
+from stacklib import mint_token
+from support import HTTP_TIMEOUT_S, assert_error, new_org_id
+from test_subscriptions import subscribed
+
+SECRET_KEY = {"Authorization": "Bearer sk_test_local_dev"}
+
+
+def owner(org_id):
+    return mint_token(org_id, "owner")
+
+
+def stripe_post(stack, path, data):
+    response = requests.post(f"{stack.stripe}{path}", data=data, headers=SECRET_KEY, timeout=HTTP_TIMEOUT_S)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def synced(api, org_id):
+    return api.get_customer(owner(org_id)).json()["subscription"]
+
+
+def eventually(condition, seconds=15.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError("condition not met in time")
+
+
+def test_a_change_made_in_stripe_reaches_the_record(api, stack):
+    org_id = new_org_id()
+    subscription = subscribed(api, stack, org_id)
+    stripe_post(stack, f"/v1/subscriptions/{subscription['id']}", {"cancel_at_period_end": "true"})
+    eventually(lambda: synced(api, org_id)["cancel_at_period_end"] is True)
+
+
+def test_duplicated_and_shuffled_deliveries_end_equal_to_stripe(api, stack):
+    org_id = new_org_id()
+    subscription = subscribed(api, stack, org_id)
+    prices = requests.get(
+        f"{stack.stripe}/v1/prices", params={"lookup_keys[]": "pro_monthly"}, headers=SECRET_KEY, timeout=HTTP_TIMEOUT_S
+    ).json()["data"]
+    mode = f"{stack.stripe}/_fake/webhooks/mode"
+    requests.post(mode, json={"duplicate": 3, "shuffle": True}, timeout=HTTP_TIMEOUT_S)
+    try:
+        item = subscription_item(stack, subscription["id"])
+        stripe_post(
+            stack,
+            f"/v1/subscriptions/{subscription['id']}",
+            {"items[0][id]": item, "items[0][price]": prices[0]["id"], "proration_behavior": "none"},
+        )
+        stripe_post(stack, f"/v1/subscriptions/{subscription['id']}", {"cancel_at_period_end": "true"})
+        stripe_post(stack, f"/v1/subscriptions/{subscription['id']}", {"cancel_at_period_end": "false"})
+        requests.post(f"{stack.stripe}/_fake/webhooks/flush", timeout=HTTP_TIMEOUT_S)
+    finally:
+        requests.post(mode, json={"duplicate": 1, "shuffle": False}, timeout=HTTP_TIMEOUT_S)
+    truth = requests.get(
+        f"{stack.stripe}/v1/subscriptions/{subscription['id']}", headers=SECRET_KEY, timeout=HTTP_TIMEOUT_S
+    ).json()
+
+    def converged():
+        copy = synced(api, org_id)
+        return copy["plan"] == "pro_monthly" and copy["cancel_at_period_end"] == truth["cancel_at_period_end"]
+
+    eventually(converged)
+    copy = synced(api, org_id)
+    assert (copy["id"], copy["status"], copy["quantity"]) == (truth["id"], truth["status"], 1)
+    deliveries = requests.get(f"{stack.stripe}/_fake/webhooks/deliveries", timeout=HTTP_TIMEOUT_S).json()["data"]
+    ours = [d for d in deliveries if d.get("response_status") is not None]
+    assert ours and all(d["response_status"] == 200 for d in ours), ours[-5:]
+
+
+def subscription_item(stack, subscription_id):
+    subscription = requests.get(
+        f"{stack.stripe}/v1/subscriptions/{subscription_id}", headers=SECRET_KEY, timeout=HTTP_TIMEOUT_S
+    ).json()
+    return subscription["items"]["data"][0]["id"]
+
+
+def test_a_forged_event_is_refused_and_changes_nothing(api, stack):
+    org_id = new_org_id()
+    subscription = subscribed(api, stack, org_id)
+    before = synced(api, org_id)
+    forged = {
+        "id": "evt_forged",
+        "object": "event",
+        "type": "customer.subscription.deleted",
+        "created": int(time.time()),
+        "data": {"object": {"object": "subscription", "id": subscription["id"], "status": "canceled"}},
+    }
+    for signature in [None, "t=1,v1=deadbeef", f"t={int(time.time())},v1={'0' * 64}"]:
+        headers = {"Stripe-Signature": signature} if signature else {}
+        response = requests.post(
+            f"{stack.api}/billing/webhooks/stripe", json=forged, headers=headers, timeout=HTTP_TIMEOUT_S
+        )
+        assert_error(response, 400, "invalid_signature")
+    assert synced(api, org_id) == before
