@@ -104,3 +104,18 @@ def test_a_forged_event_is_refused_and_changes_nothing(api, stack):
         )
         assert_error(response, 400, "invalid_signature")
     assert synced(api, org_id) == before
+
+
+def test_the_replay_command_delivers_a_fixture_directory(stack):
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        ["scripts/replay-events", "tests/fixtures/stripe-events", "--api", stack.api, "--moto", stack.moto,
+         "--times", "3", "--shuffle"],
+        cwd=root, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "9 passed, 0 failed" in result.stdout
+    assert result.stdout.count('"duplicate"') == 6
