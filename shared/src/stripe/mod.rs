@@ -169,6 +169,34 @@ impl StripeGateway {
         Ok(self.connection().await?.webhook_secret.as_ref())
     }
 
+    /// Sends a read (safe to repeat), with bounded retries on transient failures.
+    async fn read<R>(&self, request: &R) -> Result<R::Output, GatewayError>
+    where
+        R: StripeRequest + Sync,
+        R::Output: miniserde::Deserialize + Send,
+    {
+        let client = self.client().await?;
+        with_retries(|| request.customize().send(client)).await
+    }
+
+    /// Sends a change under a fixed idempotency key, so retries (ours, and the caller's with the
+    /// same key) can never apply it twice.
+    async fn write<R>(&self, request: &R, idempotency_key: &str) -> Result<R::Output, GatewayError>
+    where
+        R: StripeRequest + Sync,
+        R::Output: miniserde::Deserialize + Send,
+    {
+        let client = self.client().await?;
+        let strategy = idempotent(idempotency_key)?;
+        with_retries(|| {
+            request
+                .customize()
+                .request_strategy(strategy.clone())
+                .send(client)
+        })
+        .await
+    }
+
     async fn connection(&self) -> Result<&Connection, GatewayError> {
         self.connection
             .get_or_try_init(|| async {
@@ -268,10 +296,9 @@ impl PaymentGateway for StripeGateway {
         &self,
         org_id: &OrgId,
     ) -> Result<Option<StripeCustomerId>, GatewayError> {
-        let client = self.client().await?;
         // OrgId's alphabet has no quotes or backslashes, so it is safe inside the query.
         let search = SearchCustomer::new(format!("metadata['org_id']:'{org_id}'")).limit(10);
-        let found = with_retries(|| search.send(client)).await?;
+        let found = self.read(&search).await?;
         // Oldest first: if history left several, always pick the same one.
         found
             .data
@@ -293,26 +320,16 @@ impl PaymentGateway for StripeGateway {
         org_id: &OrgId,
         idempotency_key: &str,
     ) -> Result<StripeCustomerId, GatewayError> {
-        let client = self.client().await?;
-        let strategy = idempotent(idempotency_key)?;
         // The params are derived from the org alone, so every retry under this key is the same
         // request to Stripe (a different body under the same key would be refused).
         let create = CreateCustomer::new()
             .metadata([("org_id".to_owned(), org_id.to_string())])
             .description(format!("Billing customer for organisation {org_id}"));
-        let customer = with_retries(|| {
-            create
-                .clone()
-                .customize()
-                .request_strategy(strategy.clone())
-                .send(client)
-        })
-        .await?;
+        let customer = self.write(&create, idempotency_key).await?;
         customer_id(&customer.id)
     }
 
     async fn list_cards(&self, customer: &StripeCustomerId) -> Result<Vec<Card>, GatewayError> {
-        let client = self.client().await?;
         let mut cards = Vec::new();
         let mut starting_after: Option<String> = None;
         // Stripe pages at most 100 items; follow `has_more` so every card is listed.
@@ -323,7 +340,7 @@ impl PaymentGateway for StripeGateway {
             if let Some(cursor) = &starting_after {
                 page_request = page_request.starting_after(cursor.as_str());
             }
-            let page = with_retries(|| page_request.send(client)).await?;
+            let page = self.read(&page_request).await?;
             for method in &page.data {
                 if let (Some(card), Ok(id)) =
                     (&method.card, PaymentMethodId::parse(method.id.as_str()))
@@ -348,9 +365,8 @@ impl PaymentGateway for StripeGateway {
         &self,
         customer: &StripeCustomerId,
     ) -> Result<Option<PaymentMethodId>, GatewayError> {
-        let client = self.client().await?;
         let retrieve = RetrieveCustomer::new(customer.as_str());
-        let default = match with_retries(|| retrieve.send(client)).await? {
+        let default = match self.read(&retrieve).await? {
             RetrieveCustomerReturned::Customer(customer) => customer
                 .invoice_settings
                 .and_then(|settings| settings.default_payment_method)
@@ -364,9 +380,8 @@ impl PaymentGateway for StripeGateway {
         &self,
         payment_method: &PaymentMethodId,
     ) -> Result<Option<StripeCustomerId>, GatewayError> {
-        let client = self.client().await?;
         let retrieve = RetrievePaymentMethod::new(payment_method.as_str());
-        match with_retries(|| retrieve.send(client)).await {
+        match self.read(&retrieve).await {
             Ok(method) => method.customer.map(|c| customer_id(c.id())).transpose(),
             Err(GatewayError::Rejected { status: 404, .. }) => Ok(None),
             Err(error) => Err(error),
@@ -379,20 +394,10 @@ impl PaymentGateway for StripeGateway {
         payment_method: &PaymentMethodId,
         idempotency_key: &str,
     ) -> Result<(), GatewayError> {
-        let client = self.client().await?;
-        let strategy = idempotent(idempotency_key)?;
         let mut settings = UpdateCustomerInvoiceSettings::new();
         settings.default_payment_method = Some(payment_method.to_string());
         let update = UpdateCustomer::new(customer.as_str()).invoice_settings(settings);
-        with_retries(|| {
-            update
-                .clone()
-                .customize()
-                .request_strategy(strategy.clone())
-                .send(client)
-        })
-        .await
-        .map(|_| ())
+        self.write(&update, idempotency_key).await.map(|_| ())
     }
 
     async fn detach_payment_method(
@@ -400,18 +405,8 @@ impl PaymentGateway for StripeGateway {
         payment_method: &PaymentMethodId,
         idempotency_key: &str,
     ) -> Result<(), GatewayError> {
-        let client = self.client().await?;
-        let strategy = idempotent(idempotency_key)?;
         let detach = DetachPaymentMethod::new(payment_method.as_str());
-        with_retries(|| {
-            detach
-                .clone()
-                .customize()
-                .request_strategy(strategy.clone())
-                .send(client)
-        })
-        .await
-        .map(|_| ())
+        self.write(&detach, idempotency_key).await.map(|_| ())
     }
 
     async fn create_setup_intent(
@@ -419,22 +414,13 @@ impl PaymentGateway for StripeGateway {
         customer: &StripeCustomerId,
         idempotency_key: &str,
     ) -> Result<SetupIntentCreated, GatewayError> {
-        let client = self.client().await?;
-        let strategy = idempotent(idempotency_key)?;
         let create = CreateSetupIntent::new()
             .customer(customer.as_str())
             .usage(CreateSetupIntentUsage::OffSession)
             .allowed_payment_method_types(vec![
                 stripe_shared::SetupIntentAllowedPaymentMethodTypes::Card,
             ]);
-        let intent = with_retries(|| {
-            create
-                .clone()
-                .customize()
-                .request_strategy(strategy.clone())
-                .send(client)
-        })
-        .await?;
+        let intent = self.write(&create, idempotency_key).await?;
         let client_secret = intent.client_secret.ok_or_else(|| GatewayError::Rejected {
             status: 200,
             code: "setup intent without client_secret".to_owned(),
@@ -451,19 +437,10 @@ impl PaymentGateway for StripeGateway {
         return_url: &Url,
         idempotency_key: &str,
     ) -> Result<Url, GatewayError> {
-        let client = self.client().await?;
-        let strategy = idempotent(idempotency_key)?;
         let create = CreateBillingPortalSession::new()
             .customer(customer.as_str())
             .return_url(return_url.as_str());
-        let session = with_retries(|| {
-            create
-                .clone()
-                .customize()
-                .request_strategy(strategy.clone())
-                .send(client)
-        })
-        .await?;
+        let session = self.write(&create, idempotency_key).await?;
         Url::parse(&session.url).map_err(|e| GatewayError::Rejected {
             status: 200,
             code: format!("portal session URL unparseable: {e}"),

@@ -1,10 +1,9 @@
 //! The subscription port: catalogue prices, subscriptions, schedules and invoice previews.
 
-use super::{GatewayError, StripeGateway, idempotent, with_retries};
+use super::{GatewayError, StripeGateway};
 use crate::domain::{PaymentMethodId, StripeCustomerId, SubscriptionId};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use stripe::StripeRequest;
 use stripe_billing::invoice::{
     CreatePreviewInvoice, CreatePreviewInvoiceSubscriptionDetails,
     CreatePreviewInvoiceSubscriptionDetailsItems,
@@ -234,13 +233,12 @@ impl SubscriptionGateway for StripeGateway {
         &self,
         lookup_keys: &[String],
     ) -> Result<Vec<CatalogPrice>, GatewayError> {
-        let client = self.client().await?;
         let list = ListPrice::new()
             .active(true)
             .lookup_keys(lookup_keys.to_vec())
             .expand(vec!["data.product".to_owned()])
             .limit(100);
-        let prices = with_retries(|| list.send(client)).await?;
+        let prices = self.read(&list).await?;
         Ok(prices
             .data
             .iter()
@@ -267,12 +265,11 @@ impl SubscriptionGateway for StripeGateway {
         &self,
         customer: &StripeCustomerId,
     ) -> Result<Option<SubscriptionState>, GatewayError> {
-        let client = self.client().await?;
         let list = ListSubscription::new()
             .customer(customer.as_str())
             .status(ListSubscriptionStatus::All)
             .limit(1);
-        let page = with_retries(|| list.send(client)).await?;
+        let page = self.read(&list).await?;
         page.data.first().map(state_of).transpose()
     }
 
@@ -281,8 +278,6 @@ impl SubscriptionGateway for StripeGateway {
         new: NewSubscription<'_>,
         idempotency_key: &str,
     ) -> Result<SubscriptionState, GatewayError> {
-        let client = self.client().await?;
-        let strategy = idempotent(idempotency_key)?;
         let mut item = CreateSubscriptionItems::new();
         item.price = Some(new.price_id.to_owned());
         item.quantity = Some(new.quantity as u64);
@@ -304,14 +299,7 @@ impl SubscriptionGateway for StripeGateway {
         if let Some(days) = new.trial_days {
             create = create.trial_period_days(days);
         }
-        let created = with_retries(|| {
-            create
-                .clone()
-                .customize()
-                .request_strategy(strategy.clone())
-                .send(client)
-        })
-        .await?;
+        let created = self.write(&create, idempotency_key).await?;
         state_of(&created)
     }
 
@@ -321,8 +309,6 @@ impl SubscriptionGateway for StripeGateway {
         change: &ItemChange,
         idempotency_key: &str,
     ) -> Result<SubscriptionState, GatewayError> {
-        let client = self.client().await?;
-        let strategy = idempotent(idempotency_key)?;
         let mut item = UpdateSubscriptionItems::new();
         item.id = Some(change.item_id.clone());
         item.price = Some(change.price_id.clone());
@@ -342,14 +328,7 @@ impl SubscriptionGateway for StripeGateway {
         if let Some(date) = change.proration_date {
             update = update.proration_date(date);
         }
-        let updated = with_retries(|| {
-            update
-                .clone()
-                .customize()
-                .request_strategy(strategy.clone())
-                .send(client)
-        })
-        .await?;
+        let updated = self.write(&update, idempotency_key).await?;
         state_of(&updated)
     }
 
@@ -357,9 +336,8 @@ impl SubscriptionGateway for StripeGateway {
         &self,
         schedule_id: &str,
     ) -> Result<Option<PendingChange>, GatewayError> {
-        let client = self.client().await?;
         let retrieve = RetrieveSubscriptionSchedule::new(schedule_id);
-        let schedule = with_retries(|| retrieve.send(client)).await?;
+        let schedule = self.read(&retrieve).await?;
         if !matches!(schedule.status.as_str(), "not_started" | "active") {
             return Ok(None);
         }
@@ -385,21 +363,14 @@ impl SubscriptionGateway for StripeGateway {
         quantity: i64,
         idempotency_key: &str,
     ) -> Result<PendingChange, GatewayError> {
-        let client = self.client().await?;
         let schedule_id = match &subscription.schedule_id {
             Some(id) => id.clone(),
             None => {
-                let strategy = idempotent(&format!("{idempotency_key}:schedule"))?;
                 let create =
                     CreateSubscriptionSchedule::new().from_subscription(subscription.id.as_str());
-                let created = with_retries(|| {
-                    create
-                        .clone()
-                        .customize()
-                        .request_strategy(strategy.clone())
-                        .send(client)
-                })
-                .await?;
+                let created = self
+                    .write(&create, &format!("{idempotency_key}:schedule"))
+                    .await?;
                 created.id.as_str().to_owned()
             }
         };
@@ -427,18 +398,10 @@ impl SubscriptionGateway for StripeGateway {
         let mut duration = UpdateSubscriptionSchedulePhasesDuration::new(interval);
         duration.interval_count = Some(price.interval_count as u64);
         next.duration = Some(duration);
-        let strategy = idempotent(idempotency_key)?;
         let update = UpdateSubscriptionSchedule::new(schedule_id.as_str())
             .phases(vec![current, next])
             .end_behavior(stripe_shared::SubscriptionScheduleEndBehavior::Release);
-        with_retries(|| {
-            update
-                .clone()
-                .customize()
-                .request_strategy(strategy.clone())
-                .send(client)
-        })
-        .await?;
+        self.write(&update, idempotency_key).await?;
         Ok(PendingChange {
             price_id: price.id.clone(),
             quantity,
@@ -451,18 +414,8 @@ impl SubscriptionGateway for StripeGateway {
         schedule_id: &str,
         idempotency_key: &str,
     ) -> Result<(), GatewayError> {
-        let client = self.client().await?;
-        let strategy = idempotent(idempotency_key)?;
         let release = ReleaseSubscriptionSchedule::new(schedule_id);
-        with_retries(|| {
-            release
-                .clone()
-                .customize()
-                .request_strategy(strategy.clone())
-                .send(client)
-        })
-        .await
-        .map(|_| ())
+        self.write(&release, idempotency_key).await.map(|_| ())
     }
 
     async fn set_cancel_at_period_end(
@@ -471,17 +424,8 @@ impl SubscriptionGateway for StripeGateway {
         cancel: bool,
         idempotency_key: &str,
     ) -> Result<SubscriptionState, GatewayError> {
-        let client = self.client().await?;
-        let strategy = idempotent(idempotency_key)?;
         let update = UpdateSubscription::new(subscription.as_str()).cancel_at_period_end(cancel);
-        let updated = with_retries(|| {
-            update
-                .clone()
-                .customize()
-                .request_strategy(strategy.clone())
-                .send(client)
-        })
-        .await?;
+        let updated = self.write(&update, idempotency_key).await?;
         state_of(&updated)
     }
 
@@ -491,19 +435,9 @@ impl SubscriptionGateway for StripeGateway {
         payment_method: &PaymentMethodId,
         idempotency_key: &str,
     ) -> Result<(), GatewayError> {
-        let client = self.client().await?;
-        let strategy = idempotent(idempotency_key)?;
         let update = UpdateSubscription::new(subscription.as_str())
             .default_payment_method(payment_method.as_str());
-        with_retries(|| {
-            update
-                .clone()
-                .customize()
-                .request_strategy(strategy.clone())
-                .send(client)
-        })
-        .await
-        .map(|_| ())
+        self.write(&update, idempotency_key).await.map(|_| ())
     }
 
     async fn preview_invoice(
@@ -512,7 +446,6 @@ impl SubscriptionGateway for StripeGateway {
         subscription: &SubscriptionId,
         change: Option<&ItemChange>,
     ) -> Result<InvoicePreview, GatewayError> {
-        let client = self.client().await?;
         let mut preview = CreatePreviewInvoice::new()
             .customer(customer.as_str())
             .subscription(subscription.as_str());
@@ -538,7 +471,7 @@ impl SubscriptionGateway for StripeGateway {
             preview = preview.subscription_details(details);
         }
         // Not idempotent-keyed: a preview creates nothing, so repeating it is harmless.
-        let invoice = with_retries(|| preview.send(client)).await?;
+        let invoice = self.read(&preview).await?;
         let tax = invoice
             .total_taxes
             .as_ref()
