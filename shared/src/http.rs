@@ -473,6 +473,29 @@ mod tests {
         (status, body)
     }
 
+    #[test]
+    fn every_sample_event_is_a_valid_api_gateway_event_with_a_principal() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name == "authorizer.json" {
+                continue; // an authorizer request, not an HTTP event
+            }
+            let request = lambda_http::request::from_str(&std::fs::read_to_string(&path).unwrap())
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            if name != "stripe-webhook.json" {
+                assert!(
+                    principal(&request).is_ok(),
+                    "{name} carries the authorizer context"
+                );
+            }
+            checked += 1;
+        }
+        assert!(checked >= 15, "{checked} events");
+    }
+
     #[tokio::test]
     async fn get_before_ensure_is_customer_not_found_with_the_request_id() {
         let (status, body) = call(&app(), GetCustomer, event("get", |_| {})).await;
