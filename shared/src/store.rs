@@ -25,6 +25,20 @@ pub struct CustomerRecord {
     /// The synced copy of the org's subscription (Stripe is the source of truth).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscription: Option<SubscriptionSnapshot>,
+    /// Set when the Stripe customer was deleted (`customer.deleted`): the record is then a
+    /// tombstone that reads as "no customer" and names the customer the next one replaces.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub unlinked_at: Option<OffsetDateTime>,
+}
+
+impl CustomerRecord {
+    pub fn is_linked(&self) -> bool {
+        self.unlinked_at.is_none()
+    }
 }
 
 /// What the API keeps of the subscription, for reads that should not call Stripe.
@@ -68,9 +82,29 @@ pub enum StoreError {
 
 #[async_trait]
 pub trait CustomerStore: Send + Sync {
-    async fn get(&self, org_id: &OrgId) -> Result<Option<CustomerRecord>, StoreError>;
+    /// The stored item as it is, tombstone included.
+    async fn load(&self, org_id: &OrgId) -> Result<Option<CustomerRecord>, StoreError>;
+    /// The org's linked customer; a tombstone reads as none.
+    async fn get(&self, org_id: &OrgId) -> Result<Option<CustomerRecord>, StoreError> {
+        Ok(self.load(org_id).await?.filter(CustomerRecord::is_linked))
+    }
     /// Writes the record only if the org has none (conditional put).
     async fn insert_new(&self, record: &CustomerRecord) -> Result<InsertOutcome, StoreError>;
+    /// Replaces the org's tombstone for `deleted` with a new link (conditional put), so of
+    /// concurrent re-links exactly one is stored.
+    async fn relink(
+        &self,
+        record: &CustomerRecord,
+        deleted: &StripeCustomerId,
+    ) -> Result<InsertOutcome, StoreError>;
+    /// Turns the org's record into a tombstone if it still links `customer`; `false` when it
+    /// no longer does (already unlinked or linked to another customer).
+    async fn unlink(
+        &self,
+        org_id: &OrgId,
+        customer: &StripeCustomerId,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
     /// Stores the subscription copy unless a newer one (`synced_at`) is already there; with
     /// `started_from`, also moves `subscription_starts` from that value to the next.
     async fn save_subscription(
@@ -79,7 +113,8 @@ pub trait CustomerStore: Send + Sync {
         snapshot: &SubscriptionSnapshot,
         started_from: Option<u32>,
     ) -> Result<(), StoreError>;
-    /// The org linked to a Stripe customer (the `by_stripe_customer_id` index), for webhooks.
+    /// The org a Stripe customer is linked to (the `by_stripe_customer_id` index), for
+    /// webhooks; tombstones do not count.
     async fn find_org(&self, customer: &StripeCustomerId) -> Result<Option<OrgId>, StoreError>;
 }
 
@@ -138,6 +173,37 @@ impl DynamoCustomerStore {
     pub fn new(client: aws_sdk_dynamodb::Client, table: String) -> Self {
         Self { client, table }
     }
+
+    /// Puts the whole record under `condition` (`:deleted` bound when given).
+    async fn put_if(
+        &self,
+        record: &CustomerRecord,
+        condition: &str,
+        deleted: Option<&StripeCustomerId>,
+    ) -> Result<InsertOutcome, StoreError> {
+        let item: HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(record).map_err(item_error)?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_values(deleted.map(|id| {
+                HashMap::from([(":deleted".to_owned(), AttributeValue::S(id.to_string()))])
+            }))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(InsertOutcome::Inserted),
+            Err(SdkError::ServiceError(service))
+                if service.err().is_conditional_check_failed_exception() =>
+            {
+                Ok(InsertOutcome::AlreadyExists)
+            }
+            Err(error) => Err(classify_sdk_error(error)),
+        }
+    }
 }
 
 fn item_error(error: serde_dynamo::Error) -> StoreError {
@@ -146,7 +212,7 @@ fn item_error(error: serde_dynamo::Error) -> StoreError {
 
 #[async_trait]
 impl CustomerStore for DynamoCustomerStore {
-    async fn get(&self, org_id: &OrgId) -> Result<Option<CustomerRecord>, StoreError> {
+    async fn load(&self, org_id: &OrgId) -> Result<Option<CustomerRecord>, StoreError> {
         let output = self
             .client
             .get_item()
@@ -164,22 +230,50 @@ impl CustomerStore for DynamoCustomerStore {
     }
 
     async fn insert_new(&self, record: &CustomerRecord) -> Result<InsertOutcome, StoreError> {
-        let item: HashMap<String, AttributeValue> =
-            serde_dynamo::to_item(record).map_err(item_error)?;
+        self.put_if(record, "attribute_not_exists(org_id)", None)
+            .await
+    }
+
+    async fn relink(
+        &self,
+        record: &CustomerRecord,
+        deleted: &StripeCustomerId,
+    ) -> Result<InsertOutcome, StoreError> {
+        self.put_if(
+            record,
+            "stripe_customer_id = :deleted AND attribute_exists(unlinked_at)",
+            Some(deleted),
+        )
+        .await
+    }
+
+    async fn unlink(
+        &self,
+        org_id: &OrgId,
+        customer: &StripeCustomerId,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let at = at
+            .format(&time::format_description::well_known::Rfc3339)
+            .map_err(|e| StoreError::Failed(Box::new(e)))?;
         let result = self
             .client
-            .put_item()
+            .update_item()
             .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(org_id)")
+            .key("org_id", AttributeValue::S(org_id.to_string()))
+            // The subscription copy goes with the customer: Stripe cancels its subscriptions.
+            .update_expression("SET unlinked_at = :at, updated_at = :at REMOVE subscription")
+            .condition_expression("stripe_customer_id = :c AND attribute_not_exists(unlinked_at)")
+            .expression_attribute_values(":c", AttributeValue::S(customer.to_string()))
+            .expression_attribute_values(":at", AttributeValue::S(at))
             .send()
             .await;
         match result {
-            Ok(_) => Ok(InsertOutcome::Inserted),
+            Ok(_) => Ok(true),
             Err(SdkError::ServiceError(service))
                 if service.err().is_conditional_check_failed_exception() =>
             {
-                Ok(InsertOutcome::AlreadyExists)
+                Ok(false)
             }
             Err(error) => Err(classify_sdk_error(error)),
         }
@@ -244,7 +338,8 @@ impl CustomerStore for DynamoCustomerStore {
             .map_err(classify_sdk_error)?;
         let org = output
             .items()
-            .first()
+            .iter()
+            .find(|item| !item.contains_key("unlinked_at"))
             .and_then(|item| match item.get("org_id") {
                 Some(AttributeValue::S(org)) => OrgId::parse(org.as_str()).ok(),
                 _ => None,
@@ -356,8 +451,41 @@ fn poisoned<T>(_: T) -> StoreError {
 
 #[async_trait]
 impl CustomerStore for InMemoryCustomerStore {
-    async fn get(&self, org_id: &OrgId) -> Result<Option<CustomerRecord>, StoreError> {
+    async fn load(&self, org_id: &OrgId) -> Result<Option<CustomerRecord>, StoreError> {
         Ok(self.records.lock().map_err(poisoned)?.get(org_id).cloned())
+    }
+
+    async fn relink(
+        &self,
+        record: &CustomerRecord,
+        deleted: &StripeCustomerId,
+    ) -> Result<InsertOutcome, StoreError> {
+        let mut records = self.records.lock().map_err(poisoned)?;
+        match records.get(&record.org_id) {
+            Some(old) if !old.is_linked() && &old.stripe_customer_id == deleted => {
+                records.insert(record.org_id.clone(), record.clone());
+                Ok(InsertOutcome::Inserted)
+            }
+            _ => Ok(InsertOutcome::AlreadyExists),
+        }
+    }
+
+    async fn unlink(
+        &self,
+        org_id: &OrgId,
+        customer: &StripeCustomerId,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut records = self.records.lock().map_err(poisoned)?;
+        match records.get_mut(org_id) {
+            Some(record) if record.is_linked() && &record.stripe_customer_id == customer => {
+                record.unlinked_at = Some(at);
+                record.updated_at = at;
+                record.subscription = None;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     async fn insert_new(&self, record: &CustomerRecord) -> Result<InsertOutcome, StoreError> {
@@ -400,7 +528,7 @@ impl CustomerStore for InMemoryCustomerStore {
         let records = self.records.lock().map_err(poisoned)?;
         Ok(records
             .values()
-            .find(|r| &r.stripe_customer_id == customer)
+            .find(|r| r.is_linked() && &r.stripe_customer_id == customer)
             .map(|r| r.org_id.clone()))
     }
 }
@@ -424,6 +552,7 @@ mod tests {
             updated_at: now,
             subscription_starts: 0,
             subscription: None,
+            unlinked_at: None,
         }
     }
 

@@ -79,6 +79,27 @@ def test_duplicated_and_shuffled_deliveries_end_equal_to_stripe(api, stack):
     assert ours and all(d["response_status"] == 200 for d in ours), ours[-5:]
 
 
+def test_a_customer_deleted_in_stripe_is_unlinked_and_replaced_on_the_next_ensure(api, stack):
+    org_id = new_org_id()
+    subscribed(api, stack, org_id)
+    deleted = api.get_customer(owner(org_id)).json()["stripe_customer_id"]
+    response = requests.delete(f"{stack.stripe}/v1/customers/{deleted}", headers=SECRET_KEY, timeout=HTTP_TIMEOUT_S)
+    assert response.json()["deleted"] is True
+
+    eventually(lambda: api.get_customer(owner(org_id)).status_code == 404)
+    assert_error(api.get_customer(owner(org_id)), 404, "customer_not_found")
+    assert_error(api.request("GET", "/billing/subscription", owner(org_id)), 404, "subscription_not_found")
+    assert api.request("GET", "/billing/payment-methods", owner(org_id)).json() == {"payment_methods": []}
+
+    relinked = api.ensure_customer(owner(org_id))
+    assert relinked.status_code == 201, relinked.text
+    replacement = relinked.json()["stripe_customer_id"]
+    assert replacement != deleted
+    again = api.ensure_customer(owner(org_id))
+    assert (again.status_code, again.json()["stripe_customer_id"]) == (200, replacement)
+    assert api.get_customer(owner(org_id)).json()["subscription"] is None
+
+
 def subscription_item(stack, subscription_id):
     subscription = requests.get(
         f"{stack.stripe}/v1/subscriptions/{subscription_id}", headers=SECRET_KEY, timeout=HTTP_TIMEOUT_S

@@ -1,6 +1,6 @@
 //! Billing use cases, written against the ports only.
 
-use crate::domain::OrgId;
+use crate::domain::{OrgId, StripeCustomerId};
 use crate::error::BillingError;
 use crate::secrets::SecretError;
 use crate::store::{CustomerRecord, CustomerStore, InsertOutcome, StoreError};
@@ -54,10 +54,15 @@ pub enum Ensured {
     Existing(CustomerRecord),
 }
 
-/// The idempotency key of an org's customer creation. Derived from the org alone, so every
-/// attempt for the org — concurrent, retried, or after a crash — is one request to Stripe.
-pub fn customer_creation_key(org_id: &OrgId) -> String {
-    format!("billing-customer:{org_id}")
+/// The idempotency key of an org's customer creation. Derived from the org (and, after a
+/// deletion, the deleted customer it replaces) alone, so every attempt for the org — concurrent,
+/// retried, or after a crash — is one request to Stripe, and a re-link is a new request rather
+/// than a replay of the deleted customer.
+pub fn customer_creation_key(org_id: &OrgId, replacing: Option<&StripeCustomerId>) -> String {
+    match replacing {
+        None => format!("billing-customer:{org_id}"),
+        Some(deleted) => format!("billing-customer:{org_id}:after:{deleted}"),
+    }
 }
 
 /// Returns the org's Stripe customer, creating it (once) if the org has none.
@@ -69,23 +74,28 @@ pub fn customer_creation_key(org_id: &OrgId) -> String {
 /// - if a run dies between the Stripe create and the put, a retry within 24 h gets the same
 ///   customer back from the idempotency key, and a later retry finds it with search (indexed
 ///   within about a minute) before creating anything.
+///
+/// After the customer was deleted in Stripe (a tombstone, see `customer.deleted`), the same
+/// holds for the replacement, which keeps the org's subscription-start counter.
 pub async fn ensure_customer(
     store: &dyn CustomerStore,
     gateway: &dyn PaymentGateway,
     org_id: &OrgId,
     now: OffsetDateTime,
 ) -> Result<Ensured, BillingError> {
-    if let Some(existing) = store.get(org_id).await? {
-        return Ok(Ensured::Existing(existing));
-    }
-    let stripe_customer_id = match gateway.find_customer_for_org(org_id).await? {
+    let tombstone = match store.load(org_id).await? {
+        Some(existing) if existing.is_linked() => return Ok(Ensured::Existing(existing)),
+        other => other,
+    };
+    let replacing = tombstone.as_ref().map(|t| &t.stripe_customer_id);
+    let stripe_customer_id = match gateway.find_customer_for_org(org_id, replacing).await? {
         Some(orphan) => {
             tracing::warn!(%org_id, customer = %orphan, "re-linking a Stripe customer left by an interrupted run");
             orphan
         }
         None => {
             gateway
-                .create_customer(org_id, &customer_creation_key(org_id))
+                .create_customer(org_id, &customer_creation_key(org_id, replacing))
                 .await?
         }
     };
@@ -94,10 +104,15 @@ pub async fn ensure_customer(
         stripe_customer_id,
         created_at: now,
         updated_at: now,
-        subscription_starts: 0,
+        subscription_starts: tombstone.as_ref().map_or(0, |t| t.subscription_starts),
         subscription: None,
+        unlinked_at: None,
     };
-    match store.insert_new(&record).await? {
+    let outcome = match replacing {
+        None => store.insert_new(&record).await?,
+        Some(deleted) => store.relink(&record, deleted).await?,
+    };
+    match outcome {
         InsertOutcome::Inserted => Ok(Ensured::Created(record)),
         InsertOutcome::AlreadyExists => {
             let winner = store.get(org_id).await?.ok_or_else(|| {
@@ -197,12 +212,13 @@ pub(crate) mod fakes {
         async fn find_customer_for_org(
             &self,
             org_id: &OrgId,
+            excluding: Option<&StripeCustomerId>,
         ) -> Result<Option<StripeCustomerId>, GatewayError> {
             self.maybe_fail()?;
             let searchable = self.searchable.lock().unwrap();
             Ok(searchable
                 .iter()
-                .find(|(org, _)| org == org_id.as_str())
+                .find(|(org, id)| org == org_id.as_str() && excluding != Some(id))
                 .map(|(_, id)| id.clone()))
         }
 
@@ -651,6 +667,47 @@ mod tests {
         assert_eq!(store.len(), 1);
     }
 
+    #[tokio::test]
+    async fn a_relink_uses_a_new_creation_key_and_concurrent_relinks_make_one_customer() {
+        let store = Arc::new(InMemoryCustomerStore::default());
+        let gateway = Arc::new(FakeGateway::default());
+        let Ensured::Created(first) =
+            ensure_customer(store.as_ref(), gateway.as_ref(), &org("o1"), now())
+                .await
+                .unwrap()
+        else {
+            panic!("created")
+        };
+        assert!(
+            store
+                .unlink(&org("o1"), &first.stripe_customer_id, now())
+                .await
+                .unwrap()
+        );
+        let racers = (0..8).map(|_| {
+            let (store, gateway) = (store.clone(), gateway.clone());
+            tokio::spawn(async move {
+                ensure_customer(store.as_ref(), gateway.as_ref(), &org("o1"), now()).await
+            })
+        });
+        let mut linked = std::collections::HashSet::new();
+        for racer in racers {
+            let (Ensured::Created(r) | Ensured::Existing(r)) = racer.await.unwrap().unwrap();
+            linked.insert(r.stripe_customer_id);
+        }
+        assert_eq!(linked.len(), 1);
+        assert!(!linked.contains(&first.stripe_customer_id));
+        assert_eq!(
+            gateway.customers_for("o1"),
+            2,
+            "the deleted one and its replacement"
+        );
+        assert_eq!(
+            customer_creation_key(&org("o1"), Some(&first.stripe_customer_id)),
+            format!("billing-customer:o1:after:{}", first.stripe_customer_id)
+        );
+    }
+
     /// A store whose first insert fails after Stripe already created the customer.
     struct FailingFirstInsert {
         inner: InMemoryCustomerStore,
@@ -659,8 +716,23 @@ mod tests {
 
     #[async_trait]
     impl CustomerStore for FailingFirstInsert {
-        async fn get(&self, org_id: &OrgId) -> Result<Option<CustomerRecord>, StoreError> {
-            self.inner.get(org_id).await
+        async fn load(&self, org_id: &OrgId) -> Result<Option<CustomerRecord>, StoreError> {
+            self.inner.load(org_id).await
+        }
+        async fn relink(
+            &self,
+            record: &CustomerRecord,
+            deleted: &StripeCustomerId,
+        ) -> Result<InsertOutcome, StoreError> {
+            self.inner.relink(record, deleted).await
+        }
+        async fn unlink(
+            &self,
+            org_id: &OrgId,
+            customer: &StripeCustomerId,
+            at: OffsetDateTime,
+        ) -> Result<bool, StoreError> {
+            self.inner.unlink(org_id, customer, at).await
         }
         async fn insert_new(&self, record: &CustomerRecord) -> Result<InsertOutcome, StoreError> {
             if !self.failed.swap(true, Ordering::SeqCst) {

@@ -74,16 +74,41 @@ pub async fn handle_event(app: &App, event: &WebhookEvent) -> Result<WebhookOutc
     if app.events.is_processed(&event.id).await? {
         return Ok(WebhookOutcome::Duplicate);
     }
-    let outcome = if changes_subscription(&event.event_type) {
-        sync_subscription(app, event).await?
-    } else {
-        tracing::debug!(event_type = %event.event_type, "unhandled event type");
-        WebhookOutcome::Ignored
+    let outcome = match event.event_type.as_str() {
+        "customer.deleted" => unlink_customer(app, event).await?,
+        other if changes_subscription(other) => sync_subscription(app, event).await?,
+        other => {
+            // Includes `customer.updated`: payment methods and the default are always read
+            // from Stripe, so there is no copy to refresh.
+            tracing::debug!(event_type = other, "unhandled event type");
+            WebhookOutcome::Ignored
+        }
     };
     app.events
         .mark_processed(&event.id, &event.event_type)
         .await?;
     Ok(outcome)
+}
+
+/// A deleted Stripe customer is final, so the event itself is the truth (no re-fetch): the
+/// org's record becomes a tombstone, reads answer "no customer", and the next ensure links a
+/// new one. A record already linked to another customer is left alone.
+async fn unlink_customer(app: &App, event: &WebhookEvent) -> Result<WebhookOutcome, BillingError> {
+    let Some(customer) = event.customer() else {
+        tracing::warn!(event_id = %event.id, "customer.deleted without a customer id");
+        return Ok(WebhookOutcome::Ignored);
+    };
+    let Some(org_id) = app.customers.find_org(&customer).await? else {
+        tracing::info!(event_id = %event.id, %customer, "deleted customer no org is linked to");
+        return Ok(WebhookOutcome::Ignored);
+    };
+    let now = time::OffsetDateTime::now_utc();
+    if app.customers.unlink(&org_id, &customer, now).await? {
+        tracing::warn!(%org_id, %customer, "Stripe customer deleted; org unlinked");
+        Ok(WebhookOutcome::Applied)
+    } else {
+        Ok(WebhookOutcome::Ignored)
+    }
 }
 
 async fn sync_subscription(
@@ -244,5 +269,72 @@ mod tests {
             handle_event(&app, &other).await.unwrap(),
             WebhookOutcome::Duplicate
         );
+    }
+
+    fn customer_deleted(id: &str, customer: &str) -> WebhookEvent {
+        serde_json::from_value(json!({
+            "id": id, "type": "customer.deleted", "created": 2,
+            "data": {"object": {"object": "customer", "id": customer, "deleted": true}}
+        }))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_deleted_customer_unlinks_the_org_and_the_next_ensure_links_a_new_one() {
+        let subscriptions = Arc::new(FakeSubscriptions::default());
+        let store = Arc::new(InMemoryCustomerStore::default());
+        let app = app(subscriptions.clone(), store.clone());
+        let (org, deleted) = linked_org(&app).await;
+        subscriptions.add_active(&deleted);
+        let sync = event("evt_s", "customer.subscription.updated", deleted.as_str());
+        handle_event(&app, &sync).await.unwrap();
+
+        let gone = customer_deleted("evt_d", deleted.as_str());
+        assert_eq!(
+            handle_event(&app, &gone).await.unwrap(),
+            WebhookOutcome::Applied
+        );
+        assert_eq!(store.get(&org).await.unwrap(), None);
+        let tombstone = store.load(&org).await.unwrap().unwrap();
+        assert_eq!(
+            (
+                &tombstone.stripe_customer_id,
+                tombstone.subscription.as_ref()
+            ),
+            (&deleted, None)
+        );
+        // Later events for the deleted customer find no org.
+        let late = event(
+            "evt_late",
+            "customer.subscription.deleted",
+            deleted.as_str(),
+        );
+        assert_eq!(
+            handle_event(&app, &late).await.unwrap(),
+            WebhookOutcome::Ignored
+        );
+
+        let now = time::OffsetDateTime::now_utc();
+        let Ensured::Created(relinked) =
+            ensure_customer(app.customers.as_ref(), app.payments.as_ref(), &org, now)
+                .await
+                .unwrap()
+        else {
+            panic!("a new customer is linked")
+        };
+        assert_ne!(relinked.stripe_customer_id, deleted);
+        assert!(relinked.is_linked());
+        assert_eq!(
+            relinked.subscription_starts, tombstone.subscription_starts,
+            "start keys must not repeat"
+        );
+        assert_eq!(store.get(&org).await.unwrap(), Some(relinked.clone()));
+        // A redelivered or late deletion of the old customer leaves the new link alone.
+        let again = customer_deleted("evt_d2", deleted.as_str());
+        assert_eq!(
+            handle_event(&app, &again).await.unwrap(),
+            WebhookOutcome::Ignored
+        );
+        assert_eq!(store.get(&org).await.unwrap(), Some(relinked));
     }
 }

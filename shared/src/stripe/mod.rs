@@ -65,11 +65,13 @@ impl std::fmt::Debug for SetupIntentCreated {
 /// What the billing use cases need from the payment provider.
 #[async_trait]
 pub trait PaymentGateway: Send + Sync {
-    /// The customer tagged `metadata.org_id = org_id`, if Stripe's search has indexed one.
-    /// Search lags writes by up to a minute; this finds orphans of older, interrupted runs.
+    /// The customer tagged `metadata.org_id = org_id`, if Stripe's search has indexed one,
+    /// other than `excluding` (a deleted customer being replaced). Search lags writes by up to
+    /// a minute; this finds orphans of older, interrupted runs.
     async fn find_customer_for_org(
         &self,
         org_id: &OrgId,
+        excluding: Option<&StripeCustomerId>,
     ) -> Result<Option<StripeCustomerId>, GatewayError>;
 
     /// Creates the org's customer. The same `idempotency_key` always yields the same customer
@@ -295,6 +297,7 @@ impl PaymentGateway for StripeGateway {
     async fn find_customer_for_org(
         &self,
         org_id: &OrgId,
+        excluding: Option<&StripeCustomerId>,
     ) -> Result<Option<StripeCustomerId>, GatewayError> {
         // OrgId's alphabet has no quotes or backslashes, so it is safe inside the query.
         let search = SearchCustomer::new(format!("metadata['org_id']:'{org_id}'")).limit(10);
@@ -309,6 +312,7 @@ impl PaymentGateway for StripeGateway {
                     .and_then(|m| m.get("org_id"))
                     .map(String::as_str)
                     == Some(org_id.as_str())
+                    && excluding.is_none_or(|id| id.as_str() != c.id.as_str())
             })
             .min_by_key(|c| c.created)
             .map(|c| customer_id(&c.id))
@@ -607,7 +611,7 @@ pub(crate) mod tests {
         let secret = secret_rule();
         let gateway = gateway(&server, &secret);
         for _ in 0..2 {
-            let found = gateway.find_customer_for_org(&org()).await.unwrap();
+            let found = gateway.find_customer_for_org(&org(), None).await.unwrap();
             assert_eq!(found.map(String::from).as_deref(), Some("cus_Older"));
         }
         assert_eq!(
