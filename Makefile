@@ -10,7 +10,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 # One shared target dir for every build, test and cargo-lambda run.
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 
-.PHONY: setup build dev test lint fmt-check clippy template-lint unit e2e
+.PHONY: setup build dev test lint fmt-check clippy template-lint unit e2e openapi
 
 setup:
 	@bash scripts/setup.sh
@@ -44,3 +44,7 @@ unit:
 
 e2e: build
 	$(VENV)/bin/pytest -q tests/e2e
+
+## make openapi: rewrite openapi.json from the Rust types (`make unit` fails while it is stale).
+openapi:
+	UPDATE_OPENAPI=1 cargo test -p billing-core --lib openapi

@@ -15,16 +15,17 @@ use time::OffsetDateTime;
 
 /// The org's billing customer as the API shows it, with the synced copy of its subscription
 /// (`null` when there is none) — read from DynamoDB, no Stripe call.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CustomerView {
     pub org_id: String,
     pub stripe_customer_id: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
     pub subscription: Option<SubscriptionSnapshotView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SubscriptionSnapshotView {
     pub id: String,
     pub status: String,
@@ -69,7 +70,7 @@ impl Endpoint for GetCustomer {
 }
 
 /// `POST /billing/customer` takes no fields today; unknown ones are refused, not ignored.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnsureCustomerBody {}
 
@@ -102,7 +103,7 @@ fn payment_method_id(raw: Option<&str>) -> Result<PaymentMethodId, BillingError>
 }
 
 /// `{"payment_methods": [...]}`
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PaymentMethodList {
     pub payment_methods: Vec<PaymentMethodView>,
 }
@@ -126,12 +127,12 @@ impl Endpoint for ListPaymentMethods {
 }
 
 /// `POST /billing/setup-intents` takes no fields.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSetupIntentBody {}
 
 /// `{"id", "client_secret"}` for Stripe Elements.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SetupIntentView {
     pub id: String,
     pub client_secret: String,
@@ -161,10 +162,15 @@ impl Endpoint for CreateSetupIntent {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetDefaultPaymentMethodBody {
     pub payment_method_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DefaultPaymentMethodView {
+    pub default_payment_method: String,
 }
 
 /// `PUT /billing/payment-methods/default` `{payment_method_id}` — admin, owner.
@@ -191,7 +197,9 @@ impl Endpoint for SetDefaultPaymentMethod {
             &request.idempotency_key("default-payment-method"),
         )
         .await?;
-        ApiResponse::ok(serde_json::json!({ "default_payment_method": payment_method.as_str() }))
+        ApiResponse::ok(DefaultPaymentMethodView {
+            default_payment_method: payment_method.into(),
+        })
     }
 }
 
@@ -217,10 +225,16 @@ impl Endpoint for DetachPaymentMethod {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PortalSessionBody {
     pub return_url: Option<String>,
+}
+
+/// Where to send the browser: the Customer Portal session.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PortalSessionView {
+    pub url: String,
 }
 
 /// `POST /billing/portal-session` `{return_url?}` — admin, owner: `{"url"}`.
@@ -243,8 +257,13 @@ impl Endpoint for CreatePortalSession {
             &request.idempotency_key("portal-session"),
         )
         .await?;
-        ApiResponse::created(serde_json::json!({ "url": url.as_str() }))
+        ApiResponse::created(PortalSessionView { url: url.into() })
     }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PlanList {
+    pub plans: Vec<subscriptions::PlanView>,
 }
 
 /// `GET /billing/plans` — any member: `{"plans": [...]}`.
@@ -255,7 +274,9 @@ impl Endpoint for ListPlans {
     const ACCESS: Access = Access::View;
 
     async fn handle(&self, app: &App, _request: ApiRequest) -> Result<ApiResponse, BillingError> {
-        ApiResponse::ok(serde_json::json!({ "plans": subscriptions::list_plans(app).await? }))
+        ApiResponse::ok(PlanList {
+            plans: subscriptions::list_plans(app).await?,
+        })
     }
 }
 
@@ -315,7 +336,7 @@ impl Endpoint for ChangePlan {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelBody {
     pub at_period_end: Option<bool>,

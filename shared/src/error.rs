@@ -147,13 +147,15 @@ impl BillingError {
 }
 
 /// `{"error":{"code","message","request_id"}}`
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorEnvelope {
     pub error: ErrorBody,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
+    /// Stable, machine-readable; the route's possible codes are listed in its description.
+    #[schema(value_type = String)]
     pub code: &'static str,
     pub message: String,
     pub request_id: String,

@@ -219,6 +219,15 @@ pub async fn serve<E: Endpoint>(app: &App, endpoint: &E, event: Request) -> Resp
     response
 }
 
+/// The answer to a delivery Stripe accepted as received.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WebhookAck {
+    pub received: bool,
+    /// `applied`, `duplicate` (already processed) or `ignored` (unhandled type, unknown customer).
+    #[schema(value_type = String)]
+    pub outcome: &'static str,
+}
+
 /// Verifies the `Stripe-Signature` over the raw body (as received; lambda_http has already
 /// undone API Gateway's base64) with async-stripe, then parses what the handler needs.
 async fn verified_event(app: &App, event: &Request) -> Result<WebhookEvent, BillingError> {
@@ -260,7 +269,10 @@ pub async fn serve_webhook(app: &App, event: Request) -> Response<Body> {
     let response = match result {
         Ok(outcome) => json_response(
             StatusCode::OK,
-            &serde_json::json!({ "received": true, "outcome": outcome.as_str() }),
+            &WebhookAck {
+                received: true,
+                outcome: outcome.as_str(),
+            },
             &request_id,
         ),
         Err(error) => {

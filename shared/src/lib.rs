@@ -11,6 +11,7 @@ pub mod domain;
 pub mod endpoints;
 pub mod error;
 pub mod http;
+pub mod openapi;
 pub mod secrets;
 pub mod service;
 pub mod store;

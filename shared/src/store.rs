@@ -55,8 +55,9 @@ pub struct SubscriptionSnapshot {
     pub synced_at: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PendingPlanChange {
+    #[schema(value_type = Option<String>)]
     pub plan: Option<PlanKey>,
     pub quantity: i64,
     pub effective_at: i64,

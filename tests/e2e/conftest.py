@@ -96,3 +96,9 @@ def dynamodb(stack: StackUrls):
 @pytest.fixture(scope="session")
 def customers_table(template: Template) -> str:
     return template.parameters["CustomersTableName"]
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    import contract
+
+    terminalreporter.write_line(contract.summary())

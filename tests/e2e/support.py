@@ -14,6 +14,7 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+import contract
 import requests
 from stacklib import LOCAL_HOST, REPO_ROOT, VENV_BIN
 
@@ -122,7 +123,9 @@ class Api:
         headers = kwargs.pop("headers", {})
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
-        return self.session.request(method, self.base_url + path, headers=headers, timeout=HTTP_TIMEOUT_S, **kwargs)
+        response = self.session.request(method, self.base_url + path, headers=headers, timeout=HTTP_TIMEOUT_S, **kwargs)
+        contract.check(response)
+        return response
 
     def get_customer(self, token: str | None) -> requests.Response:
         return self.request("GET", "/billing/customer", token)

@@ -33,6 +33,14 @@ impl Role {
         }
     }
 
+    /// The one rule: everyone may look, admins and owners may change billing.
+    pub fn may(self, access: Access) -> bool {
+        match (access, self) {
+            (Access::View, _) | (Access::Manage, Self::Admin | Self::Owner) => true,
+            (Access::Manage, Self::Viewer) => false,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Viewer => "viewer",
@@ -83,9 +91,10 @@ impl Principal {
     }
 
     pub fn require(&self, access: Access) -> Result<(), BillingError> {
-        match (access, self.role) {
-            (Access::View, _) | (Access::Manage, Role::Admin | Role::Owner) => Ok(()),
-            (Access::Manage, Role::Viewer) => Err(BillingError::Forbidden),
+        if self.role.may(access) {
+            Ok(())
+        } else {
+            Err(BillingError::Forbidden)
         }
     }
 }

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use url::Url;
 
 /// A saved card as the API returns it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PaymentMethodView {
     pub id: String,
     pub brand: String,
@@ -125,7 +125,7 @@ pub async fn set_default_payment_method(
 }
 
 /// What a detach left behind.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Detached {
     pub detached: String,
     /// The customer's default payment method afterwards (`null` when none is left).

@@ -74,7 +74,7 @@ fn plan_of(catalogue: &[CatalogPrice], price_id: &str) -> Option<PlanKey> {
         .and_then(|p| PlanKey::parse(p.lookup_key.clone()).ok())
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PlanView {
     pub plan: String,
     pub product: String,
@@ -100,14 +100,14 @@ pub async fn list_plans(app: &App) -> Result<Vec<PlanView>, BillingError> {
         .collect())
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ScheduledChangeView {
     pub plan: Option<String>,
     pub quantity: i64,
     pub effective_at: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SubscriptionView {
     pub id: String,
     pub plan: Option<String>,
@@ -203,9 +203,10 @@ pub async fn get_subscription(app: &App, org_id: &OrgId) -> Result<SubscriptionV
     Ok(view(&state, pending.as_ref(), &catalogue))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartSubscription {
+    #[schema(value_type = Option<String>)]
     pub plan: Option<PlanKey>,
     pub quantity: Option<i64>,
     pub payment_method_id: Option<String>,
@@ -214,7 +215,7 @@ pub struct StartSubscription {
 
 /// A started subscription; `client_secret` is set while the first payment needs the customer
 /// (status `incomplete`): confirm it with Stripe.js, then the subscription turns `active`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Started {
     pub subscription: SubscriptionView,
     pub requires_payment: bool,
@@ -322,7 +323,7 @@ pub async fn start_subscription(
     })
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Timing {
     #[default]
@@ -330,16 +331,17 @@ pub enum Timing {
     PeriodEnd,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PreviewRequest {
+    #[schema(value_type = Option<String>)]
     pub plan: Option<PlanKey>,
     pub quantity: Option<i64>,
     pub timing: Option<Timing>,
     pub proration_behavior: Option<ProrationBehavior>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PreviewView {
     pub currency: String,
     pub subtotal: i64,
@@ -442,9 +444,10 @@ fn clamp_into_period(state: &SubscriptionState, at: i64) -> i64 {
     )
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanChangeRequest {
+    #[schema(value_type = Option<String>)]
     pub plan: Option<PlanKey>,
     pub quantity: Option<i64>,
     pub timing: Option<Timing>,

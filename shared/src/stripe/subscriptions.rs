@@ -36,7 +36,7 @@ pub struct CatalogPrice {
     pub interval_count: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ProrationBehavior {
     CreateProrations,
@@ -103,7 +103,8 @@ pub struct PendingChange {
     pub effective_at: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One invoice line; `amount` in minor units, periods in Unix seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PreviewLine {
     pub description: Option<String>,
     pub amount: i64,
