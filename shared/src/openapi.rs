@@ -467,9 +467,27 @@ pub fn document() -> OpenApi {
         .build()
 }
 
+/// Every object's keys in order: utoipa keeps extensions in a `HashMap`, whose order varies
+/// from run to run, and the committed file must not.
+fn sorted(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<_> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            entries
+                .into_iter()
+                .map(|(key, value)| (key, sorted(value)))
+                .collect()
+        }
+        serde_json::Value::Array(items) => items.into_iter().map(sorted).collect(),
+        other => other,
+    }
+}
+
 /// The document as committed: pretty JSON with a trailing newline.
 pub fn document_json() -> String {
-    let mut text = document().to_pretty_json().unwrap_or_default();
+    let value = serde_json::to_value(document()).unwrap_or_default();
+    let mut text = serde_json::to_string_pretty(&sorted(value)).unwrap_or_default();
     text.push('\n');
     text
 }
