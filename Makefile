@@ -10,7 +10,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 # One shared target dir for every build, test and cargo-lambda run.
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 
-.PHONY: setup build dev test lint fmt-check clippy template-lint unit e2e openapi
+.PHONY: setup build dev test lint fmt-check clippy template-lint unit e2e openapi web-setup web-test package package-test
 
 setup:
 	@bash scripts/setup.sh
@@ -18,13 +18,15 @@ setup:
 build: setup
 	cargo build --workspace --bins
 
-## make dev: moto (DynamoDB + Secrets Manager), the fake Stripe, cargo lambda watch and the local
-## API gateway on http://127.0.0.1:$${API_PORT:-3000}. Ctrl-C stops everything.
-dev: build
+## make dev: moto (DynamoDB + Secrets Manager), the fake Stripe, cargo lambda watch, the local
+## API gateway on http://127.0.0.1:$${API_PORT:-3000} and the web app on :$${WEB_PORT:-3001}.
+## Ctrl-C stops everything.
+dev: build web-setup
 	$(PY) scripts/dev_stack.py
 
-## make test: formatting, clippy, template lint, unit tests, end-to-end tests over the local stack.
-test: setup lint unit e2e
+## make test: formatting, clippy, template lint, unit tests, end-to-end tests over the local stack,
+## then the web app's checks and browser tests.
+test: setup lint unit e2e web-test
 
 lint: fmt-check clippy template-lint
 
@@ -45,6 +47,24 @@ unit:
 e2e: build
 	$(VENV)/bin/pytest -q tests/e2e
 
+web-setup:
+	@bash scripts/setup-web.sh
+
+## make web-test: the billing web app — eslint, tsc, OpenAPI drift, Vitest (stories), storybook
+## build, next build, Playwright (Debian Chromium) against its own stack on free 127.0.0.1 ports.
+web-test: build web-setup
+	bash web/scripts/test.sh
+
 ## make openapi: rewrite openapi.json from the Rust types (`make unit` fails while it is stale).
 openapi:
 	UPDATE_OPENAPI=1 cargo test -p billing-core --lib openapi
+
+## make package: `sam build` of every function for provided.al2023 arm64, offline; prints the sizes.
+package: setup
+	bash scripts/package.sh
+
+## make package-test: make package, then check each bootstrap (aarch64 ELF, glibc <= 2.34, no
+## debug info). Separate from `make test` because the release arm64 build takes ~20 min on 2 cores;
+## .ci/run runs both.
+package-test: package
+	$(VENV)/bin/pytest -q tests/package

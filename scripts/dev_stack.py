@@ -5,6 +5,7 @@
     stripe-fake          the project's Stripe fake, with the gateway's webhook route registered
     cargo lambda watch   every function of the workspace, with the template's environment
     local_gateway.py     the HTTP API: routes, Lambda authorizer, v2 events
+    web (optional)       the billing web app (web/, Next.js) on --web-port, talking to the gateway
 
 Every child runs in its own process group and logs to --log-dir (the gateway's request lines go to
 stdout). If one of them (or a function process under watch) dies, or on SIGINT/SIGTERM, all of
@@ -53,6 +54,9 @@ STARTUP_TIMEOUT_S = 60  # per service, once the binaries are built
 STOP_GRACE_S = 10
 LOG_TAIL_LINES = 30
 WATCH_INSTANCE_EXITED = "command exited"  # what cargo lambda watch logs when a function process ends
+WEB_DIR = REPO_ROOT / "web"
+DEFAULT_WEB_PORT = 3001
+WEB_STARTUP_TIMEOUT_S = 180  # `next dev` compiles the probed route on its first request
 
 # A developer's real AWS identity must never reach the functions (everything goes to moto), and
 # locally the functions log text, not JSON.
@@ -330,6 +334,20 @@ def parse_args() -> argparse.Namespace:
         "--reuse-backends", action="store_true", help="attach to the moto and stripe-fake already running"
     )
     parser.add_argument("--log-dir", type=Path, default=REPO_ROOT / ".dev" / "logs")
+    web = parser.add_argument_group(
+        "web app",
+        "The billing web app (web/) as one more child. Interactive runs start it on WEB_PORT or "
+        f"{DEFAULT_WEB_PORT}; runs with --ready-file or --reuse-backends (the tests) start it only "
+        "when --web-port is given.",
+    )
+    web.add_argument("--web-port", type=int, help=f"default: WEB_PORT or {DEFAULT_WEB_PORT}")
+    web.add_argument("--no-web", action="store_true", help="do not start the web app")
+    web.add_argument(
+        "--web-mode",
+        choices=["dev", "start"],
+        default=env("WEB_MODE", "dev"),
+        help="dev: `next dev` (hot reload, default); start: `next start` of an existing `next build`",
+    )
     parser.add_argument("--template", type=Path, default=TEMPLATE_PATH)
     return parser.parse_args()
 
@@ -342,8 +360,12 @@ class LocalStack:
         self.stripe_url = f"http://{LOCAL_HOST}:{args.stripe_port}"
         self.moto_url = f"http://{LOCAL_HOST}:{args.moto_port}"
         self.watch_url = f"http://{LOCAL_HOST}:{args.watch_port}"
+        self.web_port = web_port_of(args)
+        # Portal return URLs must land on the web app's own origin (its session cookie's host).
+        app_url = f"http://{LOCAL_HOST}:{self.web_port or DEFAULT_WEB_PORT}"
         self.template = Template.load(
-            args.template, {**LOCAL_PARAMETER_OVERRIDES, "EnableBilling": args.enable_billing}
+            args.template,
+            {**LOCAL_PARAMETER_OVERRIDES, "EnableBilling": args.enable_billing, "AppPublicUrl": app_url},
         )
         self.child_env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
         self.child_env["PATH"] = (
@@ -360,6 +382,8 @@ class LocalStack:
             self.start_backends()
         functions = self.start_functions()
         self.start_gateway()
+        if self.web_port is not None:
+            self.start_web()
         self.announce_ready()
         parent = os.getppid()
         while True:
@@ -376,6 +400,8 @@ class LocalStack:
         ports = {"gateway": self.args.api_port, "cargo lambda watch": self.args.watch_port}
         if not self.args.reuse_backends:
             ports.update({"moto": self.args.moto_port, "stripe-fake": self.args.stripe_port})
+        if self.web_port is not None:
+            ports["web app"] = self.web_port
         for service, port in ports.items():
             if port_is_open(port):
                 raise StackError(f"port {port} for {service} is already in use (another `make dev`?)")
@@ -391,6 +417,12 @@ class LocalStack:
                 healthy = False
             if not healthy:
                 raise StackError(f"--reuse-backends: no healthy {service} at {url}; start the main stack first")
+
+    def web_line(self) -> str:
+        if self.web_port is None:
+            return ""
+        url = f"http://{LOCAL_HOST}:{self.web_port}"
+        return f"\n  web app      {url}/billing   (sign in: {url}/dev/sign-in; next {self.args.web_mode})"
 
     def start_backends(self) -> None:
         moto = self.supervisor.start(
@@ -446,6 +478,46 @@ class LocalStack:
         )
         wait_until_healthy(gateway, "gateway", lambda: port_is_open(self.args.api_port))
 
+    def start_web(self) -> None:
+        """The billing web app, pointed at this stack's gateway and fake Stripe."""
+        assert self.web_port is not None
+        explicit = self.args.web_port is not None
+        next_bin = WEB_DIR / "node_modules" / ".bin" / "next"
+        if not next_bin.exists():
+            hint = "web/node_modules is missing: run scripts/setup-web.sh (or pass --no-web)"
+            if explicit:
+                raise StackError(hint)
+            print(f"dev-stack: not starting the web app: {hint}", file=sys.stderr, flush=True)
+            self.web_port = None
+            return
+        if self.args.web_mode == "start" and not (WEB_DIR / ".next" / "BUILD_ID").exists():
+            raise StackError("--web-mode start needs a build first: (cd web && npm run build)")
+        env = {
+            **self.child_env,
+            "BILLING_API_URL": self.base_url,
+            "STRIPE_FAKE_URL": self.stripe_url,
+            "NEXT_PUBLIC_ENABLE_BILLING": self.child_env.get("NEXT_PUBLIC_ENABLE_BILLING", self.args.enable_billing),
+            "DEV_SIGN_IN": "true",  # local tokens with the public dev secret: local stacks only
+            "NEXT_TELEMETRY_DISABLED": "1",
+        }
+        web = self.supervisor.start(
+            "web",
+            [
+                str(next_bin),
+                self.args.web_mode,
+                str(WEB_DIR),
+                "--hostname",
+                LOCAL_HOST,
+                "--port",
+                str(self.web_port),
+            ],
+            env=env,
+        )
+        web_url = f"http://{LOCAL_HOST}:{self.web_port}"
+        wait_until_healthy(
+            web, "web app", lambda: web_answers(f"{web_url}/api/billing/plans"), timeout_s=WEB_STARTUP_TIMEOUT_S
+        )
+
     def announce_ready(self) -> None:
         billing = "enabled" if self.args.enable_billing == "true" else "disabled"
         routes = ", ".join(r.route_key for r in self.template.routes())
@@ -456,7 +528,7 @@ dev-stack: ready (billing {billing})
   fake Stripe  {self.stripe_url}   (control API under /_fake/)
   moto         {self.moto_url}   (DynamoDB, Secrets Manager; region {LOCAL_REGION}, keys test/test)
   functions    {self.watch_url}   (cargo lambda watch)
-  logs         {self.args.log_dir}
+  logs         {self.args.log_dir}{self.web_line()}
   token        TOKEN=$(scripts/dev-token --org org_demo --role owner)
   try          curl -H "Authorization: Bearer $TOKEN" {self.base_url}/billing/customer
 """,
@@ -466,6 +538,26 @@ dev-stack: ready (billing {billing})
             partial = self.args.ready_file.with_name(self.args.ready_file.name + ".partial")
             partial.write_text(self.base_url + "\n")
             partial.replace(self.args.ready_file)  # readers never see a half-written file
+
+
+def web_port_of(args: argparse.Namespace) -> int | None:
+    """The web app's port, or None when it is not to be started (see the "web app" options)."""
+    if args.no_web:
+        return None
+    if args.web_port is not None:
+        return args.web_port
+    if args.ready_file or args.reuse_backends:
+        return None
+    return int(os.environ.get("WEB_PORT") or DEFAULT_WEB_PORT)
+
+
+def web_answers(url: str) -> bool:
+    """Any HTTP answer below 500 (the BFF says 401 without a session) means the app is serving."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status < 500
+    except urllib.error.HTTPError as error:
+        return error.code < 500
 
 
 def main() -> int:

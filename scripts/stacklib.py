@@ -39,7 +39,7 @@ LOCAL_PARAMETER_OVERRIDES = {
     "JwtHs256SecretName": DEV_JWT_SECRET_NAME,
     "JwtIssuer": DEV_JWT_ISSUER,
     "JwtAudience": DEV_JWT_AUDIENCE,
-    "AppPublicUrl": "http://localhost:3001",
+    "AppPublicUrl": "http://127.0.0.1:3001",
 }
 
 # Lambda's default timeout is 3 s, but the local gateway waits up to API Gateway's integration limit

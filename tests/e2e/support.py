@@ -181,7 +181,7 @@ def assert_gateway_message(response: requests.Response, status: int, message: st
     assert response.json() == {"message": message}
 
 
-APP = "http://localhost:3001"  # AppPublicUrl of the local stack
+APP = "http://127.0.0.1:3001"  # AppPublicUrl of the local stack (the web app's origin)
 
 
 def add_card(api: Api, stack, org_id: str, token: str = "pm_card_visa") -> str:

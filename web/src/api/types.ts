@@ -1,0 +1,63 @@
+/**
+ * Types of the billing API, derived from the generated `schema.d.ts` (openapi-typescript) by route
+ * and status rather than by component name, so a regenerated schema keeps these names stable.
+ * Types only: safe to import from server and client code alike.
+ */
+import type { paths } from "./schema";
+
+type Method = "get" | "post" | "put" | "delete";
+type JsonContent<R> = R extends { content: { "application/json": infer T } } ? T : never;
+
+/** The JSON body a route answers with `status`. */
+export type ResponseOf<P extends keyof paths, M extends Method, S extends number> = paths[P][M] extends {
+  responses: infer R;
+}
+  ? S extends keyof R
+    ? JsonContent<R[S]>
+    : never
+  : never;
+
+/** The JSON request body a route takes. */
+export type RequestBodyOf<P extends keyof paths, M extends Method> = paths[P][M] extends {
+  requestBody?: infer B;
+}
+  ? JsonContent<NonNullable<B>>
+  : never;
+
+export type ApiPath = keyof paths;
+
+export type Customer = ResponseOf<"/billing/customer", "get", 200>;
+export type PaymentMethodList = ResponseOf<"/billing/payment-methods", "get", 200>;
+export type PaymentMethod = PaymentMethodList["payment_methods"][number];
+export type SetupIntent = ResponseOf<"/billing/setup-intents", "post", 201>;
+export type SetDefaultBody = RequestBodyOf<"/billing/payment-methods/default", "put">;
+export type SetDefaultResult = ResponseOf<"/billing/payment-methods/default", "put", 200>;
+export type Detached = ResponseOf<"/billing/payment-methods/{id}", "delete", 200>;
+export type PortalSessionBody = RequestBodyOf<"/billing/portal-session", "post">;
+export type PortalSession = ResponseOf<"/billing/portal-session", "post", 201>;
+export type PlanList = ResponseOf<"/billing/plans", "get", 200>;
+export type Plan = PlanList["plans"][number];
+export type Subscription = ResponseOf<"/billing/subscription", "get", 200>;
+export type ScheduledChange = NonNullable<Subscription["scheduled_change"]>;
+export type StartSubscriptionBody = RequestBodyOf<"/billing/subscription", "post">;
+export type Started = ResponseOf<"/billing/subscription", "post", 201>;
+export type PreviewRequest = RequestBodyOf<"/billing/invoice-preview", "post">;
+export type InvoicePreview = ResponseOf<"/billing/invoice-preview", "post", 200>;
+export type InvoiceLine = InvoicePreview["lines"][number];
+export type PlanChangeBody = RequestBodyOf<"/billing/subscription/plan-change", "post">;
+export type CancelBody = RequestBodyOf<"/billing/subscription/cancel", "post">;
+
+export type Timing = NonNullable<PlanChangeBody["timing"]>;
+export type ProrationBehavior = NonNullable<PlanChangeBody["proration_behavior"]>;
+
+/** The API's one error envelope: `{"error": {"code", "message", "request_id"}}`. */
+export interface ErrorEnvelope {
+  error: { code: string; message: string; request_id: string };
+}
+
+export type Role = "owner" | "admin" | "viewer";
+
+/** Roles that may change billing; viewers only look. */
+export function canManageBilling(role: Role | string): boolean {
+  return role === "owner" || role === "admin";
+}

@@ -1,0 +1,10 @@
+import type { NextRequest } from "next/server";
+import type { PlanChangeBody } from "@/api/types";
+import { forwardWrite } from "@/server/bff";
+import { billingService as billing } from "@/server/services/billing";
+
+export const dynamic = "force-dynamic";
+
+export function POST(request: NextRequest) {
+  return forwardWrite<PlanChangeBody>(request, (caller, body) => billing.changePlan(caller, body));
+}

@@ -1,0 +1,70 @@
+"use client";
+
+import { useQuery } from "@tanstack/react-query";
+import type { PreviewRequest, Subscription } from "@/api/types";
+import {
+  fetchCustomer,
+  fetchInvoicePreview,
+  fetchPaymentMethods,
+  fetchPlans,
+  fetchSubscription,
+} from "../fetchers/billing";
+import { billingKeys } from "./keys";
+
+export function useBillingCustomer() {
+  return useQuery({ queryKey: billingKeys.customer(), queryFn: ({ signal }) => fetchCustomer(signal) });
+}
+
+export function usePaymentMethods() {
+  return useQuery({
+    queryKey: billingKeys.paymentMethods(),
+    queryFn: ({ signal }) => fetchPaymentMethods(signal),
+    select: (list) => list.payment_methods,
+  });
+}
+
+export function usePlans() {
+  return useQuery({
+    queryKey: billingKeys.plans(),
+    queryFn: ({ signal }) => fetchPlans(signal),
+    select: (list) => list.plans,
+    staleTime: 5 * 60_000,
+  });
+}
+
+export function useSubscription() {
+  return useQuery({ queryKey: billingKeys.subscription(), queryFn: ({ signal }) => fetchSubscription(signal) });
+}
+
+/** A subscription that still bills: there is an upcoming invoice to show. */
+export function hasUpcomingInvoice(subscription: Subscription | null | undefined): boolean {
+  return (
+    !!subscription &&
+    !subscription.cancel_at_period_end &&
+    ["active", "trialing", "past_due"].includes(subscription.status)
+  );
+}
+
+/** The org's next invoice; only asked for while a subscription bills. */
+export function useUpcomingInvoice(subscription: Subscription | null | undefined) {
+  return useQuery({
+    queryKey: billingKeys.upcomingInvoice(),
+    queryFn: ({ signal }) => fetchInvoicePreview(undefined, signal),
+    enabled: hasUpcomingInvoice(subscription),
+  });
+}
+
+/**
+ * What a plan change would invoice (`null` request: nothing asked). The answer's `proration_date`
+ * is what the confirmation sends, so it is kept as long as the choice stays the same.
+ */
+export function useInvoicePreview(request: PreviewRequest | null) {
+  return useQuery({
+    queryKey: billingKeys.invoicePreview(request ?? {}),
+    queryFn: ({ signal }) => fetchInvoicePreview(request ?? undefined, signal),
+    enabled: request !== null,
+    staleTime: Infinity,
+    gcTime: 0,
+    refetchOnWindowFocus: false,
+  });
+}

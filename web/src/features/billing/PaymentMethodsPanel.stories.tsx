@@ -1,0 +1,43 @@
+import type { Meta, StoryObj } from "@storybook/react-vite";
+import { TEST_CARDS } from "@/client/fetchers/stripe-test-cards";
+import * as f from "./fixtures";
+import { failed, loading, ready } from "./loadable";
+import { PaymentMethodsPanel } from "./PaymentMethodsPanel";
+import { TestCardPicker } from "./TestCardPicker";
+
+const noop = () => {};
+const picker = <TestCardPicker cards={TEST_CARDS} onAdd={noop} busy={false} />;
+
+const meta = {
+  title: "Billing/Payment methods",
+  component: PaymentMethodsPanel,
+  args: {
+    paymentMethods: ready(f.paymentMethods),
+    canManage: true,
+    onSetDefault: noop,
+    onRemove: noop,
+    pending: null,
+    addCard: picker,
+  },
+} satisfies Meta<typeof PaymentMethodsPanel>;
+
+export default meta;
+type Story = StoryObj<typeof meta>;
+
+export const Loading: Story = { args: { paymentMethods: loading } };
+export const Error: Story = { args: { paymentMethods: failed(f.serverError, noop) } };
+export const Empty: Story = { args: { paymentMethods: ready([]) } };
+export const Admin: Story = {};
+export const Viewer: Story = { args: { canManage: false } };
+export const Removing: Story = { args: { pending: { action: "remove", id: "pm_1Master" } } };
+export const OnlyCardCannotBeRemoved: Story = {
+  args: { paymentMethods: ready([f.paymentMethods[0]!]), actionError: f.onlyCardError },
+};
+export const AddingCard: Story = { args: { addCard: <TestCardPicker cards={TEST_CARDS} onAdd={noop} busy /> } };
+export const CardDeclined: Story = {
+  args: {
+    addCard: (
+      <TestCardPicker cards={TEST_CARDS} onAdd={noop} busy={false} error={{ code: "generic_decline", message: "Your card was declined." }} />
+    ),
+  },
+};

@@ -1,0 +1,52 @@
+import type { Meta, StoryObj } from "@storybook/react-vite";
+import * as f from "./fixtures";
+import { failed, loading, ready } from "./loadable";
+import { PlanChangePanel } from "./PlanChangePanel";
+
+const noop = () => {};
+
+const meta = {
+  title: "Billing/Plan change",
+  component: PlanChangePanel,
+  args: {
+    subscription: ready(f.activeSubscription),
+    plans: ready(f.plans),
+    canManage: true,
+    choice: { plan: null, timing: "immediate" },
+    onChoose: noop,
+    preview: null,
+    onConfirm: noop,
+    onWithdrawScheduled: noop,
+    pending: null,
+  },
+} satisfies Meta<typeof PlanChangePanel>;
+
+export default meta;
+type Story = StoryObj<typeof meta>;
+
+export const Loading: Story = { args: { subscription: loading } };
+export const Error: Story = { args: { subscription: failed(f.serverError, noop) } };
+export const Empty: Story = { args: { subscription: ready(null) } };
+export const Admin: Story = {};
+export const Viewer: Story = { args: { canManage: false } };
+export const PreviewLoading: Story = { args: { choice: { plan: "pro_monthly", timing: "immediate" }, preview: loading } };
+export const PreviewError: Story = {
+  args: { choice: { plan: "pro_monthly", timing: "immediate" }, preview: failed(f.serverError, noop) },
+};
+export const WithProrationPreview: Story = {
+  args: { choice: { plan: "pro_monthly", timing: "immediate" }, preview: ready(f.prorationPreview) },
+};
+export const AtPeriodEnd: Story = { args: { choice: { plan: "pro_monthly", timing: "period_end" } } };
+export const WithPendingPeriodEndChange: Story = {
+  args: { subscription: ready(f.subscriptionWithPendingChange), result: "Scheduled: switches to Starter on Feb 1, 2026." },
+};
+export const ViewerWithPendingPeriodEndChange: Story = {
+  args: { subscription: ready(f.subscriptionWithPendingChange), canManage: false },
+};
+export const StaleProrationDate: Story = {
+  args: {
+    choice: { plan: "pro_monthly", timing: "immediate" },
+    preview: ready(f.prorationPreview),
+    actionError: { code: "invalid_proration_date", message: "stale" },
+  },
+};

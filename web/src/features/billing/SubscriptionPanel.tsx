@@ -1,0 +1,217 @@
+import { useEffect, useId, useRef, useState } from "react";
+import type { Plan, Subscription } from "@/api/types";
+import { formatDate } from "@/lib/format";
+import type { Loadable } from "./loadable";
+import { isLive, planLabel, STATUS_LABELS } from "./plans";
+import { ActionError, EmptyState, Load, Notice, Panel, ReadOnlyNote } from "./ui";
+
+export interface SubscriptionPanelProps {
+  subscription: Loadable<Subscription | null>;
+  plans: Loadable<Plan[]>;
+  canManage: boolean;
+  hasPaymentMethod: boolean;
+  onStart: (plan: string) => void;
+  onCancel: () => void;
+  onResume: () => void;
+  /** Which action is running. */
+  pending: "start" | "cancel" | "resume" | null;
+  actionError?: unknown;
+}
+
+export function StatusBadge({ status }: { status: string }) {
+  return <span className={`badge status-${status}`}>{STATUS_LABELS[status] ?? status}</span>;
+}
+
+export function SubscriptionPanel(props: SubscriptionPanelProps) {
+  const { subscription, plans } = props;
+  return (
+    <Panel id="subscription" title="Plan and subscription">
+      <Load value={subscription} what="Subscription">
+        {(current) => (
+          <Load value={plans} what="Plans">
+            {(planList) =>
+              current && current.status !== "canceled" && current.status !== "incomplete_expired" ? (
+                <CurrentSubscription {...props} current={current} planList={planList} />
+              ) : (
+                <NoSubscription {...props} ended={current} planList={planList} />
+              )
+            }
+          </Load>
+        )}
+      </Load>
+    </Panel>
+  );
+}
+
+function CurrentSubscription({
+  current,
+  planList,
+  canManage,
+  onCancel,
+  onResume,
+  pending,
+  actionError,
+}: SubscriptionPanelProps & { current: Subscription; planList: Plan[] }) {
+  const [confirmingCancel, setConfirmingCancel] = useState(false);
+  const end = formatDate(current.current_period_end);
+  return (
+    <>
+      <dl className="facts">
+        <div>
+          <dt>Plan</dt>
+          <dd data-testid="current-plan">{planLabel(planList, current.plan)}</dd>
+        </div>
+        <div>
+          <dt>Status</dt>
+          <dd>
+            <StatusBadge status={current.status} />
+          </dd>
+        </div>
+        {current.quantity > 1 ? (
+          <div>
+            <dt>Seats</dt>
+            <dd>{current.quantity}</dd>
+          </div>
+        ) : null}
+        <div>
+          <dt>Current period</dt>
+          <dd>
+            {formatDate(current.current_period_start)} – {end}
+          </dd>
+        </div>
+        <div>
+          <dt>{current.cancel_at_period_end ? "Cancels on" : current.status === "trialing" ? "Trial ends on" : "Renews on"}</dt>
+          <dd data-testid="renewal-date">{end}</dd>
+        </div>
+      </dl>
+      {current.status === "past_due" ? (
+        <Notice tone="warning">The last payment failed. Add or choose another card; Stripe retries the invoice.</Notice>
+      ) : null}
+      {current.status === "incomplete" ? (
+        <Notice tone="warning">The first payment needs to be completed before the subscription becomes active.</Notice>
+      ) : null}
+      {current.cancel_at_period_end ? (
+        <Notice tone="warning">
+          This subscription cancels on <strong>{end}</strong>. Until then everything keeps working.
+        </Notice>
+      ) : null}
+      {canManage ? (
+        <div className="row">
+          {current.cancel_at_period_end ? (
+            <button type="button" className="primary" onClick={onResume} disabled={pending !== null} aria-busy={pending === "resume"}>
+              {pending === "resume" ? "Resuming…" : "Resume subscription"}
+            </button>
+          ) : isLive(current) && current.status !== "incomplete" ? (
+            confirmingCancel ? (
+              <ConfirmCancel
+                end={end}
+                disabled={pending !== null}
+                onConfirm={() => {
+                  setConfirmingCancel(false);
+                  onCancel();
+                }}
+                onKeep={() => setConfirmingCancel(false)}
+              />
+            ) : (
+              <button type="button" onClick={() => setConfirmingCancel(true)} disabled={pending !== null} aria-busy={pending === "cancel"}>
+                {pending === "cancel" ? "Cancelling…" : "Cancel subscription…"}
+              </button>
+            )
+          ) : null}
+        </div>
+      ) : (
+        <ReadOnlyNote>Only owners and admins can cancel or resume the subscription.</ReadOnlyNote>
+      )}
+      <ActionError error={actionError} />
+    </>
+  );
+}
+
+/** The cancellation's confirmation step; focus moves to its safe choice. */
+function ConfirmCancel({ end, disabled, onConfirm, onKeep }: { end: string; disabled: boolean; onConfirm: () => void; onKeep: () => void }) {
+  const keep = useRef<HTMLButtonElement>(null);
+  useEffect(() => keep.current?.focus(), []);
+  return (
+    <div className="confirm" role="group" aria-label="Confirm cancellation">
+      <p>Cancel at the end of the current period ({end})? You can resume until then.</p>
+      <button type="button" className="danger" onClick={onConfirm} disabled={disabled}>
+        Cancel on {end}
+      </button>
+      <button type="button" ref={keep} onClick={onKeep}>
+        Keep subscription
+      </button>
+    </div>
+  );
+}
+
+function NoSubscription({
+  ended,
+  planList,
+  canManage,
+  hasPaymentMethod,
+  onStart,
+  pending,
+  actionError,
+}: SubscriptionPanelProps & { ended: Subscription | null; planList: Plan[] }) {
+  const [choice, setChoice] = useState<string>(planList[0]?.plan ?? "");
+  const hintId = useId();
+  return (
+    <>
+      <EmptyState>
+        {ended ? (
+          <p>
+            The {planLabel(planList, ended.plan)} subscription ended on {formatDate(ended.current_period_end)}.
+          </p>
+        ) : (
+          <p>This organisation has no subscription yet.</p>
+        )}
+      </EmptyState>
+      {canManage ? (
+        planList.length === 0 ? (
+          <Notice>No plans are available.</Notice>
+        ) : (
+          <form
+            className="stack"
+            onSubmit={(event) => {
+              event.preventDefault();
+              if (choice) onStart(choice);
+            }}
+          >
+            <fieldset>
+              <legend>Choose a plan</legend>
+              {planList.map((plan) => (
+                <label key={plan.plan} className="choice">
+                  <input
+                    type="radio"
+                    name="start-plan"
+                    value={plan.plan}
+                    checked={choice === plan.plan}
+                    onChange={() => setChoice(plan.plan)}
+                  />
+                  {planLabel(planList, plan.plan)}
+                </label>
+              ))}
+            </fieldset>
+            <div className="row">
+              <button
+                type="submit"
+                className="primary"
+                disabled={!hasPaymentMethod || pending !== null || !choice}
+                aria-describedby={hintId}
+                aria-busy={pending === "start"}
+              >
+                {pending === "start" ? "Starting…" : "Start subscription"}
+              </button>
+              <span id={hintId} className="muted">
+                {hasPaymentMethod ? "Charged now to the default card." : "Add a card below to start a subscription."}
+              </span>
+            </div>
+          </form>
+        )
+      ) : (
+        <ReadOnlyNote>Only owners and admins can start a subscription.</ReadOnlyNote>
+      )}
+      <ActionError error={actionError} />
+    </>
+  );
+}

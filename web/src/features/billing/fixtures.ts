@@ -1,0 +1,74 @@
+/** Sample API answers for stories and tests (shapes of the generated types). */
+import type { InvoicePreview, PaymentMethod, Plan, Subscription } from "@/api/types";
+import { BillingApiError } from "@/client/fetchers/http";
+
+export const NOW = 1_767_225_600; // 1 Jan 2026 00:00 UTC
+const DAY = 86_400;
+
+export const plans: Plan[] = [
+  { plan: "starter_monthly", product: "Starter", amount: 1000, currency: "usd", interval: "month", interval_count: 1 },
+  { plan: "pro_monthly", product: "Pro", amount: 3000, currency: "usd", interval: "month", interval_count: 1 },
+  { plan: "pro_yearly", product: "Pro", amount: 30000, currency: "usd", interval: "year", interval_count: 1 },
+];
+
+export const activeSubscription: Subscription = {
+  id: "sub_1Demo",
+  plan: "starter_monthly",
+  status: "active",
+  quantity: 1,
+  current_period_start: NOW,
+  current_period_end: NOW + 31 * DAY,
+  cancel_at_period_end: false,
+  scheduled_change: null,
+};
+
+export const trialingSubscription: Subscription = { ...activeSubscription, status: "trialing" };
+export const pastDueSubscription: Subscription = { ...activeSubscription, status: "past_due" };
+export const cancelingSubscription: Subscription = { ...activeSubscription, cancel_at_period_end: true };
+export const canceledSubscription: Subscription = { ...activeSubscription, status: "canceled" };
+export const subscriptionWithPendingChange: Subscription = {
+  ...activeSubscription,
+  plan: "pro_monthly",
+  scheduled_change: { plan: "starter_monthly", quantity: 1, effective_at: NOW + 31 * DAY },
+};
+
+export const paymentMethods: PaymentMethod[] = [
+  { id: "pm_1Visa", brand: "visa", last4: "4242", exp_month: 12, exp_year: 2029, is_default: true },
+  { id: "pm_1Master", brand: "mastercard", last4: "4444", exp_month: 3, exp_year: 2030, is_default: false },
+];
+
+export const upcomingInvoice: InvoicePreview = {
+  currency: "usd",
+  subtotal: 1000,
+  tax: 0,
+  total: 1000,
+  amount_due: 1000,
+  next_payment_attempt: NOW + 31 * DAY,
+  proration_date: null,
+  lines: [{ description: "1 × Starter (at $10.00 / month)", amount: 1000, period_start: NOW + 31 * DAY, period_end: NOW + 59 * DAY, proration: false }],
+};
+
+export const prorationPreview: InvoicePreview = {
+  currency: "usd",
+  subtotal: 1355,
+  tax: 0,
+  total: 1355,
+  amount_due: 1355,
+  next_payment_attempt: null,
+  proration_date: NOW + 10 * DAY,
+  lines: [
+    { description: "Unused time on Starter after 11 Jan 2026", amount: -677, period_start: NOW + 10 * DAY, period_end: NOW + 31 * DAY, proration: true },
+    { description: "Remaining time on Pro after 11 Jan 2026", amount: 2032, period_start: NOW + 10 * DAY, period_end: NOW + 31 * DAY, proration: true },
+  ],
+};
+
+export const yenInvoice: InvoicePreview = { ...upcomingInvoice, currency: "jpy", subtotal: 1500, total: 1500, amount_due: 1500, lines: [{ ...upcomingInvoice.lines[0]!, description: "Starter (JPY)", amount: 1500 }] };
+
+export const serverError = new BillingApiError(503, "stripe_unavailable", "Stripe is unavailable", "req_demo123");
+export const forbidden = new BillingApiError(403, "forbidden", "viewers may not change billing", "req_demo403");
+export const onlyCardError = new BillingApiError(
+  409,
+  "default_payment_method_required",
+  "the only card of an active subscription cannot be removed",
+  "req_demo409",
+);

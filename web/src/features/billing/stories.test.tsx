@@ -1,0 +1,96 @@
+/**
+ * Renders every story of every billing surface (composeStories) and checks what each state must
+ * show: loading / error / empty states, viewers without any enabled mutating control, prorations.
+ */
+import { composeStories } from "@storybook/react-vite";
+import { render, screen, within } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import * as billingPage from "./BillingPage.stories";
+import * as manageBilling from "./ManageBillingPanel.stories";
+import * as paymentMethods from "./PaymentMethodsPanel.stories";
+import * as planChange from "./PlanChangePanel.stories";
+import * as subscription from "./SubscriptionPanel.stories";
+import * as upcomingInvoice from "./UpcomingInvoicePanel.stories";
+
+const modules = { billingPage, manageBilling, paymentMethods, planChange, subscription, upcomingInvoice };
+const REQUIRED_STATES = ["Loading", "Error", "Empty", "Admin", "Viewer"];
+
+/** Buttons and form fields that would change billing (enabled ones), outside "Try again". */
+function enabledMutatingControls(container: HTMLElement) {
+  return Array.from(container.querySelectorAll("button, input, select")).filter(
+    (el) => !(el as HTMLButtonElement).disabled && el.textContent !== "Try again",
+  );
+}
+
+describe.each(Object.entries(modules))("%s stories", (name, module) => {
+  const stories = Object.entries(composeStories(module));
+
+  if (name !== "billingPage") {
+    it("has a story for every state", () => {
+      const names = stories.map(([story]) => story);
+      for (const state of REQUIRED_STATES) expect(names).toContain(state);
+    });
+  }
+
+  it.each(stories)("%s renders", (_story, Story) => {
+    const { container } = render(<Story />);
+    expect(container.querySelector("section, main")).not.toBeNull();
+  });
+
+  it.each(stories.filter(([story]) => story.startsWith("Viewer")))("%s offers no mutating control", (_story, Story) => {
+    const { container } = render(<Story />);
+    expect(enabledMutatingControls(container)).toEqual([]);
+  });
+
+  it.each(stories.filter(([story]) => story === "Loading"))("%s announces loading", (_story, Story) => {
+    render(<Story />);
+    expect(screen.getAllByRole("status").length).toBeGreaterThan(0);
+  });
+
+  it.each(stories.filter(([story]) => story === "Error"))("%s shows an alert with the error code", (_story, Story) => {
+    render(<Story />);
+    expect(within(screen.getByRole("alert")).getByText("stripe_unavailable")).toBeTruthy();
+  });
+});
+
+describe("specific states", () => {
+  it("marks proration lines and shows the amount due today", () => {
+    const { WithProrationPreview } = composeStories(planChange);
+    render(<WithProrationPreview />);
+    expect(screen.getAllByText("Proration")).toHaveLength(2);
+    expect(screen.getByTestId("amount-due-today").textContent).toBe("$13.55");
+    expect(screen.getByRole("button", { name: "Change plan and pay $13.55 now" })).toBeTruthy();
+  });
+
+  it("shows a pending period-end change with a way to cancel it", () => {
+    const { WithPendingPeriodEndChange } = composeStories(planChange);
+    render(<WithPendingPeriodEndChange />);
+    expect(screen.getByTestId("scheduled-change").textContent).toContain("Feb 1, 2026");
+    expect(screen.getByRole("button", { name: "Cancel scheduled change" })).toBeTruthy();
+  });
+
+  it("explains why the only card cannot be removed", () => {
+    const { OnlyCardCannotBeRemoved } = composeStories(paymentMethods);
+    render(<OnlyCardCannotBeRemoved />);
+    expect(screen.getByRole("alert").textContent).toContain("Add another card first");
+  });
+
+  it("formats zero-decimal currencies from minor units", () => {
+    const { ZeroDecimalCurrency } = composeStories(upcomingInvoice);
+    render(<ZeroDecimalCurrency />);
+    expect(screen.getByTestId("invoice-total").textContent).toBe("¥1,500");
+  });
+
+  it("shows 'cancels on' with a resume control", () => {
+    const { CancelsAtPeriodEnd } = composeStories(subscription);
+    render(<CancelsAtPeriodEnd />);
+    expect(screen.getByText("Cancels on")).toBeTruthy();
+    expect(screen.getByRole("button", { name: "Resume subscription" })).toBeTruthy();
+  });
+
+  it("explains a forbidden action", () => {
+    const { ActionForbidden } = composeStories(subscription);
+    render(<ActionForbidden />);
+    expect(screen.getByRole("alert").textContent).toContain("Your role can only view billing");
+  });
+});

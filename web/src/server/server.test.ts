@@ -1,0 +1,68 @@
+// @vitest-environment node
+import { createHmac } from "node:crypto";
+import { NextRequest, NextResponse } from "next/server";
+import { describe, expect, it } from "vitest";
+import { idempotencyKeyOf, toResponse } from "./bff";
+import { settle, toEnvelope } from "./services/result";
+import { decodeSession, mintDevToken } from "./session";
+
+describe("dev tokens", () => {
+  it("are HS256 with the local stack's settings, and decode back", () => {
+    const token = mintDevToken("org_a", "viewer", "user_x", 1_000);
+    const [head, body, signature] = token.split(".");
+    const expected = createHmac("sha256", "local-dev-only-hs256-secret-do-not-use-in-prod").update(`${head}.${body}`).digest("base64url");
+    expect(signature).toBe(expected);
+    const claims = JSON.parse(Buffer.from(body!, "base64url").toString()) as Record<string, unknown>;
+    expect(claims).toMatchObject({ sub: "user_x", org_id: "org_a", role: "viewer", iss: "billing-local-dev", aud: "billing-api" });
+    expect(decodeSession(token, 1_001)).toMatchObject({ orgId: "org_a", role: "viewer", userId: "user_x" });
+  });
+
+  it("expired or malformed tokens are no session", () => {
+    expect(decodeSession(mintDevToken("org_a", "owner", "u", 0), 10 ** 9)).toBeNull();
+    expect(decodeSession("not-a-jwt")).toBeNull();
+    expect(decodeSession(undefined)).toBeNull();
+  });
+});
+
+describe("error envelopes", () => {
+  it("pass the API's envelope through", () => {
+    const envelope = { error: { code: "default_payment_method_required", message: "m", request_id: "r1" } };
+    expect(toEnvelope(409, envelope, "r1")).toBe(envelope);
+  });
+
+  it("wrap API Gateway's own answers", () => {
+    expect(toEnvelope(403, { message: "Forbidden" }, "gw1")).toEqual({ error: { code: "forbidden", message: "Forbidden", request_id: "gw1" } });
+    expect(toEnvelope(401, { message: "Unauthorized" }, null).error.code).toBe("unauthenticated");
+    expect(toEnvelope(502, "<html>", null).error.code).toBe("upstream_error");
+  });
+
+  it("keep the API's status in the BFF's answer", async () => {
+    const response = new Response(JSON.stringify({ error: { code: "forbidden", message: "no", request_id: "abc" } }), {
+      status: 403,
+      headers: { "apigw-requestid": "abc" },
+    });
+    const result = settle({ error: await response.clone().json(), response });
+    const forwarded = toResponse(result);
+    expect(forwarded.status).toBe(403);
+    expect(forwarded.headers.get("x-request-id")).toBe("abc");
+    expect(await forwarded.json()).toEqual({ error: { code: "forbidden", message: "no", request_id: "abc" } });
+  });
+});
+
+describe("idempotency keys", () => {
+  const request = (key?: string) =>
+    new NextRequest("http://127.0.0.1:3001/api/billing/subscription", { method: "POST", headers: key === undefined ? {} : { "Idempotency-Key": key } });
+
+  it("forwards the browser's key for the action, or makes one", () => {
+    expect(idempotencyKeyOf(request("action-1"))).toBe("action-1");
+    const made = idempotencyKeyOf(request());
+    expect(typeof made).toBe("string");
+    expect(made).not.toBe(idempotencyKeyOf(request()));
+  });
+
+  it("refuses keys the API would refuse", async () => {
+    const refused = idempotencyKeyOf(request("has space"));
+    expect(refused).toBeInstanceOf(NextResponse);
+    expect((refused as NextResponse).status).toBe(400);
+  });
+});
