@@ -10,7 +10,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 # One shared target dir for every build, test and cargo-lambda run.
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 
-.PHONY: setup build dev test lint fmt-check clippy template-lint unit e2e openapi web-setup web-test package package-test
+.PHONY: setup build dev test lint fmt-check clippy template-lint unit e2e security openapi web-setup web-test package package-test
 
 setup:
 	@bash scripts/setup.sh
@@ -26,7 +26,7 @@ dev: build web-setup
 
 ## make test: formatting, clippy, template lint, unit tests, end-to-end tests over the local stack,
 ## then the web app's checks and browser tests.
-test: setup lint unit e2e web-test
+test: setup lint unit e2e security web-test
 
 lint: fmt-check clippy template-lint
 
@@ -46,6 +46,13 @@ unit:
 
 e2e: build
 	$(VENV)/bin/pytest -q tests/e2e
+	$(PY) tests/security/scan_logs.py .dev/logs/e2e .dev/logs/e2e-billing-disabled
+
+## make security: authorization matrix (every route × roles, bad tokens, cross-org ids), schemathesis
+## fuzzing from openapi.json (SECURITY_FUZZ_EXAMPLES, default 20; SECURITY_FUZZ_SEED replays),
+## oversized and nested bodies, no panics, no secrets in its logs; its own stack on free ports.
+security: build
+	$(VENV)/bin/pytest -q tests/security
 
 web-setup:
 	@bash scripts/setup-web.sh

@@ -66,6 +66,21 @@ pub async fn authorize(
     Ok(response)
 }
 
+/// Decides on the raw event. An event that does not parse as an authorizer request (e.g. a
+/// header value with control characters, which `http::HeaderValue` refuses) is unauthenticated,
+/// not an invocation failure API Gateway would turn into a 500.
+pub async fn authorize_event(
+    verifier: &TokenVerifier,
+    event: serde_json::Value,
+) -> Result<ApiGatewayV2CustomAuthorizerSimpleResponse<AuthorizerContext>, Unauthorized> {
+    let request: ApiGatewayV2CustomAuthorizerV2Request =
+        serde_json::from_value(event).map_err(|error| {
+            tracing::info!(%error, "authorizer event rejected");
+            Unauthorized
+        })?;
+    authorize(verifier, &request).await
+}
+
 /// The token from the identity source (the Authorization header), `Bearer` scheme only.
 fn bearer_token(request: &ApiGatewayV2CustomAuthorizerV2Request) -> Option<&str> {
     let header = request
@@ -90,8 +105,8 @@ pub async fn run_authorizer() -> Result<(), lambda_runtime::Error> {
     let verifier = crate::app::load_token_verifier().await?;
     let verifier = &verifier;
     lambda_runtime::run(lambda_runtime::service_fn(
-        move |event: lambda_runtime::LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| async move {
-            authorize(verifier, &event.payload).await
+        move |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
+            authorize_event(verifier, event.payload).await
         },
     ))
     .await
@@ -235,6 +250,24 @@ mod tests {
                 "{name} must be unauthorized"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn an_event_with_control_characters_in_a_header_is_unauthorized() {
+        let verifier = hs256_verifier();
+        let mut event =
+            serde_json::to_value(request(&format!("Bearer {}", hs256(&claims("owner"))))).unwrap();
+        event["headers"]["authorization"] = json!("Bearer \u{1}abc");
+        event["identitySource"] = json!(["Bearer \u{1}abc"]);
+        assert!(authorize_event(&verifier, event).await.is_err());
+        let valid =
+            serde_json::to_value(request(&format!("Bearer {}", hs256(&claims("owner"))))).unwrap();
+        assert!(
+            authorize_event(&verifier, valid)
+                .await
+                .unwrap()
+                .is_authorized
+        );
     }
 
     #[tokio::test]
