@@ -331,7 +331,14 @@ impl Endpoint for ChangePlan {
         let body: PlanChangeRequest = request.optional_json()?;
         let key = request.idempotency_key("plan-change");
         ApiResponse::ok(
-            subscriptions::change_plan(app, &request.principal.org_id, body, &key).await?,
+            subscriptions::change_plan(
+                app,
+                &request.principal.org_id,
+                body,
+                &key,
+                request.has_client_idempotency_key(),
+            )
+            .await?,
         )
     }
 }

@@ -71,6 +71,11 @@ impl ApiRequest {
         format!("{}:{operation}:{client_key}", self.principal.org_id)
     }
 
+    /// Whether the client sent an `Idempotency-Key` (a retry may then be a replay).
+    pub fn has_client_idempotency_key(&self) -> bool {
+        self.client_idempotency_key.is_some()
+    }
+
     /// A path parameter such as `{id}`.
     pub fn path_parameter(&self, name: &str) -> Option<&str> {
         self.path_parameters.get(name).map(String::as_str)

@@ -380,6 +380,7 @@ pub(crate) mod subscription_fakes {
                     current_period_end: PERIOD_END,
                     cancel_at_period_end: false,
                     schedule_id: None,
+                    start_key: None,
                     payment_client_secret: None,
                 },
             ));
@@ -473,6 +474,7 @@ pub(crate) mod subscription_fakes {
                 current_period_end: PERIOD_END,
                 cancel_at_period_end: false,
                 schedule_id: None,
+                start_key: Some(key.into()),
                 payment_client_secret: (!new.charge_now).then(|| "pi_1_secret_x".into()),
             };
             keys.insert(key.into(), id);

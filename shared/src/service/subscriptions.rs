@@ -279,33 +279,48 @@ pub async fn start_subscription(
     {
         return Err(BillingError::PaymentMethodNotFound);
     }
-    if let Some(existing) = app.subscriptions.latest_subscription(customer).await?
-        && !existing.has_ended()
-    {
-        return Err(BillingError::SubscriptionExists);
-    }
-    let charge_now = payment_method.is_some()
-        || app
-            .payments
-            .default_payment_method(customer)
-            .await?
-            .is_some();
     let key = format!("{org_id}:subscription-start:{}", record.subscription_starts);
-    let new = NewSubscription {
-        customer,
-        price_id: &price.id,
-        quantity,
-        payment_method: payment_method.as_ref(),
-        trial_days: request.trial_days,
-        charge_now,
-    };
-    let state = match app.subscriptions.create_subscription(new, &key).await {
-        Ok(state) => state,
-        // Another start for this org with other parameters holds the key.
-        Err(crate::stripe::GatewayError::IdempotencyConflict) => {
+    let live = app
+        .subscriptions
+        .latest_subscription(customer)
+        .await?
+        .filter(|existing| !existing.has_ended());
+    let state = match live {
+        // This start's own subscription: an earlier attempt created it, then failed before
+        // recording it. Answer as that attempt would have; an `incomplete` one (under 23 h old,
+        // so inside Stripe's 24 h key window) is replayed to get its payment secret back.
+        Some(own)
+            if own.start_key.as_deref() == Some(key.as_str()) && own.status != "incomplete" =>
+        {
+            own
+        }
+        Some(other) if other.start_key.as_deref() != Some(key.as_str()) => {
             return Err(BillingError::SubscriptionExists);
         }
-        Err(error) => return Err(error.into()),
+        _ => {
+            let charge_now = payment_method.is_some()
+                || app
+                    .payments
+                    .default_payment_method(customer)
+                    .await?
+                    .is_some();
+            let new = NewSubscription {
+                customer,
+                price_id: &price.id,
+                quantity,
+                payment_method: payment_method.as_ref(),
+                trial_days: request.trial_days,
+                charge_now,
+            };
+            match app.subscriptions.create_subscription(new, &key).await {
+                Ok(state) => state,
+                // Another start for this org with other parameters holds the key.
+                Err(crate::stripe::GatewayError::IdempotencyConflict) => {
+                    return Err(BillingError::SubscriptionExists);
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
     };
     remember(
         app,
@@ -463,6 +478,7 @@ pub async fn change_plan(
     org_id: &OrgId,
     request: PlanChangeRequest,
     idempotency_key: &str,
+    replayable: bool,
 ) -> Result<SubscriptionView, BillingError> {
     let plan = request.plan.ok_or_else(|| {
         BillingError::InvalidRequest("invalid request body: missing field `plan`".into())
@@ -480,7 +496,10 @@ pub async fn change_plan(
 
     let (state, pending) = match timing {
         Timing::Immediate => {
-            if unchanged {
+            // Already on it: a retry under the client's key after a partial failure is sent
+            // again, so Stripe replays the first answer (or makes a no-op change); without a
+            // client key it is a mistake worth telling.
+            if unchanged && !replayable {
                 return Err(BillingError::PlanUnchanged);
             }
             if let Some(date) = request.proration_date
@@ -663,6 +682,68 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_start_retried_after_its_record_write_failed_answers_with_its_own_subscription() {
+        let w = world();
+        let record = customer_of(
+            ensure_customer(
+                w.app.customers.as_ref(),
+                w.app.payments.as_ref(),
+                &org(),
+                OffsetDateTime::now_utc(),
+            )
+            .await
+            .unwrap(),
+        );
+        // An earlier attempt: Stripe created the subscription, the answer never got recorded.
+        let new = NewSubscription {
+            customer: &record.stripe_customer_id,
+            price_id: "price_starter",
+            quantity: 1,
+            payment_method: None,
+            trial_days: None,
+            charge_now: false,
+        };
+        let first = w
+            .subscriptions
+            .create_subscription(new, "org_1:subscription-start:0")
+            .await
+            .unwrap();
+        let retried = start_subscription(&w.app, &org(), start("starter_monthly"))
+            .await
+            .unwrap();
+        assert_eq!(retried.subscription.id, first.id.as_str());
+        assert!(
+            retried.client_secret.is_some(),
+            "the payment secret comes back"
+        );
+        let stored = w.store.get(&org()).await.unwrap().unwrap();
+        assert_eq!(stored.subscription_starts, 1);
+        // A subscription this start did not make still blocks a start.
+        let error = start_subscription(&w.app, &org(), start("starter_monthly"))
+            .await
+            .unwrap_err();
+        assert!(matches!(error, BillingError::SubscriptionExists));
+    }
+
+    #[tokio::test]
+    async fn a_plan_change_retried_under_the_clients_key_replays_instead_of_plan_unchanged() {
+        let w = world();
+        started(&w).await;
+        let change_now = || change("pro_monthly", Timing::Immediate);
+        let first = change_plan(&w.app, &org(), change_now(), "k", true)
+            .await
+            .unwrap();
+        let retried = change_plan(&w.app, &org(), change_now(), "k", true)
+            .await
+            .unwrap();
+        assert_eq!(retried, first);
+        let error = change_plan(&w.app, &org(), change_now(), "k2", false)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, BillingError::PlanUnchanged));
+    }
+
+    #[tokio::test]
     async fn a_second_start_is_subscription_exists_until_the_first_has_ended() {
         let w = world();
         started(&w).await;
@@ -716,6 +797,7 @@ mod tests {
             &org(),
             change("starter_monthly", Timing::Immediate),
             "k",
+            false,
         )
         .await
         .unwrap_err();
@@ -730,7 +812,9 @@ mod tests {
             proration_date: Some(PERIOD_START + 100),
             ..change("pro_monthly", Timing::Immediate)
         };
-        let changed = change_plan(&w.app, &org(), request, "k").await.unwrap();
+        let changed = change_plan(&w.app, &org(), request, "k", false)
+            .await
+            .unwrap();
         assert_eq!(changed.plan.as_deref(), Some("pro_monthly"));
         let stored = w
             .store
@@ -752,7 +836,9 @@ mod tests {
                 proration_date: Some(date),
                 ..change("pro_monthly", Timing::Immediate)
             };
-            let error = change_plan(&w.app, &org(), request, "k").await.unwrap_err();
+            let error = change_plan(&w.app, &org(), request, "k", false)
+                .await
+                .unwrap_err();
             assert!(
                 matches!(error, BillingError::InvalidProrationDate),
                 "{date}"
@@ -769,6 +855,7 @@ mod tests {
             &org(),
             change("pro_yearly", Timing::PeriodEnd),
             "k1",
+            false,
         )
         .await
         .unwrap();
@@ -793,6 +880,7 @@ mod tests {
             &org(),
             change("starter_monthly", Timing::PeriodEnd),
             "k2",
+            false,
         )
         .await
         .unwrap();
@@ -815,6 +903,7 @@ mod tests {
             &org(),
             change("pro_yearly", Timing::PeriodEnd),
             "k1",
+            false,
         )
         .await
         .unwrap();
@@ -823,6 +912,7 @@ mod tests {
             &org(),
             change("pro_monthly", Timing::Immediate),
             "k2",
+            false,
         )
         .await
         .unwrap();
@@ -840,6 +930,7 @@ mod tests {
             &org(),
             change("pro_monthly", Timing::Immediate),
             "k",
+            false,
         )
         .await
         .unwrap_err();
@@ -886,6 +977,7 @@ mod tests {
             &org(),
             change("pro_monthly", Timing::Immediate),
             "k",
+            false,
         )
         .await
         .unwrap_err();

@@ -57,6 +57,9 @@ pub struct SubscriptionState {
     pub current_period_end: i64,
     pub cancel_at_period_end: bool,
     pub schedule_id: Option<String>,
+    /// The idempotency key of the start that created it (`metadata.billing_start_key`), so a
+    /// retried start can recognise its own subscription after a partial failure.
+    pub start_key: Option<String>,
     /// The first invoice's payment client secret while it still needs the customer (3DS,
     /// no usable card): the frontend confirms it with Stripe.js.
     pub payment_client_secret: Option<String>,
@@ -222,9 +225,12 @@ fn state_of(subscription: &stripe_shared::Subscription) -> Result<SubscriptionSt
             .schedule
             .as_ref()
             .map(|s| s.id().as_str().to_owned()),
+        start_key: subscription.metadata.get(START_KEY_METADATA).cloned(),
         payment_client_secret,
     })
 }
+
+pub const START_KEY_METADATA: &str = "billing_start_key";
 
 const EXPAND_CONFIRMATION_SECRET: &str = "latest_invoice.confirmation_secret";
 
@@ -293,6 +299,10 @@ impl SubscriptionGateway for StripeGateway {
             .customer(new.customer.as_str())
             .items(vec![item])
             .payment_behavior(behavior)
+            .metadata(std::collections::HashMap::from([(
+                START_KEY_METADATA.to_owned(),
+                idempotency_key.to_owned(),
+            )]))
             .expand(vec![EXPAND_CONFIRMATION_SECRET.to_owned()]);
         if let Some(method) = new.payment_method {
             create = create.default_payment_method(method.as_str());
@@ -550,6 +560,7 @@ mod tests {
             current_period_end: item["current_period_end"].as_i64().unwrap(),
             cancel_at_period_end: false,
             schedule_id: None,
+            start_key: None,
             payment_client_secret: None,
         }
     }

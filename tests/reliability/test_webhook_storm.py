@@ -1,0 +1,176 @@
+"""A webhook storm: real state changes across many orgs, every event delivered 3 times in random
+order. Every org's copy must end equal to Stripe, every event id is recorded once, and a further
+redelivery of every event is acknowledged as a duplicate."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import random
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+from rel import HTTP_TIMEOUT_S, LEDGER, SCALE, eventually
+from stacklib import aws_client, mint_token
+from test_concurrency import subscribed_org
+
+ORGS = 12 * SCALE
+EVENTS = 500 * SCALE
+COPIES = 3
+PLANS = ("starter_monthly", "pro_monthly", "pro_yearly")
+
+
+def plan_of(subscription: dict) -> str:
+    return subscription["items"]["data"][0]["price"]["lookup_key"]
+
+
+def change(stripe, subscription_id: str, rng: random.Random, prices: dict[str, str]) -> None:
+    """One real change made directly in Stripe (as in the Dashboard)."""
+    current = stripe.v1("GET", f"/v1/subscriptions/{subscription_id}")
+    if current["status"] == "canceled":
+        return
+    roll = rng.random()
+    if roll < 0.5:
+        flag = "false" if current["cancel_at_period_end"] else "true"
+        stripe.v1("POST", f"/v1/subscriptions/{subscription_id}", data={"cancel_at_period_end": flag})
+        return
+    plan = rng.choice([p for p in PLANS[:2] if p != plan_of(current)])  # same interval: no cycle reset
+    item = current["items"]["data"][0]
+    data = {"items[0][id]": item["id"], "items[0][price]": prices[plan]}
+    if roll < 0.8:
+        data["proration_behavior"] = "none"
+    elif roll < 0.9:
+        data["proration_behavior"] = "create_prorations"
+        data["items[0][quantity]"] = str(rng.randint(1, 3))
+    else:
+        data["proration_behavior"] = "always_invoice"
+    stripe.v1("POST", f"/v1/subscriptions/{subscription_id}", data=data)
+
+
+def sign(secret: str, payload: bytes) -> str:
+    timestamp = int(time.time())
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def test_500_events_delivered_3_times_shuffled_end_equal_to_stripe(api, stack, stripe, dynamodb, tables, template):
+    rng = random.Random(8)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        orgs = list(pool.map(lambda _: subscribed_org(api, stripe), range(ORGS)))
+    prices = {plan: stripe.price_id(plan) for plan in PLANS}
+    # Deliveries of the setup must be over before the storm starts: wait for the queue to drain.
+    assert eventually(lambda: all(d["status"] in ("delivered", "failed") for d in stripe.deliveries()), 60)
+    first_delivery = len(stripe.deliveries())
+    refetches_before = stripe.requests_by_route().get("GET /v1/subscriptions/:id", 0)
+
+    stripe.webhook_mode(duplicate=COPIES, shuffle=True)
+    try:
+        changes = 0
+        while len(stripe.deliveries()) - first_delivery < EVENTS * COPIES:
+            for _ in range(10):  # the deliveries log is read every 10 changes (it grows to 1500+)
+                _, subscription, _ = rng.choice(orgs)
+                change(stripe, subscription["id"], rng, prices)
+                changes += 1
+        held = stripe.deliveries()[first_delivery:]
+        started = time.monotonic()
+        flushed = stripe.flush()
+    finally:
+        stripe.webhook_mode(duplicate=1, shuffle=False, pause=False)
+
+    def storm_done():
+        log = stripe.deliveries()[first_delivery:]
+        return log if all(d["status"] in ("delivered", "failed") for d in log) else None
+
+    log = eventually(storm_done, 300, 0.5)
+    seconds = time.monotonic() - started
+    assert log, "deliveries still pending after 300 s"
+    event_ids = sorted({d["event_id"] for d in held})
+    copies = Counter(d["event_id"] for d in log)
+    bad = [d for d in log if d["response_status"] != 200]
+    types = Counter(d["type"] for d in log if d["copy"] == 1)
+    refetches = stripe.requests_by_route().get("GET /v1/subscriptions/:id", 0) - refetches_before
+
+    # 1. every org's copy equals Stripe's subscription
+    mismatches = []
+
+    def compare(org):
+        org_id, subscription, _ = org
+        truth = stripe.v1("GET", f"/v1/subscriptions/{subscription['id']}")
+        item = truth["items"]["data"][0]
+        expected = {
+            "id": truth["id"],
+            "status": truth["status"],
+            "plan": plan_of(truth),
+            "quantity": item["quantity"],
+            "cancel_at_period_end": truth["cancel_at_period_end"],
+            "current_period_end": item["current_period_end"],
+        }
+        copy = api.get_customer(mint_token(org_id, "viewer")).json().get("subscription") or {}
+        got = {key: copy.get(key) for key in expected}  # the record's copy has no period start
+        if got != expected:
+            mismatches.append((org_id, expected, got))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(compare, orgs))
+
+    # 2. the processed-events table holds each event id exactly once
+    recorded = Counter()
+    for start in range(0, len(event_ids), 100):
+        keys = [{"event_id": {"S": e}} for e in event_ids[start : start + 100]]
+        pending = {tables["events"]: {"Keys": keys, "ConsistentRead": True}}
+        while pending:
+            answer = dynamodb.batch_get_item(RequestItems=pending)
+            for item in answer["Responses"].get(tables["events"], []):
+                recorded[item["event_id"]["S"]] += 1
+            pending = answer.get("UnprocessedKeys") or {}
+    missing = [e for e in event_ids if recorded[e] != 1]
+
+    # 3. one more delivery of every event (signed like Stripe signs) is acknowledged as a duplicate
+    secret_name = template.parameters["StripeSecretName"]
+    whsec = json.loads(aws_client("secretsmanager", stack.moto).get_secret_value(SecretId=secret_name)["SecretString"])[
+        "webhook_secret"
+    ]
+    session = requests.Session()
+
+    wanted = set(event_ids)
+    events = {e["id"]: e for e in stripe.list_all("/v1/events") if e["id"] in wanted}
+    assert set(events) == wanted, f"{len(wanted - set(events))} events not listed by the fake"
+
+    def redeliver(event_id):
+        payload = json.dumps(events[event_id]).encode()
+        response = session.post(
+            f"{api.base_url}/billing/webhooks/stripe",
+            data=payload,
+            headers={"Stripe-Signature": sign(whsec, payload), "Content-Type": "application/json"},
+            timeout=HTTP_TIMEOUT_S,
+        )
+        return response.status_code, (response.json() if response.status_code == 200 else response.text)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        replays = list(pool.map(redeliver, event_ids))
+    outcomes = Counter(body["outcome"] if status == 200 else f"HTTP {status}" for status, body in replays)
+
+    ok_copies = all(copies[e] == COPIES for e in event_ids)
+    LEDGER.record("webhooks", f"{len(event_ids)} events x{COPIES} shuffled: copies equal Stripe", not mismatches,
+                  f"{len(mismatches)} of {ORGS} orgs differ")
+    LEDGER.record("webhooks", "every delivery answered 200", not bad, f"{len(bad)} non-200")
+    LEDGER.record("webhooks", "each event id recorded once", not missing, f"{len(missing)} missing/duplicated")
+    LEDGER.record("webhooks", "4th delivery of every event is 'duplicate'", set(outcomes) == {"duplicate"},
+                  str(dict(outcomes)))
+    LEDGER.record("webhooks", f"each event delivered {COPIES}x", ok_copies)
+    LEDGER.figure(
+        f"webhook storm: {changes} Stripe changes on {ORGS} subscriptions -> {len(event_ids)} events "
+        f"({dict(types.most_common(6))}), {flushed} deliveries flushed in random order, all done in "
+        f"{seconds:.1f}s ({len(log) / max(seconds, 0.001):.0f}/s); {len(bad)} non-200; "
+        f"{refetches} subscription re-fetches; {len(event_ids) - len(missing)}/{len(event_ids)} ids recorded once; "
+        f"redelivery outcomes {dict(outcomes)}; {len(mismatches)}/{ORGS} copies differ from Stripe"
+    )
+    assert len(event_ids) >= EVENTS
+    assert ok_copies
+    assert not bad, bad[:3]
+    assert not mismatches, mismatches[:3]
+    assert not missing, missing[:5]
+    assert set(outcomes) == {"duplicate"}, outcomes
