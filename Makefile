@@ -10,7 +10,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 # One shared target dir for every build, test and cargo-lambda run.
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 
-.PHONY: setup build dev test lint fmt-check clippy template-lint unit e2e security openapi web-setup web-test package package-test
+.PHONY: setup build dev test lint fmt-check clippy template-lint unit e2e security openapi web-setup web-test package package-test bench reliability
 
 setup:
 	@bash scripts/setup.sh
@@ -26,7 +26,7 @@ dev: build web-setup
 
 ## make test: formatting, clippy, template lint, unit tests, end-to-end tests over the local stack,
 ## then the web app's checks and browser tests.
-test: setup lint unit e2e security web-test
+test: setup lint unit e2e reliability security web-test
 
 lint: fmt-check clippy template-lint
 
@@ -47,6 +47,11 @@ unit:
 e2e: build
 	$(VENV)/bin/pytest -q tests/e2e
 	$(PY) tests/security/scan_logs.py .dev/logs/e2e .dev/logs/e2e-billing-disabled
+
+## make reliability: races from 4 processes, a webhook storm, and Stripe/DynamoDB fault injection at
+## every upstream step, against its own stack on free 127.0.0.1 ports. RELIABILITY_SCALE=N: bigger.
+reliability: build
+	$(VENV)/bin/pytest -q tests/reliability
 
 ## make security: authorization matrix (every route × roles, bad tokens, cross-org ids), schemathesis
 ## fuzzing from openapi.json (SECURITY_FUZZ_EXAMPLES, default 20; SECURITY_FUZZ_SEED replays),
@@ -75,3 +80,9 @@ package: setup
 ## .ci/run runs both.
 package-test: package
 	$(VENV)/bin/pytest -q tests/package
+
+## make bench: the performance benchmark (tests/bench/README.md) — cold start, warm round trip,
+## upstream calls, peak RSS against an empty lambda_http and a Python baseline, package sizes
+## (from `make package`, run it first); writes tests/bench/results.md.
+bench: setup
+	bash tests/bench/run.sh
