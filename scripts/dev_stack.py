@@ -48,6 +48,7 @@ from stacklib import (
     Template,
     TemplateError,
     aws_client,
+    create_tables,
 )
 
 STARTUP_TIMEOUT_S = 60  # per service, once the binaries are built
@@ -61,19 +62,6 @@ WEB_STARTUP_TIMEOUT_S = 180  # `next dev` compiles the probed route on its first
 # A developer's real AWS identity must never reach the functions (everything goes to moto), and
 # locally the functions log text, not JSON.
 SCRUBBED_ENV = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_LAMBDA_LOG_FORMAT")
-
-# The CreateTable arguments a CloudFormation table definition carries over as they are.
-CREATE_TABLE_KEYS = (
-    "TableName",
-    "AttributeDefinitions",
-    "KeySchema",
-    "BillingMode",
-    "ProvisionedThroughput",
-    "GlobalSecondaryIndexes",
-    "LocalSecondaryIndexes",
-    "StreamSpecification",
-)
-
 
 class StackError(Exception):
     """Starting or running the stack failed; the message says which service and why."""
@@ -231,18 +219,6 @@ def moto_is_healthy(moto_url: str) -> bool:
 
 def stripe_fake_is_healthy(stripe_url: str) -> bool:
     return http_json("GET", f"{stripe_url}/_fake/health")[0] == 200
-
-
-def create_tables(template: Template, moto_url: str) -> None:
-    dynamodb = aws_client("dynamodb", moto_url)
-    for definition in template.table_definitions():
-        dynamodb.create_table(**{key: definition[key] for key in CREATE_TABLE_KEYS if key in definition})
-        ttl = definition.get("TimeToLiveSpecification")
-        if ttl and ttl.get("Enabled"):
-            dynamodb.update_time_to_live(
-                TableName=definition["TableName"],
-                TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
-            )
 
 
 def register_webhook_endpoint(template: Template, stripe_url: str, api_port: int) -> str:

@@ -346,3 +346,28 @@ def aws_client(service: str, endpoint_url: str):
         aws_access_key_id="test",
         aws_secret_access_key="test",
     )
+
+
+# The CreateTable arguments a CloudFormation table definition carries over as they are.
+CREATE_TABLE_KEYS = (
+    "TableName",
+    "AttributeDefinitions",
+    "KeySchema",
+    "BillingMode",
+    "ProvisionedThroughput",
+    "GlobalSecondaryIndexes",
+    "LocalSecondaryIndexes",
+    "StreamSpecification",
+)
+
+
+def create_tables(template: Template, moto_url: str) -> None:
+    dynamodb = aws_client("dynamodb", moto_url)
+    for definition in template.table_definitions():
+        dynamodb.create_table(**{key: definition[key] for key in CREATE_TABLE_KEYS if key in definition})
+        ttl = definition.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled"):
+            dynamodb.update_time_to_live(
+                TableName=definition["TableName"],
+                TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+            )

@@ -317,7 +317,7 @@ pub async fn run<E: Endpoint>(endpoint: E) -> Result<(), Error> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::config::Settings;
     use crate::endpoints::{EnsureCustomer, GetCustomer};
@@ -350,10 +350,10 @@ mod tests {
         app_with("true", Arc::new(FakeGateway::default()))
     }
 
-    const TEST_WEBHOOK_SECRET: &str = "whsec_unit_test_secret";
+    pub(crate) const TEST_WEBHOOK_SECRET: &str = "whsec_unit_test_secret";
 
     /// A whole event: async-stripe parses `data.object` into its typed Subscription.
-    fn stripe_event(id: &str) -> String {
+    pub(crate) fn stripe_event(id: &str) -> String {
         let subscription: Value =
             serde_json::from_str(include_str!("../tests/fixtures/stripe-subscription.json"))
                 .unwrap();
@@ -383,7 +383,7 @@ mod tests {
         lambda_http::request::from_str(&event.to_string()).unwrap()
     }
 
-    fn signed(payload: &str, secret: &str, at: i64) -> Option<String> {
+    pub(crate) fn signed(payload: &str, secret: &str, at: i64) -> Option<String> {
         Some(stripe_webhook::Webhook::generate_test_header(
             payload,
             secret,
@@ -391,7 +391,7 @@ mod tests {
         ))
     }
 
-    fn now() -> i64 {
+    pub(crate) fn now() -> i64 {
         time::OffsetDateTime::now_utc().unix_timestamp()
     }
 

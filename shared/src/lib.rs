@@ -17,3 +17,5 @@ pub mod service;
 pub mod store;
 pub mod stripe;
 pub mod telemetry;
+#[cfg(test)]
+mod warm_path;

@@ -3,6 +3,7 @@
 use crate::domain::{OrgId, PlanKey, StripeCustomerId, SubscriptionId};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::{put_item::PutItemError, update_item::UpdateItemError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -165,6 +166,36 @@ where
     }
 }
 
+/// The typed errors of the writes we make conditional.
+trait ConditionalWriteError {
+    fn is_condition_failed(&self) -> bool;
+}
+
+impl ConditionalWriteError for PutItemError {
+    fn is_condition_failed(&self) -> bool {
+        self.is_conditional_check_failed_exception()
+    }
+}
+
+impl ConditionalWriteError for UpdateItemError {
+    fn is_condition_failed(&self) -> bool {
+        self.is_conditional_check_failed_exception()
+    }
+}
+
+/// A conditional write's result: `true` when written, `false` when its condition did not hold.
+fn conditional_write<O, E, R>(result: Result<O, SdkError<E, R>>) -> Result<bool, StoreError>
+where
+    E: ConditionalWriteError + ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(SdkError::ServiceError(service)) if service.err().is_condition_failed() => Ok(false),
+        Err(error) => Err(classify_sdk_error(error)),
+    }
+}
+
 pub struct DynamoCustomerStore {
     client: aws_sdk_dynamodb::Client,
     table: String,
@@ -195,15 +226,11 @@ impl DynamoCustomerStore {
             }))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(InsertOutcome::Inserted),
-            Err(SdkError::ServiceError(service))
-                if service.err().is_conditional_check_failed_exception() =>
-            {
-                Ok(InsertOutcome::AlreadyExists)
-            }
-            Err(error) => Err(classify_sdk_error(error)),
-        }
+        Ok(if conditional_write(result)? {
+            InsertOutcome::Inserted
+        } else {
+            InsertOutcome::AlreadyExists
+        })
     }
 }
 
@@ -269,15 +296,7 @@ impl CustomerStore for DynamoCustomerStore {
             .expression_attribute_values(":at", AttributeValue::S(at))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(service))
-                if service.err().is_conditional_check_failed_exception() =>
-            {
-                Ok(false)
-            }
-            Err(error) => Err(classify_sdk_error(error)),
-        }
+        conditional_write(result)
     }
 
     async fn save_subscription(
@@ -313,16 +332,8 @@ impl CustomerStore for DynamoCustomerStore {
                 .update_expression("SET subscription = :s, updated_at = :now")
                 .condition_expression(format!("attribute_exists(org_id) AND {newer_guard}")),
         };
-        match update.send().await {
-            Ok(_) => Ok(()),
-            // A newer copy, or another writer's start, got there first: nothing to do.
-            Err(SdkError::ServiceError(service))
-                if service.err().is_conditional_check_failed_exception() =>
-            {
-                Ok(())
-            }
-            Err(error) => Err(classify_sdk_error(error)),
-        }
+        // Not written: a newer copy, or another writer's start, got there first. Nothing to do.
+        conditional_write(update.send().await).map(|_| ())
     }
 
     async fn find_org(&self, customer: &StripeCustomerId) -> Result<Option<OrgId>, StoreError> {
@@ -391,15 +402,8 @@ impl EventLog for DynamoEventLog {
             .condition_expression("attribute_not_exists(event_id)")
             .send()
             .await;
-        match result {
-            // A concurrent delivery of the same event recorded it first: same outcome.
-            Err(SdkError::ServiceError(service))
-                if service.err().is_conditional_check_failed_exception() =>
-            {
-                Ok(())
-            }
-            other => other.map(|_| ()).map_err(classify_sdk_error),
-        }
+        // Not written: a concurrent delivery of the same event recorded it first. Same outcome.
+        conditional_write(result).map(|_| ())
     }
 }
 

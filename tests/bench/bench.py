@@ -58,6 +58,7 @@ from stacklib import (  # noqa: E402
     VENV_BIN,
     Template,
     aws_client,
+    create_tables,
     mint_token,
 )
 
@@ -74,15 +75,6 @@ ZIP_GOAL_BYTES = 5 * 1024 * 1024
 EMPTY = "empty-lambda"
 SETUP_FUNCTIONS = ("ensure-customer", "start-subscription")
 PYTHON = "python-get-customer"
-CREATE_TABLE_KEYS = (
-    "TableName",
-    "AttributeDefinitions",
-    "KeySchema",
-    "BillingMode",
-    "ProvisionedThroughput",
-    "GlobalSecondaryIndexes",
-    "LocalSecondaryIndexes",
-)
 
 
 def now_ns() -> int:
@@ -455,9 +447,7 @@ class Backends:
         raise SystemExit(f"bench: {what} not healthy after {timeout_s}s")
 
     def seed(self, template: Template):
-        dynamodb = aws_client("dynamodb", self.moto_url)
-        for definition in template.table_definitions():
-            dynamodb.create_table(**{k: definition[k] for k in CREATE_TABLE_KEYS if k in definition})
+        create_tables(template, self.moto_url)
         sm = aws_client("secretsmanager", self.moto_url)
         stripe_secret = {"api_key": "sk_test_local_dev", "webhook_secret": WEBHOOK_SECRET}
         sm.create_secret(Name=template.parameters["StripeSecretName"], SecretString=json.dumps(stripe_secret))
@@ -656,6 +646,32 @@ def machine_line() -> str:
     return f"{platform.machine()}, {os.cpu_count()} cores ({cpu}), Linux {platform.release()}, load {load:.1f} at start"
 
 
+def warm_path_section(path: str | None) -> list[str]:
+    """The in-process handler benchmark (billing-core's `warm_path` test, release build)."""
+    lines = [
+        "## Handler overhead (in-process, release build; ms)",
+        "",
+        "Each function's handler with billing-core's in-memory store and fake Stripe behind the ports: the raw "
+        "API Gateway event parsed, the adapter (billing gate, principal, role, body), the use case, the response "
+        "serialized; 2000 rounds after 200 warm-up on one thread, each round a fresh user action (new "
+        "Idempotency-Key, new event id and signature). Source: `shared/src/warm_path.rs`. "
+        f"Goal: p99 < {WARM_P99_GOAL_MS} ms.",
+        "",
+    ]
+    rows = []
+    if path and Path(path).exists():
+        rows = [line.split("\t") for line in Path(path).read_text().splitlines()[1:] if line.strip()]
+    if not rows:
+        return lines + ["Not measured in this run (`run.sh` writes it; `--only` skips it).", ""]
+    lines += ["| function | p50 | p99 | max | answers | p99 < 1 ms |", "|---|---|---|---|---|---|"]
+    met = 0
+    for name, p50, p99, worst, answers in rows:
+        ok = float(p99) < WARM_P99_GOAL_MS
+        met += ok
+        lines.append(f"| {name} | {float(p50):.3f} | {float(p99):.3f} | {float(worst):.3f} | {answers} | {'✅' if ok else '❌'} |")
+    return lines + ["", f"Handler-overhead goal met by {met}/{len(rows)} functions.", ""]
+
+
 def report(results: list[dict], args, started: str, elapsed_s: float, template: Template) -> str:
     by_name = {r["name"]: r for r in results}
     empty = by_name.get(EMPTY)
@@ -704,9 +720,9 @@ def report(results: list[dict], args, started: str, elapsed_s: float, template: 
         "## Warm round trip (ms, invocation queued at the Runtime API → response posted; 1 process, after its cold invoke)",
         "",
         "`own` = round trip minus the time the counting proxies saw spent in moto / the fake Stripe during that "
-        f"invocation (an estimate of the function's own overhead incl. the Runtime API hop). Goal: own p99 < {WARM_P99_GOAL_MS} ms "
-        "(the issue asks for handler overhead with in-memory stores; billing-core's fake gateways are test-only, so this "
-        "is measured end to end through the real binaries instead).",
+        "invocation: the real binary's own time, including the Runtime API hop over HTTP and the SDK clients' "
+        "request signing and parsing. The handler-overhead goal is judged in-process in the next section; "
+        f"this column shows which functions also stay under {WARM_P99_GOAL_MS} ms end to end.",
         "",
         "| function | round trip p50 | round trip p99 | own p50 | own p99 | answers (cold runs; warm) | own p99 < 1 ms |",
         "|---|---|---|---|---|---|---|",
@@ -726,8 +742,9 @@ def report(results: list[dict], args, started: str, elapsed_s: float, template: 
         )
     lines += [
         "",
-        f"Warm goal (own p99 < {WARM_P99_GOAL_MS} ms) met by {warm_met}/{total_fn} functions.",
+        f"End to end, own p99 < {WARM_P99_GOAL_MS} ms for {warm_met}/{total_fn} functions.",
         "",
+        *warm_path_section(args.warm_path),
         "## Upstream calls per request (counted at the proxies / the fake's `/_fake/requests`)",
         "",
         "DDB = DynamoDB, SM = Secrets Manager. Cold = the first request of a fresh process (median of the cold runs); "
@@ -812,6 +829,7 @@ def main() -> int:
         default=str(Path(os.environ.get("CARGO_TARGET_DIR", REPO_ROOT / "target")) / "debug" / "stripe-fake"),
         help="the emulator (its speed is not what is measured: a debug build is fine)",
     )
+    parser.add_argument("--warm-path", help="TSV of the in-process handler benchmark (run.sh writes it)")
     parser.add_argument("--profile-variants", help="TSV of authorizer sizes per profile variant (run.sh writes it)")
     parser.add_argument("--print-binaries", action="store_true", help="print the template's function binaries and exit")
     parser.add_argument("--only", help="comma-separated function binaries (default: all of template.yaml)")

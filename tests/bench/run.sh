@@ -39,6 +39,15 @@ nice -n "$nice_level" cargo build --release --bins "${packages[@]}"
 nice -n "$nice_level" cargo build -p stripe-fake
 echo "bench: builds took $((SECONDS - started)) s" >&2
 
+# Handler overhead in-process (billing-core's in-memory ports), on the whole set only.
+if [[ "$*" != *--only* ]]; then
+  warm_path="$CARGO_TARGET_DIR/bench-warm-path.tsv"
+  rm -f "$warm_path"
+  BENCH_WARM_OUT="$warm_path" nice -n "$nice_level" \
+    cargo test --release -p billing-core --lib warm_path -- --ignored --nocapture
+  set -- --warm-path "$warm_path" "$@"
+fi
+
 if [[ "${BENCH_PROFILE_VARIANTS:-0}" == 1 ]]; then
   variants="$CARGO_TARGET_DIR/bench-profile-variants.tsv"
   printf 'variant\tbinary_bytes\tzipped_bytes\n' >"$variants"

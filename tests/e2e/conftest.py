@@ -11,30 +11,16 @@ Service logs of the stacks started here: .dev/logs/e2e/ and .dev/logs/e2e-billin
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import pytest
 from stacklib import LOCAL_PARAMETER_OVERRIDES, Template, aws_client
-from support import Api, StackProcess, StripeFake, free_ports
+from support import Api, StackProcess, StackUrls, StripeFake, free_ports, start_process, start_stack
 
 ATTACH_VARIABLES = ("E2E_BASE_URL", "E2E_STRIPE_URL", "E2E_MOTO_URL")
 # Instances per function on the main stack: concurrent requests must really run in parallel for
 # the race test (test_concurrent_first_ensures_create_exactly_one_customer).
 FUNCTION_INSTANCES = 4
-
-
-@dataclass(frozen=True)
-class StackUrls:
-    api: str
-    stripe: str
-    moto: str
-
-
-def _start(stack: StackProcess, request: pytest.FixtureRequest) -> str:
-    # Registered before starting, so a stack that fails half-way is still stopped.
-    request.addfinalizer(stack.stop)
-    return stack.start()
 
 
 @pytest.fixture(scope="session")
@@ -44,17 +30,7 @@ def stack(request: pytest.FixtureRequest) -> StackUrls:
         if not all(attach.values()):
             pytest.fail(f"set all of {', '.join(ATTACH_VARIABLES)} to use a running stack")
         return StackUrls(attach["E2E_BASE_URL"], attach["E2E_STRIPE_URL"], attach["E2E_MOTO_URL"])
-    api_port, stripe_port, moto_port, watch_port = free_ports(4)
-    stack = StackProcess(
-        "e2e",
-        api_port=api_port,
-        stripe_port=stripe_port,
-        moto_port=moto_port,
-        watch_port=watch_port,
-        concurrency=FUNCTION_INSTANCES,
-    )
-    api_url = _start(stack, request)
-    return StackUrls(api_url, f"http://127.0.0.1:{stripe_port}", f"http://127.0.0.1:{moto_port}")
+    return start_stack(request, "e2e", concurrency=FUNCTION_INSTANCES)
 
 
 @pytest.fixture(scope="session")
@@ -70,7 +46,7 @@ def billing_disabled_api(stack: StackUrls, request: pytest.FixtureRequest) -> Ap
         stripe_port=urlsplit(stack.stripe).port,
         moto_port=urlsplit(stack.moto).port,
     )
-    return Api(_start(disabled, request))
+    return Api(start_process(disabled, request))
 
 
 @pytest.fixture(scope="session")

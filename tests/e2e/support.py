@@ -12,6 +12,7 @@ import subprocess
 import time
 import uuid
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import contract
@@ -201,3 +202,28 @@ def add_card(api: Api, stack, org_id: str, token: str = "pm_card_visa") -> str:
     assert confirmed.status_code == 200, confirmed.text
     assert confirmed.json()["status"] == "succeeded"
     return confirmed.json()["payment_method"]
+
+
+@dataclass(frozen=True)
+class StackUrls:
+    api: str
+    stripe: str
+    moto: str
+    log_dir: Path | None = None  # None for a stack this session did not start
+
+
+def start_process(process: StackProcess, request) -> str:
+    """Starts `process` for the test session; its finalizer is registered first, so a stack that
+    fails half-way is still stopped. Returns the gateway's URL."""
+    request.addfinalizer(process.stop)
+    return process.start()
+
+
+def start_stack(request, name: str, **options: str | int | bool) -> StackUrls:
+    """A whole stack (moto, fake Stripe, functions, gateway) on free 127.0.0.1 ports."""
+    api_port, stripe_port, moto_port, watch_port = free_ports(4)
+    process = StackProcess(
+        name, api_port=api_port, stripe_port=stripe_port, moto_port=moto_port, watch_port=watch_port, **options
+    )
+    api_url = start_process(process, request)
+    return StackUrls(api_url, f"http://{LOCAL_HOST}:{stripe_port}", f"http://{LOCAL_HOST}:{moto_port}", process.log_dir)

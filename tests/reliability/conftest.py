@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -26,37 +25,15 @@ for extra in (HERE.parent / "e2e", HERE.parents[1] / "scripts"):
 from dynamo_proxy import DynamoFaultProxy  # noqa: E402
 from rel import LEDGER, SCALE, Stripe  # noqa: E402
 from stacklib import LOCAL_PARAMETER_OVERRIDES, Template, aws_client  # noqa: E402
-from support import Api, StackProcess, free_ports  # noqa: E402
+from support import Api, StackProcess, StackUrls, free_ports, start_stack  # noqa: E402
 
 FUNCTION_INSTANCES = 4  # main stack: parallel instances per function for the races
 PROXIED_INSTANCES = 2
 
 
-@dataclass(frozen=True)
-class StackUrls:
-    api: str
-    stripe: str
-    moto: str
-
-
-def _start(stack: StackProcess, request: pytest.FixtureRequest) -> str:
-    request.addfinalizer(stack.stop)  # registered first: a half-started stack is still stopped
-    return stack.start()
-
-
 @pytest.fixture(scope="session")
 def stack(request: pytest.FixtureRequest) -> StackUrls:
-    api_port, stripe_port, moto_port, watch_port = free_ports(4)
-    process = StackProcess(
-        "reliability",
-        api_port=api_port,
-        stripe_port=stripe_port,
-        moto_port=moto_port,
-        watch_port=watch_port,
-        concurrency=FUNCTION_INSTANCES,
-    )
-    api_url = _start(process, request)
-    return StackUrls(api_url, f"http://127.0.0.1:{stripe_port}", f"http://127.0.0.1:{moto_port}")
+    return start_stack(request, "reliability", concurrency=FUNCTION_INSTANCES)
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,6 @@ orphan or duplicate Stripe objects (customers, subscriptions, schedules, invoice
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections import Counter
@@ -368,11 +367,6 @@ STRIPE_KINDS = [
     ("500", {"kind": "status", "status": 500}, "before"),
     ("reset", {"kind": "reset"}, "before"),
 ]
-# A timeout held *after* execution is left out unless RELIABILITY_TIMEOUT_AFTER=1: the fake drops
-# the held request's idempotency entry when the client gives up (its Guard is dropped unsaved), so
-# the product's retry under the same key executes a second time -- a fake artefact (Stripe keeps
-# an executed request's result), which would show as duplicate customers/subscriptions.
-TIMEOUT_AFTER = os.environ.get("RELIABILITY_TIMEOUT_AFTER") == "1"
 # Each timeout case costs ~6 s, so the CI size times out only the call that creates and charges.
 TIMEOUT_CI = {"start subscription": "POST /v1/subscriptions"}
 
@@ -446,7 +440,9 @@ def test_stripe_faults_at_every_step(api, stripe, mutation):
     # every attempt (the client must get 503).
     timeout_steps = steps if FULL_MATRIX else [r for r in steps if TIMEOUT_CI.get(mutation.name) == r]
     for route in timeout_steps:
-        for when in ("before", "after") if TIMEOUT_AFTER else ("before",):
+        # "after": Stripe executed the call and the answer never came; its key replays the saved
+        # result to the product's retry, like Stripe's (the fake keeps it when the client gives up).
+        for when in ("before", "after"):
 
             def arm(ctx, route=route, when=when):
                 times = None if FULL_MATRIX else 1
@@ -566,3 +562,23 @@ def test_zz_fault_answers_seen():
         LEDGER.figure("fault answers: " + ", ".join(f"{k}: {v}" for k, v in sorted(STATS.items())))
     for description, hits in KNOWN_HITS.items():
         LEDGER.figure(f"KNOWN PRODUCT BUG ({hits} case(s)): {description}")
+
+
+def test_a_hung_dynamodb_call_fails_fast_as_store_unavailable(proxied_api, dynamo_proxy):
+    """DynamoDB holds the read with no answer, longer than the function's SDK timeouts (3 s per
+    attempt, 8 s per operation): the caller gets the 503 envelope well inside the function's 25 s,
+    not a gateway timeout."""
+    org_id = new_org_id()
+    hold_s = 20.0
+    dynamo_proxy.arm("GetItem", "*", "timeout", hold_s=hold_s, scope=org_id)
+    started = time.monotonic()
+    try:
+        response = proxied_api.get_customer(mint_token(org_id, "owner"))
+    finally:
+        dynamo_proxy.clear(scope=org_id)
+    elapsed = time.monotonic() - started
+    problem = check_envelope(response, 503, "store_unavailable")
+    LEDGER.record("dynamodb faults", f"GetItem hung {hold_s:.0f} s: answered {response.status_code} "
+                  f"in {elapsed:.1f} s", problem is None and elapsed < 12, problem or "")
+    assert problem is None, problem
+    assert elapsed < 12, f"answered after {elapsed:.1f} s"

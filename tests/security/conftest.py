@@ -13,25 +13,16 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import report
 from stacklib import LOCAL_PARAMETER_OVERRIDES, Template, aws_client
-from support import StackProcess, StripeFake, free_ports
+from support import StackUrls, StripeFake, start_stack
 
 STACK_NAME = "security"
 # Hypothesis keeps its caches under .dev/ (ignored), not in a new .hypothesis/ at the repository root.
 os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(Path(__file__).resolve().parents[2] / ".dev" / "hypothesis"))
-
-
-@dataclass(frozen=True)
-class SecurityStack:
-    api: str
-    stripe: str
-    moto: str
-    log_dir: Path
 
 
 @pytest.fixture(scope="session")
@@ -40,26 +31,17 @@ def template() -> Template:
 
 
 @pytest.fixture(scope="session")
-def stack(request: pytest.FixtureRequest) -> SecurityStack:
-    api_port, stripe_port, moto_port, watch_port = free_ports(4)
-    process = StackProcess(
-        STACK_NAME, api_port=api_port, stripe_port=stripe_port, moto_port=moto_port, watch_port=watch_port
-    )
-    # Registered before starting, so a stack that fails half-way is still stopped.
-    request.addfinalizer(process.stop)
-    api_url = process.start()
-    return SecurityStack(
-        api_url, f"http://127.0.0.1:{stripe_port}", f"http://127.0.0.1:{moto_port}", process.log_dir
-    )
+def stack(request: pytest.FixtureRequest) -> StackUrls:
+    return start_stack(request, STACK_NAME)
 
 
 @pytest.fixture(scope="session")
-def stripe_fake(stack: SecurityStack) -> StripeFake:
+def stripe_fake(stack: StackUrls) -> StripeFake:
     return StripeFake(stack.stripe)
 
 
 @pytest.fixture(scope="session")
-def stripe_secret(stack: SecurityStack, template: Template) -> dict:
+def stripe_secret(stack: StackUrls, template: Template) -> dict:
     """The Stripe secret document the functions read: {"api_key", "webhook_secret"}."""
     secrets = aws_client("secretsmanager", stack.moto)
     value = secrets.get_secret_value(SecretId=template.parameters["StripeSecretName"])["SecretString"]
@@ -67,7 +49,7 @@ def stripe_secret(stack: SecurityStack, template: Template) -> dict:
 
 
 @pytest.fixture(scope="session")
-def customers_table(stack: SecurityStack, template: Template):
+def customers_table(stack: StackUrls, template: Template):
     dynamodb = aws_client("dynamodb", stack.moto)
     name = template.parameters["CustomersTableName"]
 

@@ -11,7 +11,7 @@ from stacklib import DEV_STRIPE_API_KEY, mint_token
 from support import HTTP_TIMEOUT_S, new_org_id
 
 
-def fake_get(stack: SecurityStack, path: str) -> dict:
+def fake_get(stack: StackUrls, path: str) -> dict:
     response = requests.get(stack.stripe + path, timeout=HTTP_TIMEOUT_S)
     response.raise_for_status()
     return response.json()

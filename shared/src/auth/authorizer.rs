@@ -113,7 +113,7 @@ pub async fn run_authorizer() -> Result<(), lambda_runtime::Error> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::auth::{JwksCache, JwksSource, TokenKeys};
     use crate::config::ClaimNames;
@@ -140,12 +140,12 @@ mod tests {
         time::OffsetDateTime::now_utc().unix_timestamp()
     }
 
-    fn claims(role: &str) -> Value {
+    pub(crate) fn claims(role: &str) -> Value {
         json!({"sub": "user_1", "org_id": "org_1", "role": role, "iss": ISSUER, "aud": AUDIENCE,
                "iat": now(), "nbf": now() - 5, "exp": now() + 600})
     }
 
-    fn hs256_verifier() -> TokenVerifier {
+    pub(crate) fn hs256_verifier() -> TokenVerifier {
         TokenVerifier::new(
             ISSUER.into(),
             AUDIENCE.into(),
@@ -154,7 +154,7 @@ mod tests {
         )
     }
 
-    fn hs256(claims: &Value) -> String {
+    pub(crate) fn hs256(claims: &Value) -> String {
         encode(
             &Header::new(Algorithm::HS256),
             claims,

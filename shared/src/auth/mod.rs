@@ -1,7 +1,7 @@
 //! Identity: roles and the principal the authorizer hands to every function, and the token
 //! verification the authorizer itself performs.
 
-mod authorizer;
+pub(crate) mod authorizer;
 mod jwks;
 mod token;
 

@@ -573,7 +573,7 @@ pub async fn set_cancel_at_period_end(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::config::Settings;
     use crate::service::fakes::{FakeGateway, FakeSubscriptions};
@@ -581,14 +581,25 @@ mod tests {
     use crate::store::{CustomerStore, InMemoryCustomerStore};
     use std::sync::Arc;
 
-    struct World {
-        app: App,
-        gateway: Arc<FakeGateway>,
-        subscriptions: Arc<FakeSubscriptions>,
-        store: Arc<InMemoryCustomerStore>,
+    /// An app over in-memory ports, with handles on the fakes behind it.
+    pub(crate) struct World {
+        pub(crate) app: App,
+        pub(crate) gateway: Arc<FakeGateway>,
+        pub(crate) subscriptions: Arc<FakeSubscriptions>,
+        pub(crate) store: Arc<InMemoryCustomerStore>,
     }
 
-    fn world() -> World {
+    impl World {
+        /// The Stripe customer the fake made for `org` (the latest, after a re-link).
+        pub(crate) fn customer_of(&self, org: &str) -> StripeCustomerId {
+            self.gateway.customers.lock().unwrap()[org]
+                .last()
+                .unwrap()
+                .clone()
+        }
+    }
+
+    pub(crate) fn world() -> World {
         let env = [
             ("ENABLE_BILLING", "true"),
             ("APP_PUBLIC_URL", "https://app.example.com"),

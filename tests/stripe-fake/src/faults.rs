@@ -19,7 +19,8 @@ pub enum When {
     #[default]
     Before,
     /// After the endpoint ran: the change happened, the client gets the fault instead, and the
-    /// fault response is what the idempotency key replays (a dropped connection saves the real one).
+    /// fault response is what the idempotency key replays (a dropped connection saves the real one),
+    /// also when the client stops waiting during a timeout's hold.
     After,
 }
 
@@ -89,17 +90,19 @@ impl Fault {
         self.when == when && (self.route == "*" || self.route == route)
     }
 
-    /// The response the client gets.
-    pub async fn respond(&self) -> Response {
+    /// A timeout holds the request this long before its answer.
+    pub async fn hold(&self) {
+        if self.kind == Kind::Timeout {
+            let delay_ms = self.delay_ms.unwrap_or(DEFAULT_TIMEOUT_MS);
+            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        }
+    }
+
+    /// The response the client gets (after [`Fault::hold`]).
+    pub fn response(&self) -> Response {
         let error = match self.kind {
             Kind::Reset => return connection_reset(),
-            Kind::Timeout => {
-                tokio::time::sleep(Duration::from_millis(
-                    self.delay_ms.unwrap_or(DEFAULT_TIMEOUT_MS),
-                ))
-                .await;
-                ApiError::server_error(StatusCode::INTERNAL_SERVER_ERROR)
-            }
+            Kind::Timeout => ApiError::server_error(StatusCode::INTERNAL_SERVER_ERROR),
             Kind::Status => match self.status.and_then(|s| StatusCode::from_u16(s).ok()) {
                 Some(StatusCode::TOO_MANY_REQUESTS) => ApiError::rate_limited(),
                 Some(status) => ApiError::server_error(status),

@@ -111,7 +111,7 @@ impl Idempotency {
         Ok(Begin::Execute(Guard {
             entries: Arc::clone(&self.entries),
             key: key.to_owned(),
-            saved: false,
+            result: None,
         }))
     }
 
@@ -120,44 +120,50 @@ impl Idempotency {
     }
 }
 
-/// Holds a key while its request runs. Dropped without [`Guard::save`] (validation failure,
-/// client gone) it releases the key so a retry executes afresh.
+/// Holds a key while its request runs; the key is settled when the guard drops. With a
+/// [`Guard::record`]ed result the key then replays it, even if the client gave up waiting (the
+/// request executed); without one (validation failure, client gone before execution) the key is
+/// released so a retry executes afresh.
 pub struct Guard {
     entries: Entries,
     key: String,
-    saved: bool,
+    result: Option<Saved>,
 }
 
 impl Guard {
-    /// Saves the response under the key and gives it back.
-    pub async fn save(mut self, response: Response, request_id: &str) -> Response {
+    /// Records the response the key will replay, and gives it back. The key stays in use (a
+    /// concurrent request gets 409) until the guard drops.
+    pub async fn record(&mut self, response: Response, request_id: &str) -> Response {
         let (parts, body) = response.into_parts();
         let Ok(body) = to_bytes(body, usize::MAX).await else {
             return ApiError::server_error(StatusCode::INTERNAL_SERVER_ERROR).into_response();
         };
-        let saved = Saved {
+        self.result = Some(Saved {
             status: parts.status,
             headers: parts.headers.clone(),
             body: body.clone(),
             request_id: request_id.to_owned(),
-        };
-        if let Some(entry) = lock(&self.entries).get_mut(&self.key) {
-            entry.state = State::Done(saved);
-            self.saved = true;
-        }
+        });
         Response::from_parts(parts, Body::from(body))
     }
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        if !self.saved {
-            let mut entries = lock(&self.entries);
-            if entries
-                .get(&self.key)
-                .is_some_and(|e| matches!(e.state, State::Running))
-            {
-                entries.remove(&self.key);
+        let mut entries = lock(&self.entries);
+        match self.result.take() {
+            Some(saved) => {
+                if let Some(entry) = entries.get_mut(&self.key) {
+                    entry.state = State::Done(saved);
+                }
+            }
+            None => {
+                if entries
+                    .get(&self.key)
+                    .is_some_and(|e| matches!(e.state, State::Running))
+                {
+                    entries.remove(&self.key);
+                }
             }
         }
     }
@@ -179,14 +185,17 @@ mod tests {
     #[tokio::test]
     async fn replay_mismatch_in_use_and_expiry() {
         let idem = Idempotency::default();
-        let Ok(Begin::Execute(guard)) = begin(&idem, json!({"a": "1"}), 0) else {
+        let Ok(Begin::Execute(mut guard)) = begin(&idem, json!({"a": "1"}), 0) else {
             panic!("first use must execute")
         };
         let busy = begin(&idem, json!({"a": "1"}), 0).err().map(|e| e.status);
         assert_eq!(busy, Some(StatusCode::CONFLICT));
         let mismatch = begin(&idem, json!({"a": "2"}), 0).err().map(|e| e.status);
         assert_eq!(mismatch, Some(StatusCode::BAD_REQUEST));
-        let _ = guard.save(Response::new(Body::from("{}")), "req_1").await;
+        let _ = guard.record(Response::new(Body::from("{}")), "req_1").await;
+        let still_running = begin(&idem, json!({"a": "1"}), 0).err().map(|e| e.status);
+        assert_eq!(still_running, Some(StatusCode::CONFLICT));
+        drop(guard);
         let Ok(Begin::Replay(saved)) = begin(&idem, json!({"a": "1"}), 1) else {
             panic!("second use must replay")
         };

@@ -194,7 +194,8 @@ async fn run(
     })?;
     let params = Params::parse(parts.uri.query(), &body)?;
     if let Some(fault) = app.faults.take(route, When::Before) {
-        return Ok(fault.respond().await);
+        fault.hold().await;
+        return Ok(fault.response());
     }
     let idempotency_key = idempotency_key(&parts.method, &parts.headers)?;
     let guard = match &idempotency_key {
@@ -230,15 +231,24 @@ async fn run(
         // Refused before execution: dropping the guard releases the key.
         return Ok(response);
     }
-    let (response, reset) = match app.faults.take(route, When::After) {
-        Some(fault) if fault.kind == Kind::Reset => (response, true),
-        Some(fault) => (fault.respond().await, false),
-        None => (response, false),
+    let fault = app.faults.take(route, When::After);
+    let reset = fault
+        .as_ref()
+        .is_some_and(|fault| fault.kind == Kind::Reset);
+    let response = match &fault {
+        Some(fault) if !reset => fault.response(),
+        _ => response,
     };
-    let response = match guard {
-        Some(guard) => guard.save(response, request_id).await,
+    let mut guard = guard;
+    let response = match guard.as_mut() {
+        Some(guard) => guard.record(response, request_id).await,
         None => response,
     };
+    if let Some(fault) = &fault {
+        // The request executed: a client that gives up during the hold leaves the key saved.
+        fault.hold().await;
+    }
+    drop(guard);
     if reset {
         return Ok(faults::connection_reset());
     }

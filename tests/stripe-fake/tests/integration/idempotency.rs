@@ -151,3 +151,40 @@ async fn concurrent_requests_with_one_key_never_create_two_customers() {
         assert_eq!(fake.stored_customers().await.len(), round + 1);
     }
 }
+
+/// Stripe saves a result once execution began, whatever happens to the connection: a client that
+/// gives up while the answer is held must not free the key (a retry would create a second customer).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_giving_up_after_execution_leaves_the_result_saved() {
+    let fake = Fake::start().await;
+    let fault = json!({"route": "POST /v1/customers", "kind": "timeout",
+                       "when": "after", "delay_ms": 3000, "times": 1});
+    assert_eq!(
+        fake.control("POST", "/_fake/faults", Some(fault))
+            .await
+            .status,
+        200
+    );
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(300),
+        fake.post("/v1/customers", CREATE, Some("k-gave-up")),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the answer is held");
+    // Until the fake notices the closed connection the key is still in use (409); then it replays.
+    let mut retry = fake.post("/v1/customers", CREATE, Some("k-gave-up")).await;
+    for _ in 0..50 {
+        if retry.status != 409 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        retry = fake.post("/v1/customers", CREATE, Some("k-gave-up")).await;
+    }
+    assert_eq!(
+        retry.status, 500,
+        "the saved (injected) answer: {:?}",
+        retry.body
+    );
+    assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+    assert_eq!(fake.stored_customers().await.len(), 1);
+}
