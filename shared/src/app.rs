@@ -8,11 +8,6 @@ use crate::store::{CustomerStore, DynamoCustomerStore, DynamoEventLog, EventLog}
 use crate::stripe::subscriptions::SubscriptionGateway;
 use crate::stripe::{PaymentGateway, StripeGateway};
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
-use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
-};
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use jsonwebtoken::DecodingKey;
 use secrecy::ExposeSecret;
 use std::sync::Arc;
@@ -62,12 +57,16 @@ impl SigningSecret for FixedSigningSecret {
 }
 
 /// One AWS config per container, with rustls on ring (no aws-lc build, smaller binary).
+///
+/// Building a client loads the OS trust store (most of our init time, see tests/bench). It stays
+/// here on purpose: Lambda runs init with burst CPU, while a 128 MB function's invocations get
+/// about a fourteenth of a vCPU, so the same parsing deferred to the first call costs more.
 async fn aws_config() -> aws_config::SdkConfig {
     let http_client = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
         .build_https();
     aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(TrustStoreOnFirstCall(http_client))
+        .http_client(http_client)
         .timeout_config(aws_timeouts())
         .load()
         .await
@@ -82,29 +81,6 @@ fn aws_timeouts() -> aws_config::timeout::TimeoutConfig {
         .operation_attempt_timeout(Duration::from_secs(3))
         .operation_timeout(Duration::from_secs(8))
         .build()
-}
-
-/// The SDK's HTTPS client, except that the platform trust store is read when the first AWS call
-/// needs a connection rather than when a client is built. The stock client loads it while
-/// validating the client config (every `Client::new`); parsing the OS bundle and certificate
-/// directory was most of our init time (see tests/bench/results.md). A cold start still pays it
-/// once, inside the first invocation that calls AWS.
-#[derive(Debug)]
-struct TrustStoreOnFirstCall(SharedHttpClient);
-
-impl HttpClient for TrustStoreOnFirstCall {
-    fn http_connector(
-        &self,
-        settings: &HttpConnectorSettings,
-        components: &RuntimeComponents,
-    ) -> SharedHttpConnector {
-        // The inner client caches one connector per settings; certificates load on its first build.
-        self.0.http_connector(settings, components)
-    }
-
-    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
-        self.0.connector_metadata()
-    }
 }
 
 impl App {
@@ -162,74 +138,4 @@ pub async fn load_token_verifier() -> Result<TokenVerifier, InitError> {
         settings.claims,
         keys,
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use aws_sdk_dynamodb::config::ConfigBag;
-    use aws_sdk_dynamodb::config::{Credentials, Region};
-    use aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    /// Counts what the SDK asks of an HTTP client; answers every request with an empty table list.
-    #[derive(Debug, Clone, Default)]
-    struct CountingHttpClient {
-        validations: Arc<AtomicUsize>,
-        connectors: Arc<AtomicUsize>,
-    }
-
-    impl HttpClient for CountingHttpClient {
-        fn http_connector(
-            &self,
-            settings: &HttpConnectorSettings,
-            components: &RuntimeComponents,
-        ) -> SharedHttpConnector {
-            self.connectors.fetch_add(1, Ordering::SeqCst);
-            aws_smithy_http_client::test_util::infallible_client_fn(|_| {
-                http::Response::builder()
-                    .status(200)
-                    .body(r#"{"TableNames":[]}"#)
-                    .unwrap()
-            })
-            .http_connector(settings, components)
-        }
-
-        fn validate_base_client_config(
-            &self,
-            _: &RuntimeComponentsBuilder,
-            _: &ConfigBag,
-        ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
-            // The stock HTTPS client loads the platform trust store here.
-            self.validations.fetch_add(1, Ordering::SeqCst);
-            Ok(())
-        }
-    }
-
-    fn dynamodb_client(http_client: impl HttpClient + 'static) -> aws_sdk_dynamodb::Client {
-        let config = aws_sdk_dynamodb::Config::builder()
-            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-            .region(Region::new("eu-west-1"))
-            .credentials_provider(Credentials::new("id", "secret", None, None, "test"))
-            .http_client(http_client)
-            .build();
-        aws_sdk_dynamodb::Client::from_conf(config)
-    }
-
-    #[tokio::test]
-    async fn building_a_client_leaves_the_trust_store_to_the_first_call() {
-        let stock = CountingHttpClient::default();
-        dynamodb_client(stock.clone());
-        assert_eq!(stock.validations.load(Ordering::SeqCst), 1, "control");
-
-        let inner = CountingHttpClient::default();
-        let client = dynamodb_client(TrustStoreOnFirstCall(SharedHttpClient::new(inner.clone())));
-        assert_eq!(inner.validations.load(Ordering::SeqCst), 0);
-        assert_eq!(inner.connectors.load(Ordering::SeqCst), 0);
-
-        client.list_tables().send().await.unwrap();
-        client.list_tables().send().await.unwrap();
-        assert!(inner.connectors.load(Ordering::SeqCst) >= 1);
-        assert_eq!(inner.validations.load(Ordering::SeqCst), 0);
-    }
 }

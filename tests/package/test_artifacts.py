@@ -1,6 +1,7 @@
 """The packages `make package` built are what Lambda's provided.al2023 arm64 runtime loads: for every
 function in template.yaml, `.aws-sam/build/<LogicalId>/bootstrap` is an aarch64 ELF executable,
-needs no glibc symbol version newer than al2023's 2.34, and carries no debug info.
+needs no glibc symbol version newer than al2023's 2.34, carries no debug info, and zips to at
+most 5 MiB.
 
 Run by `make package-test` (after `make package`); a missing package fails, it is not skipped."""
 
@@ -13,11 +14,15 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
+from package_sizes import zipped_size  # noqa: E402
 from stacklib import LOCAL_PARAMETER_OVERRIDES, Template  # noqa: E402
 
 BUILD_DIR = ROOT / ".aws-sam" / "build"
 AL2023_GLIBC = (2, 34)
 LAMBDA_ZIP_LIMIT_BYTES = 50 * 1024 * 1024  # direct-upload limit for a zipped package
+# A regression gate for issue 9's package goal (5 MB zipped; tests/bench reports each against
+# 5,000,000 bytes): a dependency or feature that grows a package past 5 MiB fails here.
+PACKAGE_GATE_BYTES = 5 * 1024 * 1024
 
 FUNCTIONS = sorted(Template.load(parameter_overrides=LOCAL_PARAMETER_OVERRIDES).functions())
 
@@ -55,3 +60,8 @@ def test_carries_no_debug_info_or_symbols(bootstrap):
     assert ".debug_" not in sections
     assert ".symtab" not in sections, "not stripped"
     assert bootstrap.stat().st_size < LAMBDA_ZIP_LIMIT_BYTES
+
+
+def test_zipped_package_stays_under_the_size_gate(bootstrap):
+    zipped = zipped_size(bootstrap)
+    assert zipped <= PACKAGE_GATE_BYTES, f"{bootstrap.parent.name}: {zipped:,} bytes zipped"
