@@ -42,6 +42,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -315,9 +316,99 @@ class RuntimeApi:
 # Targets: what is spawned, with which environment and which events
 
 
+class FakeStripeState:
+    """Puts the bench org's Stripe state where a function's sample event expects it, so every
+    invocation takes its success path: a card to set as default, a fresh card to detach, no live
+    subscription before a start, a subscription that is (not) set to cancel before a cancel
+    (resume), a plan to change to. Called while building the payload: off the clock, and before
+    the Stripe calls of the invocation are counted."""
+
+    PLANS = ("starter_monthly", "pro_monthly")
+
+    def __init__(self, stripe_url: str):
+        self.stripe_url = stripe_url
+        self._customer: str | None = None
+        self._default_card: str | None = None
+
+    def _call(self, method: str, path: str, data: dict | None = None) -> dict:
+        body = urllib.parse.urlencode(data or {}).encode() if method != "GET" else None
+        request = urllib.request.Request(f"{self.stripe_url}{path}", data=body, method=method)
+        request.add_header("Authorization", "Bearer sk_test_local_dev")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def customer(self) -> str:
+        if self._customer is None:
+            customers = self._call("GET", "/v1/customers?limit=100")["data"]
+            self._customer = next(c["id"] for c in customers if c.get("metadata", {}).get("org_id") == BENCH_ORG)
+        return self._customer
+
+    def subscription(self) -> dict | None:
+        live = self._call("GET", f"/v1/subscriptions?customer={self.customer()}&limit=1")["data"]
+        return live[0] if live else None
+
+    def new_card(self) -> str:
+        intent = self._call("POST", "/v1/setup_intents", {
+            "customer": self.customer(), "payment_method": "pm_card_visa", "confirm": "true",
+            "return_url": "https://app.example.com/billing",
+        })
+        return intent["payment_method"]
+
+    def default_card(self) -> str:
+        """The customer's default card (made so once): the cards detached are never the default."""
+        if self._default_card is None:
+            self._default_card = self.new_card()
+            self._call("POST", f"/v1/customers/{self.customer()}",
+                       {"invoice_settings[default_payment_method]": self._default_card})
+        return self._default_card
+
+    def set_canceling(self, canceling: bool) -> None:
+        subscription = self.subscription()
+        if subscription and subscription["cancel_at_period_end"] != canceling:
+            self._call("POST", f"/v1/subscriptions/{subscription['id']}",
+                       {"cancel_at_period_end": str(canceling).lower()})
+
+    def other_plan(self) -> str:
+        subscription = self.subscription() or {}
+        items = subscription.get("items", {}).get("data", [])
+        current = items[0]["price"].get("lookup_key") if items else None
+        return self.PLANS[1] if current != self.PLANS[1] else self.PLANS[0]
+
+    def end_subscription(self) -> None:
+        subscription = self.subscription()
+        if subscription:
+            self._call("DELETE", f"/v1/subscriptions/{subscription['id']}")
+
+    def prepare(self, name: str, event: dict) -> None:
+        """Edits `event` (and the fake's state) for one success-path invocation of `name`."""
+
+        def set_body(**fields):
+            event["body"] = json.dumps({**json.loads(event.get("body") or "{}"), **fields})
+
+        if name == "set-default-payment-method":
+            set_body(payment_method_id=self.default_card())
+        elif name == "detach-payment-method":
+            self.default_card()
+            card = self.new_card()
+            path = f"/billing/payment-methods/{card}"
+            event["pathParameters"] = {"id": card}
+            event["rawPath"] = event["requestContext"]["http"]["path"] = path
+        elif name == "start-subscription":
+            self.end_subscription()
+        elif name == "cancel-subscription":
+            self.set_canceling(False)
+        elif name == "resume-subscription":
+            self.set_canceling(True)
+        elif name in ("change-plan", "preview-invoice"):
+            self.set_canceling(False)
+            set_body(plan=self.other_plan())
+
+
 class Target:
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], event: dict, cwd: Path = REPO_ROOT):
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], event: dict, cwd: Path = REPO_ROOT,
+                 state: FakeStripeState | None = None):
         self.name, self.argv, self.env, self.event, self.cwd = name, argv, env, event, cwd
+        self.state = state
         self.counter = 0
 
     def payload(self) -> bytes:
@@ -325,6 +416,8 @@ class Target:
         Idempotency-Key per user action, a fresh Stripe event id and signature per delivery)."""
         self.counter += 1
         event = copy.deepcopy(self.event)
+        if self.state is not None:
+            self.state.prepare(self.name, event)
         headers = event.get("headers") or {}
         for key in list(headers):
             if key.lower() == "idempotency-key":
@@ -360,7 +453,7 @@ def lambda_env(name: str, runtime_api: str, extra: dict[str, str]) -> dict[str, 
     }
 
 
-def build_targets(args, runtime_api: str, aws_url: str, stripe_url: str) -> tuple[list[Target], Template]:
+def build_targets(args, runtime_api: str, aws_url: str, stripe_url: str, state: FakeStripeState) -> tuple[list[Target], Template]:
     template = Template.load(parameter_overrides=BENCH_PARAMETERS)
     local = {
         "AWS_ENDPOINT_URL": aws_url,
@@ -402,7 +495,7 @@ def build_targets(args, runtime_api: str, aws_url: str, stripe_url: str) -> tupl
             event["identitySource"] = [f"Bearer {token}"]
             event.setdefault("headers", {})["authorization"] = f"Bearer {token}"
         env = lambda_env(function.binary, runtime_api, {**function.env, **local})
-        targets.append(Target(function.binary, [str(bin_dir / function.binary)], env, event))
+        targets.append(Target(function.binary, [str(bin_dir / function.binary)], env, event, state=state))
     return targets, setup, template
 
 
@@ -513,8 +606,8 @@ class Runner:
         _, stripe_ns = self.backends.stripe_proxy.snapshot()
         return counts, ns + stripe_ns
 
-    def invoke(self, session: Session, target: Target, proc: subprocess.Popen) -> Invocation:
-        invocation = Invocation(target.payload())
+    def invoke(self, session: Session, target: Target, proc: subprocess.Popen, payload: bytes | None = None) -> Invocation:
+        invocation = Invocation(target.payload() if payload is None else payload)
         session.enqueue(invocation)
         deadline = time.monotonic() + INVOKE_TIMEOUT_S
         while not invocation.done.wait(0.05):
@@ -543,11 +636,12 @@ class Runner:
     def measure(self, target: Target) -> dict:
         result = {"name": target.name, "init": [], "first": [], "cold_calls": [], "status": collections.Counter()}
         for run in range(self.args.cold_runs):
+            payload = target.payload()  # before counting: it may set up state at the fake
             self.backends.reset_stripe_counts()
             aws_before, _ = self._aws_counts()
             session, proc, spawned, log = self.spawn(target)
             try:
-                invocation = self.invoke(session, target, proc)
+                invocation = self.invoke(session, target, proc, payload)
                 result["init"].append((session.first_next_ns - spawned) / 1e6)
                 result["first"].append((invocation.answered_ns - spawned) / 1e6)
                 result["status"]["cold " + status_of(invocation)] += 1
@@ -556,19 +650,26 @@ class Runner:
                 if run < self.args.cold_runs - 1:
                     continue
                 # The last process goes on with the warm invocations.
-                self.backends.reset_stripe_counts()
                 aws_before, _ = self._aws_counts()
                 round_trips, own = [], []
+                stripe_calls = {"total": 0, "by_route": collections.Counter()}
                 for _ in range(self.args.warm):
+                    payload = target.payload()
+                    stripe_before = self.backends.stripe_counts()
                     _, upstream_before = self._aws_counts()
-                    invocation = self.invoke(session, target, proc)
+                    invocation = self.invoke(session, target, proc, payload)
                     _, upstream_after = self._aws_counts()
+                    stripe_after = self.backends.stripe_counts()
+                    stripe_calls["total"] += stripe_after.get("total", 0) - stripe_before.get("total", 0)
+                    stripe_calls["by_route"].update(stripe_after.get("by_route", {}))
+                    stripe_calls["by_route"].subtract(stripe_before.get("by_route", {}))
                     rt = (invocation.answered_ns - invocation.queued_ns) / 1e6
                     round_trips.append(rt)
                     own.append(rt - (upstream_after - upstream_before) / 1e6)
                     result["status"]["warm " + status_of(invocation)] += 1
                 aws_after, _ = self._aws_counts()
-                warm_calls = call_counts(aws_after - aws_before, self.backends.stripe_counts())
+                stripe_calls["by_route"] = {r: n for r, n in stripe_calls["by_route"].items() if n}
+                warm_calls = call_counts(aws_after - aws_before, stripe_calls)
                 result["warm_calls"] = {k: v / max(1, self.args.warm) for k, v in warm_calls.items()}
                 result["warm_rt"], result["warm_own"] = round_trips, own
                 result["rss_kb"] = vm_hwm_kb(proc.pid)
@@ -872,7 +973,10 @@ def main() -> int:
     try:
         backends = Backends(args)
         runtime = RuntimeApi(f"arn:aws:lambda:{LOCAL_REGION}:123456789012:function:")
-        targets, setup_targets, template = build_targets(args, runtime.address, backends.aws_proxy.url, backends.stripe_proxy.url)
+        state = FakeStripeState(backends.stripe_url)
+        targets, setup_targets, template = build_targets(
+            args, runtime.address, backends.aws_proxy.url, backends.stripe_proxy.url, state
+        )
         backends.seed(template)
         runner = Runner(args, runtime, backends)
         by_name = {t.name: t for t in targets}
