@@ -8,7 +8,7 @@ use crate::http::{ApiRequest, ApiResponse, Endpoint};
 use crate::service::payment_methods::{self, PaymentMethodView};
 use crate::service::subscriptions::{self, PlanChangeRequest, PreviewRequest, StartSubscription};
 use crate::service::{self, Ensured};
-use crate::store::{CustomerRecord, PendingPlanChange};
+use crate::store::CustomerRecord;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -33,7 +33,7 @@ pub struct SubscriptionSnapshotView {
     pub quantity: i64,
     pub current_period_end: i64,
     pub cancel_at_period_end: bool,
-    pub pending_plan_change: Option<PendingPlanChange>,
+    pub scheduled_change: Option<subscriptions::ScheduledChangeView>,
 }
 
 impl From<CustomerRecord> for CustomerView {
@@ -49,7 +49,13 @@ impl From<CustomerRecord> for CustomerView {
                 quantity: s.quantity,
                 current_period_end: s.current_period_end,
                 cancel_at_period_end: s.cancel_at_period_end,
-                pending_plan_change: s.pending_plan_change,
+                scheduled_change: s.pending_plan_change.map(|p| {
+                    subscriptions::ScheduledChangeView {
+                        plan: p.plan.map(String::from),
+                        quantity: p.quantity,
+                        effective_at: p.effective_at,
+                    }
+                }),
             }),
         }
     }

@@ -62,6 +62,9 @@ def test_a_start_without_a_card_returns_the_payment_to_confirm(api):
     body = response.json()
     assert body["subscription"]["status"] == "incomplete"
     assert body["requires_payment"] is True and body["client_secret"]
+    # Nothing to change or preview until the first payment is made.
+    assert body["subscription"]["can_change_plan"] is False
+    assert body["subscription"]["has_upcoming_invoice"] is False
 
 
 @pytest.mark.parametrize("behavior", ["always_invoice", "create_prorations"])
@@ -137,9 +140,13 @@ def test_a_pending_change_can_be_withdrawn(api, stack):
 def test_cancel_at_period_end_and_resume(api, stack):
     org_id = new_org_id()
     subscribed(api, stack, org_id)
+    active = api.request("GET", "/billing/subscription", mint_token(org_id, "viewer")).json()
+    assert active["can_change_plan"] is True and active["has_upcoming_invoice"] is True
     cancelled = api.request("POST", "/billing/subscription/cancel", owner(org_id), json={"at_period_end": True})
     assert cancelled.status_code == 200 and cancelled.json()["cancel_at_period_end"] is True
     assert cancelled.json()["status"] == "active"
+    # Still changeable (resume, a plan change) but no further invoice is coming.
+    assert cancelled.json()["can_change_plan"] is True and cancelled.json()["has_upcoming_invoice"] is False
     assert_error(
         api.request("POST", "/billing/subscription/cancel", owner(org_id), json={"at_period_end": False}),
         400,
@@ -147,6 +154,7 @@ def test_cancel_at_period_end_and_resume(api, stack):
     )
     resumed = api.request("POST", "/billing/subscription/resume", owner(org_id))
     assert resumed.status_code == 200 and resumed.json()["cancel_at_period_end"] is False
+    assert resumed.json()["has_upcoming_invoice"] is True
 
 
 @pytest.mark.parametrize(

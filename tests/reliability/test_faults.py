@@ -206,8 +206,8 @@ def verify_change_later(stripe, api, ctx, body):
     if (body.get("scheduled_change") or {}).get("plan") != "pro_monthly":
         problems.append(f"answer's scheduled_change {body.get('scheduled_change')}")
     copy = api.get_customer(ctx.token).json().get("subscription") or {}
-    if copy.get("pending_plan_change") != body.get("scheduled_change"):  # the record's name for it
-        problems.append(f"record pending_plan_change {copy.get('pending_plan_change')}, answer {body.get('scheduled_change')}")
+    if copy.get("scheduled_change") != body.get("scheduled_change"):
+        problems.append(f"record scheduled_change {copy.get('scheduled_change')}, answer {body.get('scheduled_change')}")
     return problems
 
 

@@ -117,6 +117,11 @@ pub struct SubscriptionView {
     pub current_period_end: i64,
     pub cancel_at_period_end: bool,
     pub scheduled_change: Option<ScheduledChangeView>,
+    /// Whether a plan change, a preview of one, or a cancellation can be asked for now (active,
+    /// trialing or past due): the app offers them only then.
+    pub can_change_plan: bool,
+    /// Whether an upcoming invoice exists to preview (billing and not cancelling).
+    pub has_upcoming_invoice: bool,
 }
 
 fn view(
@@ -137,6 +142,8 @@ fn view(
             quantity: p.quantity,
             effective_at: p.effective_at,
         }),
+        can_change_plan: state.is_billing(),
+        has_upcoming_invoice: state.is_billing() && !state.cancel_at_period_end,
     }
 }
 
