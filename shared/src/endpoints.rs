@@ -5,9 +5,12 @@ use crate::auth::Access;
 use crate::domain::PaymentMethodId;
 use crate::error::BillingError;
 use crate::http::{ApiRequest, ApiResponse, Endpoint};
+use crate::service::customers::{self, Ensured};
 use crate::service::payment_methods::{self, PaymentMethodView};
-use crate::service::subscriptions::{self, PlanChangeRequest, PreviewRequest, StartSubscription};
-use crate::service::{self, Ensured};
+use crate::service::plans::{self, PlanView};
+use crate::service::subscriptions::{
+    self, PlanChangeRequest, PreviewRequest, ScheduledChangeView, StartSubscription,
+};
 use crate::store::CustomerRecord;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -33,7 +36,7 @@ pub struct SubscriptionSnapshotView {
     pub quantity: i64,
     pub current_period_end: i64,
     pub cancel_at_period_end: bool,
-    pub scheduled_change: Option<subscriptions::ScheduledChangeView>,
+    pub scheduled_change: Option<ScheduledChangeView>,
 }
 
 impl From<CustomerRecord> for CustomerView {
@@ -49,12 +52,10 @@ impl From<CustomerRecord> for CustomerView {
                 quantity: s.quantity,
                 current_period_end: s.current_period_end,
                 cancel_at_period_end: s.cancel_at_period_end,
-                scheduled_change: s.pending_plan_change.map(|p| {
-                    subscriptions::ScheduledChangeView {
-                        plan: p.plan.map(String::from),
-                        quantity: p.quantity,
-                        effective_at: p.effective_at,
-                    }
+                scheduled_change: s.pending_plan_change.map(|p| ScheduledChangeView {
+                    plan: p.plan.map(String::from),
+                    quantity: p.quantity,
+                    effective_at: p.effective_at,
                 }),
             }),
         }
@@ -70,7 +71,7 @@ impl Endpoint for GetCustomer {
 
     async fn handle(&self, app: &App, request: ApiRequest) -> Result<ApiResponse, BillingError> {
         let record =
-            service::get_customer(app.customers.as_ref(), &request.principal.org_id).await?;
+            customers::get_customer(app.customers.as_ref(), &request.principal.org_id).await?;
         ApiResponse::ok(CustomerView::from(record))
     }
 }
@@ -89,7 +90,7 @@ impl Endpoint for EnsureCustomer {
 
     async fn handle(&self, app: &App, request: ApiRequest) -> Result<ApiResponse, BillingError> {
         let EnsureCustomerBody {} = request.optional_json()?;
-        let ensured = service::ensure_customer(
+        let ensured = customers::ensure_customer(
             app.customers.as_ref(),
             app.payments.as_ref(),
             &request.principal.org_id,
@@ -269,7 +270,7 @@ impl Endpoint for CreatePortalSession {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PlanList {
-    pub plans: Vec<subscriptions::PlanView>,
+    pub plans: Vec<PlanView>,
 }
 
 /// `GET /billing/plans` — any member: `{"plans": [...]}`.
@@ -281,7 +282,7 @@ impl Endpoint for ListPlans {
 
     async fn handle(&self, app: &App, _request: ApiRequest) -> Result<ApiResponse, BillingError> {
         ApiResponse::ok(PlanList {
-            plans: subscriptions::list_plans(app).await?,
+            plans: plans::list_plans(app.plans.as_ref()).await?,
         })
     }
 }
@@ -294,7 +295,13 @@ impl Endpoint for GetSubscription {
     const ACCESS: Access = Access::View;
 
     async fn handle(&self, app: &App, request: ApiRequest) -> Result<ApiResponse, BillingError> {
-        ApiResponse::ok(subscriptions::get_subscription(app, &request.principal.org_id).await?)
+        ApiResponse::ok(
+            subscriptions::get_subscription(
+                app.subscription_ports(OffsetDateTime::now_utc()),
+                &request.principal.org_id,
+            )
+            .await?,
+        )
     }
 }
 
@@ -308,7 +315,13 @@ impl Endpoint for StartSubscriptionEndpoint {
     async fn handle(&self, app: &App, request: ApiRequest) -> Result<ApiResponse, BillingError> {
         let body: StartSubscription = request.optional_json()?;
         ApiResponse::created(
-            subscriptions::start_subscription(app, &request.principal.org_id, body).await?,
+            subscriptions::start_subscription(
+                app.subscription_ports(OffsetDateTime::now_utc()),
+                app.payments.as_ref(),
+                &request.principal.org_id,
+                body,
+            )
+            .await?,
         )
     }
 }
@@ -322,7 +335,14 @@ impl Endpoint for PreviewInvoice {
 
     async fn handle(&self, app: &App, request: ApiRequest) -> Result<ApiResponse, BillingError> {
         let body: PreviewRequest = request.optional_json()?;
-        ApiResponse::ok(subscriptions::preview_invoice(app, &request.principal.org_id, body).await?)
+        ApiResponse::ok(
+            subscriptions::preview_invoice(
+                app.subscription_ports(OffsetDateTime::now_utc()),
+                &request.principal.org_id,
+                body,
+            )
+            .await?,
+        )
     }
 }
 
@@ -338,7 +358,7 @@ impl Endpoint for ChangePlan {
         let key = request.idempotency_key("plan-change");
         ApiResponse::ok(
             subscriptions::change_plan(
-                app,
+                app.subscription_ports(OffsetDateTime::now_utc()),
                 &request.principal.org_id,
                 body,
                 &key,
@@ -371,9 +391,13 @@ impl Endpoint for CancelSubscription {
             ));
         }
         let key = request.idempotency_key("cancel");
-        let view =
-            subscriptions::set_cancel_at_period_end(app, &request.principal.org_id, true, &key)
-                .await?;
+        let view = subscriptions::set_cancel_at_period_end(
+            app.subscription_ports(OffsetDateTime::now_utc()),
+            &request.principal.org_id,
+            true,
+            &key,
+        )
+        .await?;
         ApiResponse::ok(view)
     }
 }
@@ -388,9 +412,13 @@ impl Endpoint for ResumeSubscription {
     async fn handle(&self, app: &App, request: ApiRequest) -> Result<ApiResponse, BillingError> {
         let EnsureCustomerBody {} = request.optional_json()?;
         let key = request.idempotency_key("resume");
-        let view =
-            subscriptions::set_cancel_at_period_end(app, &request.principal.org_id, false, &key)
-                .await?;
+        let view = subscriptions::set_cancel_at_period_end(
+            app.subscription_ports(OffsetDateTime::now_utc()),
+            &request.principal.org_id,
+            false,
+            &key,
+        )
+        .await?;
         ApiResponse::ok(view)
     }
 }

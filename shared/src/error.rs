@@ -1,5 +1,8 @@
 //! The one error type of the API and its single mapping to HTTP status + JSON envelope.
 
+use crate::secrets::SecretError;
+use crate::store::StoreError;
+use crate::stripe::GatewayError;
 use http::StatusCode;
 use serde::Serialize;
 
@@ -171,6 +174,35 @@ pub fn chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// A cold start that cannot go on (bad settings, a secret that cannot be read): the function
+/// fails its init with this, naming what is wrong.
+pub type InitError = Box<dyn std::error::Error + Send + Sync>;
+
+impl From<StoreError> for BillingError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(_) => Self::StoreUnavailable(Box::new(error)),
+            StoreError::Failed(_) => Self::Internal(Box::new(error)),
+        }
+    }
+}
+
+impl From<GatewayError> for BillingError {
+    fn from(error: GatewayError) -> Self {
+        match &error {
+            GatewayError::Unavailable(_) => Self::StripeUnavailable(Box::new(error)),
+            GatewayError::Credentials(secret) if secret.is_transient() => {
+                Self::StripeUnavailable(Box::new(error))
+            }
+            GatewayError::Rejected { .. } => Self::StripeRejected(Box::new(error)),
+            GatewayError::IdempotencyConflict => Self::IdempotencyConflict,
+            GatewayError::Credentials(
+                SecretError::Unreadable { .. } | SecretError::Malformed { .. },
+            ) => Self::Internal(Box::new(error)),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -265,7 +265,11 @@ pub async fn serve_webhook(app: &App, event: Request) -> Response<Body> {
             return Err(BillingError::BillingDisabled);
         }
         let verified = verified_event(app, &event).await?;
-        let outcome = handle_event(app, &verified).await?;
+        let outcome = handle_event(
+            app.webhook_ports(time::OffsetDateTime::now_utc()),
+            &verified,
+        )
+        .await?;
         tracing::info!(%request_id, event_id = %verified.id, event_type = %verified.event_type,
             outcome = outcome.as_str(), "stripe event");
         Ok(outcome)
@@ -319,38 +323,14 @@ pub async fn run<E: Endpoint>(endpoint: E) -> Result<(), Error> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::config::Settings;
     use crate::endpoints::{EnsureCustomer, GetCustomer};
-    use crate::service::fakes::FakeGateway;
-    use crate::store::InMemoryCustomerStore;
+    use crate::testing::{TEST_WEBHOOK_SECRET, World};
     use serde_json::Value;
-    use std::sync::Arc;
     use std::sync::atomic::Ordering;
 
-    fn app_with(billing: &str, gateway: Arc<FakeGateway>) -> App {
-        let env = [
-            ("ENABLE_BILLING", billing),
-            ("APP_PUBLIC_URL", "https://app.example.com"),
-            ("BILLING_CUSTOMERS_TABLE", "billing_customers"),
-            ("WEBHOOK_EVENTS_TABLE", "billing_webhook_events"),
-            ("STRIPE_SECRET_ID", "billing/stripe"),
-        ];
-        App {
-            settings: Settings::from_env(&env).unwrap(),
-            customers: Arc::new(InMemoryCustomerStore::default()),
-            payments: gateway,
-            subscriptions: Arc::new(crate::service::fakes::FakeSubscriptions::default()),
-            plan_catalogue: Default::default(),
-            events: Arc::new(crate::store::InMemoryEventLog::default()),
-            signing: Arc::new(crate::app::FixedSigningSecret(Some(TEST_WEBHOOK_SECRET))),
-        }
-    }
-
     fn app() -> App {
-        app_with("true", Arc::new(FakeGateway::default()))
+        World::new().app
     }
-
-    pub(crate) const TEST_WEBHOOK_SECRET: &str = "whsec_unit_test_secret";
 
     /// A whole event: async-stripe parses `data.object` into its typed Subscription.
     pub(crate) fn stripe_event(id: &str) -> String {
@@ -597,7 +577,7 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn disabled_billing_is_404_on_every_route_before_anything_else() {
-        let app = app_with("false", Arc::new(FakeGateway::default()));
+        let app = World::with_billing("false").app;
         for request in [event("get", |_| {}), event("ensure", as_role("viewer"))] {
             let response = serve(&app, &EnsureCustomer, request).await;
             assert_eq!(response.status(), 404);
@@ -657,9 +637,9 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn a_stripe_outage_is_503_with_retry_after_and_no_record() {
-        let gateway = Arc::new(FakeGateway::default());
-        gateway.fail_next.store(1, Ordering::SeqCst);
-        let app = app_with("true", gateway);
+        let world = World::new();
+        world.gateway.fail_next.store(1, Ordering::SeqCst);
+        let app = world.app;
         let response = serve(&app, &EnsureCustomer, event("ensure", |_| {})).await;
         assert_eq!(response.status(), 503);
         assert_eq!(response.headers()["retry-after"], "2");

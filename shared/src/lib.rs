@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod aws;
 pub mod config;
 pub mod domain;
 pub mod endpoints;
@@ -17,5 +18,7 @@ pub mod service;
 pub mod store;
 pub mod stripe;
 pub mod telemetry;
+#[cfg(test)]
+pub(crate) mod testing;
 #[cfg(test)]
 mod warm_path;

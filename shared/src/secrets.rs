@@ -1,7 +1,7 @@
 //! Secrets Manager: read once per container (callers keep the result), held as `SecretString`
 //! so values never reach a log line or a `Debug` print.
 
-use crate::store::{StoreError, classify_sdk_error};
+use crate::aws::{SdkFailure, classify_sdk_error};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -11,7 +11,7 @@ pub enum SecretError {
     Unreadable {
         secret_id: String,
         #[source]
-        source: StoreError,
+        source: SdkFailure,
     },
     /// The message names the problem, never the content.
     #[error("secret {secret_id} is malformed: {problem}")]
@@ -26,7 +26,7 @@ impl SecretError {
         matches!(
             self,
             Self::Unreadable {
-                source: StoreError::Unavailable(_),
+                source: SdkFailure::Transient(_),
                 ..
             }
         )

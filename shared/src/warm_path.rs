@@ -8,18 +8,16 @@
 //! It checks every measured call answered as intended (a wrong path fails the run) and writes a
 //! TSV to `$BENCH_WARM_OUT` when set.
 
-use crate::app::FixedSigningSecret;
 use crate::auth::authorizer::authorize_event;
 use crate::auth::authorizer::tests::{claims, hs256, hs256_verifier};
 use crate::domain::PaymentMethodId;
 use crate::endpoints::*;
-use crate::http::tests::{TEST_WEBHOOK_SECRET, now, signed, stripe_event};
+use crate::http::tests::{now, signed, stripe_event};
 use crate::http::{Endpoint, serve, serve_webhook};
-use crate::service::subscriptions::tests::{World, world};
+use crate::testing::{TEST_WEBHOOK_SECRET, World};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const ITERATIONS: usize = 2000;
@@ -113,8 +111,7 @@ async fn measure_as_is<E: Endpoint>(world: &World, name: &'static str, endpoint:
 /// An org with a Stripe customer, a card and an active subscription: the state a warm function
 /// usually sees.
 async fn seeded_world() -> World {
-    let mut world = world();
-    world.app.signing = Arc::new(FixedSigningSecret(Some(TEST_WEBHOOK_SECRET)));
+    let world = World::new();
     let ensure = sample("ensure-customer", 0, |_| {});
     let (_, status) = invoke(&world, &EnsureCustomer, &ensure).await;
     assert_eq!(status, 201);

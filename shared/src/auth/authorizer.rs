@@ -102,7 +102,7 @@ fn bearer_token(request: &ApiGatewayV2CustomAuthorizerV2Request) -> Option<&str>
 /// The whole `main` of the authorizer function.
 pub async fn run_authorizer() -> Result<(), lambda_runtime::Error> {
     crate::telemetry::init();
-    let verifier = crate::app::load_token_verifier().await?;
+    let verifier = super::token::load_token_verifier().await?;
     let verifier = &verifier;
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {

@@ -1,8 +1,10 @@
 //! Bearer token verification: signature, algorithm, issuer, audience, expiry and not-before.
 
-use super::jwks::JwksCache;
-use crate::config::ClaimNames;
+use super::jwks::{HttpJwksSource, JwksCache};
+use crate::config::{AuthSettings, ClaimNames, ConfigError, ProcessEnv, TokenKeySource};
+use crate::secrets::read_secret;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
+use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 
 /// Why a token was refused. Never shown to the caller (they get a bare 401); logged at info.
@@ -101,4 +103,32 @@ impl TokenVerifier {
             role: claim(&self.claims.role)?,
         })
     }
+}
+/// Builds the authorizer's token verifier: the HS256 secret is read now (once per container);
+/// JWKS keys are fetched on the first token and cached.
+pub async fn load_token_verifier() -> Result<TokenVerifier, crate::error::InitError> {
+    let settings = AuthSettings::from_env(&ProcessEnv)?;
+    let keys = match &settings.keys {
+        TokenKeySource::Jwks(url) => {
+            TokenKeys::Jwks(JwksCache::new(Box::new(HttpJwksSource::new(url.clone()))))
+        }
+        TokenKeySource::Hs256SecretId(secret_id) => {
+            let client = aws_sdk_secretsmanager::Client::new(&crate::aws::sdk_config().await);
+            let secret = read_secret(&client, secret_id).await?;
+            if secret.expose_secret().len() < 32 {
+                return Err(ConfigError {
+                    variable: "JWT_HS256_SECRET_ID",
+                    problem: "names a secret shorter than 32 bytes".into(),
+                }
+                .into());
+            }
+            TokenKeys::Hs256(DecodingKey::from_secret(secret.expose_secret().as_bytes()))
+        }
+    };
+    Ok(TokenVerifier::new(
+        settings.issuer,
+        settings.audience,
+        settings.claims,
+        keys,
+    ))
 }

@@ -1,12 +1,12 @@
 //! Payment methods and the Customer Portal. Stripe is the source of truth: nothing here is
 //! copied into DynamoDB, and ownership is always checked against Stripe's answer.
 
-use super::{Ensured, ensure_customer};
+use super::customers::ensure_customer;
 use crate::config::Settings;
 use crate::domain::{OrgId, PaymentMethodId, StripeCustomerId};
 use crate::error::BillingError;
 use crate::store::CustomerStore;
-use crate::stripe::subscriptions::SubscriptionGateway;
+use crate::stripe::SubscriptionGateway;
 use crate::stripe::{Card, PaymentGateway, SetupIntentCreated};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -61,12 +61,6 @@ pub async fn list_payment_methods(
     Ok(views)
 }
 
-fn customer_of(ensured: Ensured) -> StripeCustomerId {
-    match ensured {
-        Ensured::Created(record) | Ensured::Existing(record) => record.stripe_customer_id,
-    }
-}
-
 /// A SetupIntent on the org's customer (created first if needed).
 pub async fn create_setup_intent(
     store: &dyn CustomerStore,
@@ -75,7 +69,10 @@ pub async fn create_setup_intent(
     now: OffsetDateTime,
     idempotency_key: &str,
 ) -> Result<SetupIntentCreated, BillingError> {
-    let customer = customer_of(ensure_customer(store, gateway, org_id, now).await?);
+    let customer = ensure_customer(store, gateway, org_id, now)
+        .await?
+        .into_record()
+        .stripe_customer_id;
     Ok(gateway
         .create_setup_intent(&customer, idempotency_key)
         .await?)
@@ -213,7 +210,10 @@ pub async fn create_portal_session(
     now: OffsetDateTime,
     idempotency_key: &str,
 ) -> Result<Url, BillingError> {
-    let customer = customer_of(ensure_customer(store, gateway, org_id, now).await?);
+    let customer = ensure_customer(store, gateway, org_id, now)
+        .await?
+        .into_record()
+        .stripe_customer_id;
     Ok(gateway
         .create_portal_session(&customer, return_url, idempotency_key)
         .await?)
@@ -222,8 +222,8 @@ pub async fn create_portal_session(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::fakes::{FakeGateway, FakeSubscriptions};
     use crate::store::{CustomerStore, InMemoryCustomerStore};
+    use crate::testing::{FakeGateway, FakeSubscriptions};
 
     fn settings(app: &str) -> Settings {
         let env = [
@@ -291,11 +291,11 @@ mod tests {
         cards: &[&str],
     ) {
         let now = OffsetDateTime::now_utc();
-        let customer = customer_of(
-            ensure_customer(store, gateway, &org(org_id), now)
-                .await
-                .unwrap(),
-        );
+        let customer = ensure_customer(store, gateway, &org(org_id), now)
+            .await
+            .unwrap()
+            .into_record()
+            .stripe_customer_id;
         for card in cards {
             gateway.attach(&customer, pm(card));
         }

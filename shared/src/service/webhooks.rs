@@ -5,12 +5,19 @@
 //! An old event delivered late therefore writes today's state, never yesterday's, and events in
 //! any order, any number of times, leave the record equal to Stripe.
 
-use super::subscriptions::{catalogue, pending_of, remember};
-use crate::app::App;
+use super::subscriptions::{SubscriptionPorts, pending_of, remember};
 use crate::domain::StripeCustomerId;
 use crate::error::BillingError;
+use crate::store::EventLog;
 use serde::Deserialize;
 use serde_json::Value;
+
+/// What the webhook handler works with: the processed-event log and the subscription ports.
+#[derive(Clone, Copy)]
+pub struct WebhookPorts<'a> {
+    pub events: &'a dyn EventLog,
+    pub subscriptions: SubscriptionPorts<'a>,
+}
 
 /// What the handler needs of a verified event.
 #[derive(Debug, Clone, Deserialize)]
@@ -70,13 +77,16 @@ fn changes_subscription(event_type: &str) -> bool {
 }
 
 /// Applies one verified event. Errors leave the event unrecorded, so Stripe's retry applies it.
-pub async fn handle_event(app: &App, event: &WebhookEvent) -> Result<WebhookOutcome, BillingError> {
-    if app.events.is_processed(&event.id).await? {
+pub async fn handle_event(
+    ports: WebhookPorts<'_>,
+    event: &WebhookEvent,
+) -> Result<WebhookOutcome, BillingError> {
+    if ports.events.is_processed(&event.id).await? {
         return Ok(WebhookOutcome::Duplicate);
     }
     let outcome = match event.event_type.as_str() {
-        "customer.deleted" => unlink_customer(app, event).await?,
-        other if changes_subscription(other) => sync_subscription(app, event).await?,
+        "customer.deleted" => unlink_customer(ports, event).await?,
+        other if changes_subscription(other) => sync_subscription(ports, event).await?,
         other => {
             // Includes `customer.updated`: payment methods and the default are always read
             // from Stripe, so there is no copy to refresh.
@@ -84,7 +94,8 @@ pub async fn handle_event(app: &App, event: &WebhookEvent) -> Result<WebhookOutc
             WebhookOutcome::Ignored
         }
     };
-    app.events
+    ports
+        .events
         .mark_processed(&event.id, &event.event_type)
         .await?;
     Ok(outcome)
@@ -93,17 +104,24 @@ pub async fn handle_event(app: &App, event: &WebhookEvent) -> Result<WebhookOutc
 /// A deleted Stripe customer is final, so the event itself is the truth (no re-fetch): the
 /// org's record becomes a tombstone, reads answer "no customer", and the next ensure links a
 /// new one. A record already linked to another customer is left alone.
-async fn unlink_customer(app: &App, event: &WebhookEvent) -> Result<WebhookOutcome, BillingError> {
+async fn unlink_customer(
+    ports: WebhookPorts<'_>,
+    event: &WebhookEvent,
+) -> Result<WebhookOutcome, BillingError> {
     let Some(customer) = event.customer() else {
         tracing::warn!(event_id = %event.id, "customer.deleted without a customer id");
         return Ok(WebhookOutcome::Ignored);
     };
-    let Some(org_id) = app.customers.find_org(&customer).await? else {
+    let Some(org_id) = ports.subscriptions.customers.find_org(&customer).await? else {
         tracing::info!(event_id = %event.id, %customer, "deleted customer no org is linked to");
         return Ok(WebhookOutcome::Ignored);
     };
-    let now = time::OffsetDateTime::now_utc();
-    if app.customers.unlink(&org_id, &customer, now).await? {
+    if ports
+        .subscriptions
+        .customers
+        .unlink(&org_id, &customer, ports.subscriptions.now)
+        .await?
+    {
         tracing::warn!(%org_id, %customer, "Stripe customer deleted; org unlinked");
         Ok(WebhookOutcome::Applied)
     } else {
@@ -112,53 +130,50 @@ async fn unlink_customer(app: &App, event: &WebhookEvent) -> Result<WebhookOutco
 }
 
 async fn sync_subscription(
-    app: &App,
+    ports: WebhookPorts<'_>,
     event: &WebhookEvent,
 ) -> Result<WebhookOutcome, BillingError> {
     let Some(customer) = event.customer() else {
         tracing::warn!(event_id = %event.id, "event without a customer");
         return Ok(WebhookOutcome::Ignored);
     };
-    let Some(org_id) = app.customers.find_org(&customer).await? else {
+    let Some(org_id) = ports.subscriptions.customers.find_org(&customer).await? else {
         tracing::info!(event_id = %event.id, %customer, "event for a customer no org is linked to");
         return Ok(WebhookOutcome::Ignored);
     };
-    let Some(state) = app.subscriptions.latest_subscription(&customer).await? else {
+    let Some(state) = ports
+        .subscriptions
+        .stripe
+        .latest_subscription(&customer)
+        .await?
+    else {
         return Ok(WebhookOutcome::Ignored);
     };
-    let (pending, catalogue) = tokio::try_join!(pending_of(app, &state), catalogue(app))?;
-    remember(app, &org_id, &state, pending.as_ref(), &catalogue, None).await?;
+    let (pending, catalogue) = tokio::try_join!(
+        pending_of(ports.subscriptions, &state),
+        ports.subscriptions.plans.prices()
+    )?;
+    remember(
+        ports.subscriptions,
+        &org_id,
+        &state,
+        pending.as_ref(),
+        &catalogue,
+        None,
+    )
+    .await?;
     Ok(WebhookOutcome::Applied)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Settings;
     use crate::domain::OrgId;
-    use crate::service::fakes::{FakeGateway, FakeSubscriptions};
-    use crate::service::{Ensured, ensure_customer};
-    use crate::store::{CustomerStore, InMemoryCustomerStore, InMemoryEventLog};
+    use crate::service::customers::{Ensured, ensure_customer};
+    use crate::store::CustomerStore;
+    use crate::testing::World;
     use serde_json::json;
-    use std::sync::Arc;
-
-    fn app(subscriptions: Arc<FakeSubscriptions>, store: Arc<InMemoryCustomerStore>) -> App {
-        let env = [
-            ("APP_PUBLIC_URL", "https://app.example.com"),
-            ("BILLING_CUSTOMERS_TABLE", "t"),
-            ("WEBHOOK_EVENTS_TABLE", "e"),
-            ("STRIPE_SECRET_ID", "s"),
-        ];
-        App {
-            settings: Settings::from_env(&env).unwrap(),
-            customers: store,
-            payments: Arc::new(FakeGateway::default()),
-            subscriptions,
-            plan_catalogue: Default::default(),
-            events: Arc::new(InMemoryEventLog::default()),
-            signing: Arc::new(crate::app::FixedSigningSecret(None)),
-        }
-    }
+    use time::OffsetDateTime;
 
     fn event(id: &str, event_type: &str, customer: &str) -> WebhookEvent {
         serde_json::from_value(json!({
@@ -168,11 +183,11 @@ mod tests {
         .unwrap()
     }
 
-    async fn linked_org(app: &App) -> (OrgId, StripeCustomerId) {
+    async fn linked_org(w: &World) -> (OrgId, StripeCustomerId) {
         let org = OrgId::parse("org_1").unwrap();
         let now = time::OffsetDateTime::now_utc();
         let Ensured::Created(record) =
-            ensure_customer(app.customers.as_ref(), app.payments.as_ref(), &org, now)
+            ensure_customer(w.store.as_ref(), w.gateway.as_ref(), &org, now)
                 .await
                 .unwrap()
         else {
@@ -183,18 +198,21 @@ mod tests {
 
     #[tokio::test]
     async fn a_subscription_event_stores_stripes_current_state_once() {
-        let subscriptions = Arc::new(FakeSubscriptions::default());
-        let store = Arc::new(InMemoryCustomerStore::default());
-        let app = app(subscriptions.clone(), store.clone());
-        let (org, customer) = linked_org(&app).await;
+        let w = World::new();
+        let (subscriptions, store) = (&w.subscriptions, &w.store);
+        let (org, customer) = linked_org(&w).await;
         subscriptions.add_active(&customer);
         let updated = event("evt_1", "customer.subscription.updated", customer.as_str());
         assert_eq!(
-            handle_event(&app, &updated).await.unwrap(),
+            handle_event(w.app.webhook_ports(OffsetDateTime::now_utc()), &updated)
+                .await
+                .unwrap(),
             WebhookOutcome::Applied
         );
         assert_eq!(
-            handle_event(&app, &updated).await.unwrap(),
+            handle_event(w.app.webhook_ports(OffsetDateTime::now_utc()), &updated)
+                .await
+                .unwrap(),
             WebhookOutcome::Duplicate
         );
         let stored = store
@@ -212,13 +230,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_late_old_event_still_leaves_the_current_state() {
-        let subscriptions = Arc::new(FakeSubscriptions::default());
-        let store = Arc::new(InMemoryCustomerStore::default());
-        let app = app(subscriptions.clone(), store.clone());
-        let (org, customer) = linked_org(&app).await;
+        let w = World::new();
+        let (subscriptions, store) = (&w.subscriptions, &w.store);
+        let (org, customer) = linked_org(&w).await;
         subscriptions.add_active(&customer);
         handle_event(
-            &app,
+            w.app.webhook_ports(OffsetDateTime::now_utc()),
             &event(
                 "evt_new",
                 "customer.subscription.updated",
@@ -230,7 +247,7 @@ mod tests {
         subscriptions.end_all();
         // The "created" event arrives last, after the subscription has since been canceled.
         handle_event(
-            &app,
+            w.app.webhook_ports(OffsetDateTime::now_utc()),
             &event(
                 "evt_old",
                 "customer.subscription.created",
@@ -251,22 +268,25 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_customers_and_unhandled_types_are_acknowledged() {
-        let app = app(
-            Arc::new(FakeSubscriptions::default()),
-            Arc::new(InMemoryCustomerStore::default()),
-        );
+        let w = World::new();
         let stranger = event("evt_2", "customer.subscription.updated", "cus_Nobody");
         assert_eq!(
-            handle_event(&app, &stranger).await.unwrap(),
+            handle_event(w.app.webhook_ports(OffsetDateTime::now_utc()), &stranger)
+                .await
+                .unwrap(),
             WebhookOutcome::Ignored
         );
         let other = event("evt_3", "charge.refunded", "cus_Nobody");
         assert_eq!(
-            handle_event(&app, &other).await.unwrap(),
+            handle_event(w.app.webhook_ports(OffsetDateTime::now_utc()), &other)
+                .await
+                .unwrap(),
             WebhookOutcome::Ignored
         );
         assert_eq!(
-            handle_event(&app, &other).await.unwrap(),
+            handle_event(w.app.webhook_ports(OffsetDateTime::now_utc()), &other)
+                .await
+                .unwrap(),
             WebhookOutcome::Duplicate
         );
     }
@@ -281,17 +301,20 @@ mod tests {
 
     #[tokio::test]
     async fn a_deleted_customer_unlinks_the_org_and_the_next_ensure_links_a_new_one() {
-        let subscriptions = Arc::new(FakeSubscriptions::default());
-        let store = Arc::new(InMemoryCustomerStore::default());
-        let app = app(subscriptions.clone(), store.clone());
-        let (org, deleted) = linked_org(&app).await;
+        let w = World::new();
+        let (subscriptions, store) = (&w.subscriptions, &w.store);
+        let (org, deleted) = linked_org(&w).await;
         subscriptions.add_active(&deleted);
         let sync = event("evt_s", "customer.subscription.updated", deleted.as_str());
-        handle_event(&app, &sync).await.unwrap();
+        handle_event(w.app.webhook_ports(OffsetDateTime::now_utc()), &sync)
+            .await
+            .unwrap();
 
         let gone = customer_deleted("evt_d", deleted.as_str());
         assert_eq!(
-            handle_event(&app, &gone).await.unwrap(),
+            handle_event(w.app.webhook_ports(OffsetDateTime::now_utc()), &gone)
+                .await
+                .unwrap(),
             WebhookOutcome::Applied
         );
         assert_eq!(store.get(&org).await.unwrap(), None);
@@ -310,13 +333,15 @@ mod tests {
             deleted.as_str(),
         );
         assert_eq!(
-            handle_event(&app, &late).await.unwrap(),
+            handle_event(w.app.webhook_ports(OffsetDateTime::now_utc()), &late)
+                .await
+                .unwrap(),
             WebhookOutcome::Ignored
         );
 
         let now = time::OffsetDateTime::now_utc();
         let Ensured::Created(relinked) =
-            ensure_customer(app.customers.as_ref(), app.payments.as_ref(), &org, now)
+            ensure_customer(w.store.as_ref(), w.gateway.as_ref(), &org, now)
                 .await
                 .unwrap()
         else {
@@ -332,7 +357,9 @@ mod tests {
         // A redelivered or late deletion of the old customer leaves the new link alone.
         let again = customer_deleted("evt_d2", deleted.as_str());
         assert_eq!(
-            handle_event(&app, &again).await.unwrap(),
+            handle_event(w.app.webhook_ports(OffsetDateTime::now_utc()), &again)
+                .await
+                .unwrap(),
             WebhookOutcome::Ignored
         );
         assert_eq!(store.get(&org).await.unwrap(), Some(relinked));

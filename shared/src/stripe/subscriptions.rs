@@ -1,9 +1,12 @@
-//! The subscription port: catalogue prices, subscriptions, schedules and invoice previews.
+//! [`SubscriptionGateway`] on Stripe: catalogue prices, subscriptions, schedules and invoice
+//! previews.
 
-use super::{GatewayError, StripeGateway};
+use super::{
+    CatalogPrice, GatewayError, InvoicePreview, ItemChange, NewSubscription, PendingChange,
+    PreviewLine, ProrationBehavior, StripeGateway, SubscriptionGateway, SubscriptionState,
+};
 use crate::domain::{PaymentMethodId, StripeCustomerId, SubscriptionId};
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 use stripe_billing::invoice::{
     CreatePreviewInvoice, CreatePreviewInvoiceSubscriptionDetails,
     CreatePreviewInvoiceSubscriptionDetailsItems,
@@ -22,172 +25,6 @@ use stripe_billing::subscription_schedule::{
     UpdateSubscriptionSchedulePhasesStartDate,
 };
 use stripe_product::price::ListPrice;
-
-/// A recurring price of the plan catalogue.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CatalogPrice {
-    pub id: String,
-    pub lookup_key: String,
-    pub product_name: String,
-    /// Minor units (cents).
-    pub unit_amount: i64,
-    pub currency: String,
-    pub interval: String,
-    pub interval_count: i64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ProrationBehavior {
-    CreateProrations,
-    AlwaysInvoice,
-    None,
-}
-
-/// What the API needs of a Stripe subscription (single-item subscriptions).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SubscriptionState {
-    pub id: SubscriptionId,
-    pub status: String,
-    pub item_id: String,
-    pub price_id: String,
-    pub quantity: i64,
-    /// From the subscription item: Stripe moved periods off the subscription in 2025.
-    pub current_period_start: i64,
-    pub current_period_end: i64,
-    pub cancel_at_period_end: bool,
-    pub schedule_id: Option<String>,
-    /// The idempotency key of the start that created it (`metadata.billing_start_key`), so a
-    /// retried start can recognise its own subscription after a partial failure.
-    pub start_key: Option<String>,
-    /// The first invoice's payment client secret while it still needs the customer (3DS,
-    /// no usable card): the frontend confirms it with Stripe.js.
-    pub payment_client_secret: Option<String>,
-}
-
-impl SubscriptionState {
-    /// Ended subscriptions can no longer be changed; a new one may be started.
-    pub fn has_ended(&self) -> bool {
-        matches!(self.status.as_str(), "canceled" | "incomplete_expired")
-    }
-
-    /// Active or trialing: invoices are coming and need a payment method.
-    pub fn is_billing(&self) -> bool {
-        matches!(self.status.as_str(), "active" | "trialing" | "past_due")
-    }
-}
-
-pub struct NewSubscription<'a> {
-    pub customer: &'a StripeCustomerId,
-    pub price_id: &'a str,
-    pub quantity: i64,
-    pub payment_method: Option<&'a PaymentMethodId>,
-    pub trial_days: Option<u32>,
-    /// A card is on file: charge it now (`allow_incomplete`). Without one the first invoice waits
-    /// for the customer (`default_incomplete`) instead of failing the request.
-    pub charge_now: bool,
-}
-
-/// A change of the subscription's one item.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ItemChange {
-    pub item_id: String,
-    pub price_id: String,
-    pub quantity: i64,
-    pub proration_behavior: ProrationBehavior,
-    pub proration_date: Option<i64>,
-}
-
-/// A change waiting in a subscription schedule.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingChange {
-    pub price_id: String,
-    pub quantity: i64,
-    pub effective_at: i64,
-}
-
-/// One invoice line; `amount` in minor units, periods in Unix seconds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct PreviewLine {
-    pub description: Option<String>,
-    pub amount: i64,
-    pub period_start: i64,
-    pub period_end: i64,
-    pub proration: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvoicePreview {
-    pub currency: String,
-    pub subtotal: i64,
-    pub tax: i64,
-    pub total: i64,
-    pub amount_due: i64,
-    pub next_payment_attempt: Option<i64>,
-    pub lines: Vec<PreviewLine>,
-}
-
-#[async_trait]
-pub trait SubscriptionGateway: Send + Sync {
-    async fn catalog_prices(
-        &self,
-        lookup_keys: &[String],
-    ) -> Result<Vec<CatalogPrice>, GatewayError>;
-    /// The customer's most recent subscription, whatever its status.
-    async fn latest_subscription(
-        &self,
-        customer: &StripeCustomerId,
-    ) -> Result<Option<SubscriptionState>, GatewayError>;
-    async fn create_subscription(
-        &self,
-        new: NewSubscription<'_>,
-        idempotency_key: &str,
-    ) -> Result<SubscriptionState, GatewayError>;
-    async fn change_item(
-        &self,
-        subscription: &SubscriptionId,
-        change: &ItemChange,
-        idempotency_key: &str,
-    ) -> Result<SubscriptionState, GatewayError>;
-    async fn pending_change(
-        &self,
-        schedule_id: &str,
-    ) -> Result<Option<PendingChange>, GatewayError>;
-    /// Moves the subscription to `price` at the end of its current period, replacing any
-    /// earlier pending change; the current period is untouched.
-    async fn schedule_change(
-        &self,
-        subscription: &SubscriptionState,
-        price: &CatalogPrice,
-        quantity: i64,
-        idempotency_key: &str,
-    ) -> Result<PendingChange, GatewayError>;
-    async fn release_schedule(
-        &self,
-        schedule_id: &str,
-        idempotency_key: &str,
-    ) -> Result<(), GatewayError>;
-    async fn set_cancel_at_period_end(
-        &self,
-        subscription: &SubscriptionId,
-        cancel: bool,
-        idempotency_key: &str,
-    ) -> Result<SubscriptionState, GatewayError>;
-    async fn preview_invoice(
-        &self,
-        customer: &StripeCustomerId,
-        subscription: &SubscriptionId,
-        change: Option<&ItemChange>,
-    ) -> Result<InvoicePreview, GatewayError>;
-    /// Sets the subscription's own default payment method (it takes precedence over the
-    /// customer's invoice default).
-    async fn set_default_payment_method(
-        &self,
-        subscription: &SubscriptionId,
-        payment_method: &PaymentMethodId,
-        idempotency_key: &str,
-    ) -> Result<(), GatewayError>;
-}
 
 fn unexpected(what: impl Into<String>) -> GatewayError {
     GatewayError::Rejected {
@@ -522,7 +359,7 @@ mod tests {
     //! recorded from the project's fake Stripe (endive shapes, see tests/fixtures/README.md).
 
     use super::*;
-    use crate::stripe::tests::{gateway, secret_rule};
+    use crate::stripe::payments::tests::{gateway, secret_rule};
     use serde_json::Value;
     use wiremock::matchers::{body_string_contains, header_exists, method, path, query_param};
     use wiremock::{Mock, MockServer, ResponseTemplate};

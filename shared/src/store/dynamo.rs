@@ -1,169 +1,33 @@
-//! DynamoDB persistence behind narrow ports, with in-memory twins for tests.
+//! The ports on DynamoDB: conditional writes wherever a race or a retry could double something.
 
-use crate::domain::{OrgId, PlanKey, StripeCustomerId, SubscriptionId};
+use super::{
+    CustomerRecord, CustomerStore, EventLog, InsertOutcome, PROCESSED_EVENT_TTL_SECONDS,
+    StoreError, SubscriptionSnapshot,
+};
+use crate::aws::{SdkFailure, classify_sdk_error};
+use crate::domain::{OrgId, StripeCustomerId};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::{put_item::PutItemError, update_item::UpdateItemError};
 use aws_sdk_dynamodb::types::AttributeValue;
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::sync::Mutex;
 use time::OffsetDateTime;
 
-/// An organisation's link to its Stripe customer (`billing_customers`, key `org_id`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CustomerRecord {
-    pub org_id: OrgId,
-    pub stripe_customer_id: StripeCustomerId,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    pub updated_at: OffsetDateTime,
-    /// How many subscriptions this org has started: part of the start's idempotency key, so
-    /// concurrent or retried starts make one subscription, and a later restart a new one.
-    #[serde(default)]
-    pub subscription_starts: u32,
-    /// The synced copy of the org's subscription (Stripe is the source of truth).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subscription: Option<SubscriptionSnapshot>,
-    /// Set when the Stripe customer was deleted (`customer.deleted`): the record is then a
-    /// tombstone that reads as "no customer" and names the customer the next one replaces.
-    #[serde(
-        default,
-        with = "time::serde::rfc3339::option",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub unlinked_at: Option<OffsetDateTime>,
-}
-
-impl CustomerRecord {
-    pub fn is_linked(&self) -> bool {
-        self.unlinked_at.is_none()
+impl From<SdkFailure> for StoreError {
+    fn from(failure: SdkFailure) -> Self {
+        match failure {
+            SdkFailure::Transient(source) => Self::Unavailable(source),
+            SdkFailure::Permanent(source) => Self::Failed(source),
+        }
     }
 }
 
-/// What the API keeps of the subscription, for reads that should not call Stripe.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SubscriptionSnapshot {
-    pub id: SubscriptionId,
-    pub status: String,
-    pub plan: Option<PlanKey>,
-    pub quantity: i64,
-    pub current_period_end: i64,
-    pub cancel_at_period_end: bool,
-    pub pending_plan_change: Option<PendingPlanChange>,
-    /// Unix seconds of the Stripe state this copy reflects; older writes never replace newer.
-    pub synced_at: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct PendingPlanChange {
-    #[schema(value_type = Option<String>)]
-    pub plan: Option<PlanKey>,
-    pub quantity: i64,
-    pub effective_at: i64,
-}
-
-/// Result of a create-if-absent write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InsertOutcome {
-    Inserted,
-    /// Another writer got there first; read theirs.
-    AlreadyExists,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// Throttling, timeouts, 5xx: worth retrying later.
-    #[error("store unavailable")]
-    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// Anything else: a bug or a misconfiguration (wrong table, bad item).
-    #[error("store request failed")]
-    Failed(#[source] Box<dyn std::error::Error + Send + Sync>),
-}
-
-#[async_trait]
-pub trait CustomerStore: Send + Sync {
-    /// The stored item as it is, tombstone included.
-    async fn load(&self, org_id: &OrgId) -> Result<Option<CustomerRecord>, StoreError>;
-    /// The org's linked customer; a tombstone reads as none.
-    async fn get(&self, org_id: &OrgId) -> Result<Option<CustomerRecord>, StoreError> {
-        Ok(self.load(org_id).await?.filter(CustomerRecord::is_linked))
-    }
-    /// Writes the record only if the org has none (conditional put).
-    async fn insert_new(&self, record: &CustomerRecord) -> Result<InsertOutcome, StoreError>;
-    /// Replaces the org's tombstone for `deleted` with a new link (conditional put), so of
-    /// concurrent re-links exactly one is stored.
-    async fn relink(
-        &self,
-        record: &CustomerRecord,
-        deleted: &StripeCustomerId,
-    ) -> Result<InsertOutcome, StoreError>;
-    /// Turns the org's record into a tombstone if it still links `customer`; `false` when it
-    /// no longer does (already unlinked or linked to another customer).
-    async fn unlink(
-        &self,
-        org_id: &OrgId,
-        customer: &StripeCustomerId,
-        at: OffsetDateTime,
-    ) -> Result<bool, StoreError>;
-    /// Stores the subscription copy unless a newer one (`synced_at`) is already there; with
-    /// `started_from`, also moves `subscription_starts` from that value to the next.
-    async fn save_subscription(
-        &self,
-        org_id: &OrgId,
-        snapshot: &SubscriptionSnapshot,
-        started_from: Option<u32>,
-    ) -> Result<(), StoreError>;
-    /// The org a Stripe customer is linked to (the `by_stripe_customer_id` index), for
-    /// webhooks; tombstones do not count.
-    async fn find_org(&self, customer: &StripeCustomerId) -> Result<Option<OrgId>, StoreError>;
-}
-
-/// Processed Stripe event ids, so a redelivered event is acknowledged and not applied again.
-#[async_trait]
-pub trait EventLog: Send + Sync {
-    async fn is_processed(&self, event_id: &str) -> Result<bool, StoreError>;
-    /// Records the id; entries expire (TTL) after Stripe's retry window has long passed.
-    async fn mark_processed(&self, event_id: &str, event_type: &str) -> Result<(), StoreError>;
-}
-
-/// Stripe retries for up to 3 days and keeps events 30; ids are kept a little longer.
-pub const PROCESSED_EVENT_TTL_SECONDS: i64 = 35 * 24 * 3600;
-
-/// Sorts an AWS SDK failure into "try again later" or "broken", for any operation.
-pub(crate) fn classify_sdk_error<E, R>(error: SdkError<E, R>) -> StoreError
+fn store_error<E, R>(error: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    const TRANSIENT_CODES: &[&str] = &[
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "ServiceUnavailable",
-        "InternalFailure",
-    ];
-    let transient = match &error {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
-        SdkError::ServiceError(service) => service
-            .err()
-            .code()
-            .is_some_and(|code| TRANSIENT_CODES.contains(&code)),
-        _ => false,
-    };
-    let source: Box<dyn std::error::Error + Send + Sync> =
-        aws_sdk_dynamodb::error::DisplayErrorContext(error)
-            .to_string()
-            .into();
-    if transient {
-        StoreError::Unavailable(source)
-    } else {
-        StoreError::Failed(source)
-    }
+    classify_sdk_error(error).into()
 }
 
 /// The typed errors of the writes we make conditional.
@@ -192,7 +56,7 @@ where
     match result {
         Ok(_) => Ok(true),
         Err(SdkError::ServiceError(service)) if service.err().is_condition_failed() => Ok(false),
-        Err(error) => Err(classify_sdk_error(error)),
+        Err(error) => Err(store_error(error)),
     }
 }
 
@@ -250,7 +114,7 @@ impl CustomerStore for DynamoCustomerStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(classify_sdk_error)?;
+            .map_err(store_error)?;
         output
             .item
             .map(|item| serde_dynamo::from_item(item).map_err(item_error))
@@ -347,7 +211,7 @@ impl CustomerStore for DynamoCustomerStore {
             .limit(1)
             .send()
             .await
-            .map_err(classify_sdk_error)?;
+            .map_err(store_error)?;
         let org = output
             .items()
             .iter()
@@ -385,7 +249,7 @@ impl EventLog for DynamoEventLog {
             .consistent_read(true)
             .send()
             .await
-            .map_err(classify_sdk_error)?;
+            .map_err(store_error)?;
         Ok(output.item.is_some())
     }
 
@@ -407,135 +271,10 @@ impl EventLog for DynamoEventLog {
     }
 }
 
-/// In-memory event log for tests.
-#[derive(Default)]
-pub struct InMemoryEventLog {
-    ids: Mutex<std::collections::HashSet<String>>,
-}
-
-#[async_trait]
-impl EventLog for InMemoryEventLog {
-    async fn is_processed(&self, event_id: &str) -> Result<bool, StoreError> {
-        Ok(self.ids.lock().map_err(poisoned)?.contains(event_id))
-    }
-
-    async fn mark_processed(&self, event_id: &str, _event_type: &str) -> Result<(), StoreError> {
-        self.ids
-            .lock()
-            .map_err(poisoned)?
-            .insert(event_id.to_owned());
-        Ok(())
-    }
-}
-
 fn now_rfc3339() -> String {
     OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
-}
-
-/// In-memory store with the same create-if-absent semantics, for tests and benchmarks.
-#[derive(Default)]
-pub struct InMemoryCustomerStore {
-    records: Mutex<HashMap<OrgId, CustomerRecord>>,
-}
-
-impl InMemoryCustomerStore {
-    pub fn len(&self) -> usize {
-        self.records.lock().map(|r| r.len()).unwrap_or_default()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-fn poisoned<T>(_: T) -> StoreError {
-    StoreError::Failed("in-memory store lock poisoned".into())
-}
-
-#[async_trait]
-impl CustomerStore for InMemoryCustomerStore {
-    async fn load(&self, org_id: &OrgId) -> Result<Option<CustomerRecord>, StoreError> {
-        Ok(self.records.lock().map_err(poisoned)?.get(org_id).cloned())
-    }
-
-    async fn relink(
-        &self,
-        record: &CustomerRecord,
-        deleted: &StripeCustomerId,
-    ) -> Result<InsertOutcome, StoreError> {
-        let mut records = self.records.lock().map_err(poisoned)?;
-        match records.get(&record.org_id) {
-            Some(old) if !old.is_linked() && &old.stripe_customer_id == deleted => {
-                records.insert(record.org_id.clone(), record.clone());
-                Ok(InsertOutcome::Inserted)
-            }
-            _ => Ok(InsertOutcome::AlreadyExists),
-        }
-    }
-
-    async fn unlink(
-        &self,
-        org_id: &OrgId,
-        customer: &StripeCustomerId,
-        at: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        let mut records = self.records.lock().map_err(poisoned)?;
-        match records.get_mut(org_id) {
-            Some(record) if record.is_linked() && &record.stripe_customer_id == customer => {
-                record.unlinked_at = Some(at);
-                record.updated_at = at;
-                record.subscription = None;
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
-    }
-
-    async fn insert_new(&self, record: &CustomerRecord) -> Result<InsertOutcome, StoreError> {
-        let mut records = self.records.lock().map_err(poisoned)?;
-        if records.contains_key(&record.org_id) {
-            return Ok(InsertOutcome::AlreadyExists);
-        }
-        records.insert(record.org_id.clone(), record.clone());
-        Ok(InsertOutcome::Inserted)
-    }
-
-    async fn save_subscription(
-        &self,
-        org_id: &OrgId,
-        snapshot: &SubscriptionSnapshot,
-        started_from: Option<u32>,
-    ) -> Result<(), StoreError> {
-        let mut records = self.records.lock().map_err(poisoned)?;
-        let Some(record) = records.get_mut(org_id) else {
-            return Ok(());
-        };
-        if record
-            .subscription
-            .as_ref()
-            .is_some_and(|s| s.synced_at > snapshot.synced_at)
-        {
-            return Ok(());
-        }
-        if let Some(from) = started_from {
-            if record.subscription_starts != from {
-                return Ok(());
-            }
-            record.subscription_starts = from + 1;
-        }
-        record.subscription = Some(snapshot.clone());
-        Ok(())
-    }
-
-    async fn find_org(&self, customer: &StripeCustomerId) -> Result<Option<OrgId>, StoreError> {
-        let records = self.records.lock().map_err(poisoned)?;
-        Ok(records
-            .values()
-            .find(|r| r.is_linked() && &r.stripe_customer_id == customer)
-            .map(|r| r.org_id.clone()))
-    }
 }
 
 #[cfg(test)]
@@ -640,19 +379,5 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
-    }
-
-    #[tokio::test]
-    async fn in_memory_store_refuses_a_second_record_for_an_org() {
-        let memory = InMemoryCustomerStore::default();
-        assert_eq!(
-            memory.insert_new(&record()).await.unwrap(),
-            InsertOutcome::Inserted
-        );
-        assert_eq!(
-            memory.insert_new(&record()).await.unwrap(),
-            InsertOutcome::AlreadyExists
-        );
-        assert_eq!(memory.len(), 1);
     }
 }

@@ -1,0 +1,27 @@
+//! Cancel at period end, and resume.
+
+use super::{SubscriptionPorts, SubscriptionView, latest, live, pending_of, remember, view};
+use crate::domain::OrgId;
+use crate::error::BillingError;
+
+/// Cancels at period end (`cancel = true`) or undoes that (`cancel = false`); both idempotent.
+pub async fn set_cancel_at_period_end(
+    ports: SubscriptionPorts<'_>,
+    org_id: &OrgId,
+    cancel: bool,
+    idempotency_key: &str,
+) -> Result<SubscriptionView, BillingError> {
+    let (_, state) = latest(ports, org_id).await?;
+    let state = live(state)?;
+    let state = if state.cancel_at_period_end == cancel {
+        state
+    } else {
+        ports
+            .stripe
+            .set_cancel_at_period_end(&state.id, cancel, idempotency_key)
+            .await?
+    };
+    let (pending, catalogue) = tokio::try_join!(pending_of(ports, &state), ports.plans.prices())?;
+    remember(ports, org_id, &state, pending.as_ref(), &catalogue, None).await?;
+    Ok(view(&state, pending.as_ref(), &catalogue))
+}

@@ -1,0 +1,443 @@
+use super::*;
+use crate::domain::PlanKey;
+use crate::service::customers::ensure_customer;
+use crate::service::plans::list_plans;
+use crate::store::CustomerStore;
+use crate::stripe::{NewSubscription, SubscriptionGateway};
+use crate::testing::{PERIOD_END, PERIOD_START, World};
+
+pub(crate) fn world() -> World {
+    World::new()
+}
+
+fn org() -> OrgId {
+    OrgId::parse("org_1").unwrap()
+}
+
+fn plan(key: &str) -> Option<PlanKey> {
+    Some(PlanKey::parse(key).unwrap())
+}
+
+fn start(key: &str) -> StartSubscription {
+    StartSubscription {
+        plan: plan(key),
+        ..Default::default()
+    }
+}
+
+fn change(key: &str, timing: Timing) -> PlanChangeRequest {
+    PlanChangeRequest {
+        plan: plan(key),
+        timing: Some(timing),
+        ..Default::default()
+    }
+}
+
+async fn started(w: &World) -> Started {
+    start_subscription(
+        w.ports(),
+        w.gateway.as_ref(),
+        &org(),
+        start("starter_monthly"),
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn plans_come_from_the_configured_catalogue_in_order() {
+    let w = world();
+    let plans = list_plans(w.app.plans.as_ref()).await.unwrap();
+    let keys: Vec<_> = plans.iter().map(|p| (p.plan.as_str(), p.amount)).collect();
+    assert_eq!(
+        keys,
+        [
+            ("starter_monthly", 1000),
+            ("pro_monthly", 3000),
+            ("pro_yearly", 30000)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_start_without_a_card_reports_the_payment_the_customer_must_confirm() {
+    let w = world();
+    let started = started(&w).await;
+    assert!(started.requires_payment);
+    assert!(started.client_secret.is_some());
+    assert_eq!(started.subscription.status, "incomplete");
+    assert_eq!(
+        started.subscription.plan.as_deref(),
+        Some("starter_monthly")
+    );
+    assert_eq!(
+        w.gateway.customers_for("org_1"),
+        1,
+        "the org's one customer is reused"
+    );
+    let record = w.store.get(&org()).await.unwrap().unwrap();
+    assert_eq!(record.subscription_starts, 1);
+    assert_eq!(record.subscription.unwrap().status, "incomplete");
+}
+
+#[tokio::test]
+async fn a_start_retried_after_its_record_write_failed_answers_with_its_own_subscription() {
+    let w = world();
+    let record = ensure_customer(
+        w.app.customers.as_ref(),
+        w.app.payments.as_ref(),
+        &org(),
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    .unwrap()
+    .into_record();
+    // An earlier attempt: Stripe created the subscription, the answer never got recorded.
+    let new = NewSubscription {
+        customer: &record.stripe_customer_id,
+        price_id: "price_starter",
+        quantity: 1,
+        payment_method: None,
+        trial_days: None,
+        charge_now: false,
+    };
+    let first = w
+        .subscriptions
+        .create_subscription(new, "org_1:subscription-start:0")
+        .await
+        .unwrap();
+    let retried = start_subscription(
+        w.ports(),
+        w.gateway.as_ref(),
+        &org(),
+        start("starter_monthly"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(retried.subscription.id, first.id.as_str());
+    assert!(
+        retried.client_secret.is_some(),
+        "the payment secret comes back"
+    );
+    let stored = w.store.get(&org()).await.unwrap().unwrap();
+    assert_eq!(stored.subscription_starts, 1);
+    // A subscription this start did not make still blocks a start.
+    let error = start_subscription(
+        w.ports(),
+        w.gateway.as_ref(),
+        &org(),
+        start("starter_monthly"),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(error, BillingError::SubscriptionExists));
+}
+
+#[tokio::test]
+async fn a_plan_change_retried_under_the_clients_key_replays_instead_of_plan_unchanged() {
+    let w = world();
+    started(&w).await;
+    let change_now = || change("pro_monthly", Timing::Immediate);
+    let first = change_plan(w.ports(), &org(), change_now(), "k", true)
+        .await
+        .unwrap();
+    let retried = change_plan(w.ports(), &org(), change_now(), "k", true)
+        .await
+        .unwrap();
+    assert_eq!(retried, first);
+    let error = change_plan(w.ports(), &org(), change_now(), "k2", false)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, BillingError::PlanUnchanged));
+}
+
+#[tokio::test]
+async fn a_second_start_is_subscription_exists_until_the_first_has_ended() {
+    let w = world();
+    started(&w).await;
+    let error = start_subscription(w.ports(), w.gateway.as_ref(), &org(), start("pro_monthly"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, BillingError::SubscriptionExists));
+    w.subscriptions.end_all();
+    let again = start_subscription(w.ports(), w.gateway.as_ref(), &org(), start("pro_monthly"))
+        .await
+        .unwrap();
+    assert_eq!(
+        again.subscription.id, "sub_2",
+        "a new start key after the first ended"
+    );
+}
+
+#[tokio::test]
+async fn bad_starts_are_refused_before_anything_is_created() {
+    let w = world();
+    let unknown = start_subscription(w.ports(), w.gateway.as_ref(), &org(), start("gold_monthly"))
+        .await
+        .unwrap_err();
+    assert!(matches!(unknown, BillingError::UnknownPlan));
+    let missing = start_subscription(
+        w.ports(),
+        w.gateway.as_ref(),
+        &org(),
+        StartSubscription::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(missing, BillingError::InvalidRequest(_)));
+    let zero = StartSubscription {
+        quantity: Some(0),
+        ..start("starter_monthly")
+    };
+    assert!(
+        start_subscription(w.ports(), w.gateway.as_ref(), &org(), zero)
+            .await
+            .is_err()
+    );
+    let foreign = StartSubscription {
+        payment_method_id: Some("pm_foreign".into()),
+        ..start("starter_monthly")
+    };
+    let error = start_subscription(w.ports(), w.gateway.as_ref(), &org(), foreign)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, BillingError::PaymentMethodNotFound));
+    assert!(w.subscriptions.subscriptions.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn changing_to_the_same_plan_now_is_plan_unchanged() {
+    let w = world();
+    started(&w).await;
+    let error = change_plan(
+        w.ports(),
+        &org(),
+        change("starter_monthly", Timing::Immediate),
+        "k",
+        false,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(error, BillingError::PlanUnchanged));
+}
+
+#[tokio::test]
+async fn an_immediate_change_updates_stripe_and_the_stored_copy() {
+    let w = world();
+    started(&w).await;
+    let request = PlanChangeRequest {
+        proration_date: Some(PERIOD_START + 100),
+        ..change("pro_monthly", Timing::Immediate)
+    };
+    let changed = change_plan(w.ports(), &org(), request, "k", false)
+        .await
+        .unwrap();
+    assert_eq!(changed.plan.as_deref(), Some("pro_monthly"));
+    let stored = w
+        .store
+        .get(&org())
+        .await
+        .unwrap()
+        .unwrap()
+        .subscription
+        .unwrap();
+    assert_eq!(stored.plan, plan("pro_monthly"));
+}
+
+#[tokio::test]
+async fn a_proration_date_outside_the_period_is_refused() {
+    let w = world();
+    started(&w).await;
+    for date in [PERIOD_START - 1, PERIOD_END] {
+        let request = PlanChangeRequest {
+            proration_date: Some(date),
+            ..change("pro_monthly", Timing::Immediate)
+        };
+        let error = change_plan(w.ports(), &org(), request, "k", false)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, BillingError::InvalidProrationDate),
+            "{date}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_period_end_change_is_scheduled_visible_and_withdrawable() {
+    let w = world();
+    started(&w).await;
+    let scheduled = change_plan(
+        w.ports(),
+        &org(),
+        change("pro_yearly", Timing::PeriodEnd),
+        "k1",
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        scheduled.plan.as_deref(),
+        Some("starter_monthly"),
+        "the current plan is untouched"
+    );
+    let pending = scheduled.scheduled_change.unwrap();
+    assert_eq!(
+        (pending.plan.as_deref(), pending.effective_at),
+        (Some("pro_yearly"), PERIOD_END)
+    );
+    let read = get_subscription(w.ports(), &org()).await.unwrap();
+    assert_eq!(
+        read.scheduled_change.unwrap().plan.as_deref(),
+        Some("pro_yearly")
+    );
+
+    let withdrawn = change_plan(
+        w.ports(),
+        &org(),
+        change("starter_monthly", Timing::PeriodEnd),
+        "k2",
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(withdrawn.scheduled_change, None);
+    assert_eq!(
+        get_subscription(w.ports(), &org())
+            .await
+            .unwrap()
+            .scheduled_change,
+        None
+    );
+}
+
+#[tokio::test]
+async fn a_change_now_supersedes_a_pending_one() {
+    let w = world();
+    started(&w).await;
+    change_plan(
+        w.ports(),
+        &org(),
+        change("pro_yearly", Timing::PeriodEnd),
+        "k1",
+        false,
+    )
+    .await
+    .unwrap();
+    let now = change_plan(
+        w.ports(),
+        &org(),
+        change("pro_monthly", Timing::Immediate),
+        "k2",
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(now.scheduled_change, None);
+    assert_eq!(w.subscriptions.released.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn ended_subscriptions_cannot_be_changed_cancelled_or_resumed() {
+    let w = world();
+    started(&w).await;
+    w.subscriptions.end_all();
+    let error = change_plan(
+        w.ports(),
+        &org(),
+        change("pro_monthly", Timing::Immediate),
+        "k",
+        false,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(error, BillingError::SubscriptionEnded));
+    let error = set_cancel_at_period_end(w.ports(), &org(), true, "k")
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), "subscription_canceled");
+}
+
+#[tokio::test]
+async fn cancel_and_resume_are_idempotent() {
+    let w = world();
+    started(&w).await;
+    for _ in 0..2 {
+        assert!(
+            set_cancel_at_period_end(w.ports(), &org(), true, "k")
+                .await
+                .unwrap()
+                .cancel_at_period_end
+        );
+    }
+    for _ in 0..2 {
+        assert!(
+            !set_cancel_at_period_end(w.ports(), &org(), false, "k")
+                .await
+                .unwrap()
+                .cancel_at_period_end
+        );
+    }
+}
+
+#[tokio::test]
+async fn no_subscription_is_subscription_not_found_everywhere() {
+    let w = world();
+    assert!(matches!(
+        get_subscription(w.ports(), &org()).await,
+        Err(BillingError::SubscriptionNotFound)
+    ));
+    let preview = preview_invoice(w.ports(), &org(), PreviewRequest::default()).await;
+    assert!(matches!(preview, Err(BillingError::SubscriptionNotFound)));
+    let error = change_plan(
+        w.ports(),
+        &org(),
+        change("pro_monthly", Timing::Immediate),
+        "k",
+        false,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(error, BillingError::SubscriptionNotFound));
+}
+
+#[tokio::test]
+async fn a_change_preview_reports_the_proration_date_it_used() {
+    let w = world();
+    started(&w).await;
+    let request = PreviewRequest {
+        plan: plan("pro_monthly"),
+        ..Default::default()
+    };
+    let preview = preview_invoice(w.ports(), &org(), request).await.unwrap();
+    let date = preview.proration_date.unwrap();
+    assert!((PERIOD_START..PERIOD_END).contains(&date));
+    let sent = w
+        .subscriptions
+        .previews
+        .lock()
+        .unwrap()
+        .last()
+        .cloned()
+        .flatten()
+        .unwrap();
+    assert_eq!(sent.proration_date, Some(date));
+    assert_eq!(sent.proration_behavior, ProrationBehavior::CreateProrations);
+
+    let at_end = PreviewRequest {
+        plan: plan("pro_monthly"),
+        timing: Some(Timing::PeriodEnd),
+        ..Default::default()
+    };
+    assert_eq!(
+        preview_invoice(w.ports(), &org(), at_end)
+            .await
+            .unwrap()
+            .proration_date,
+        None
+    );
+    let upcoming = preview_invoice(w.ports(), &org(), PreviewRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(upcoming.proration_date, None);
+}

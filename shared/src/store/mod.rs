@@ -1,0 +1,136 @@
+//! Persistence ports (the org's customer record, the processed-event log) and their records.
+//! `dynamo` implements them on DynamoDB; `memory` is the in-memory twin tests use.
+
+use crate::domain::{OrgId, PlanKey, StripeCustomerId, SubscriptionId};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+mod dynamo;
+#[cfg(test)]
+mod memory;
+
+pub use dynamo::{CUSTOMER_INDEX, DynamoCustomerStore, DynamoEventLog};
+#[cfg(test)]
+pub use memory::{InMemoryCustomerStore, InMemoryEventLog};
+
+/// An organisation's link to its Stripe customer (`billing_customers`, key `org_id`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerRecord {
+    pub org_id: OrgId,
+    pub stripe_customer_id: StripeCustomerId,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    /// How many subscriptions this org has started: part of the start's idempotency key, so
+    /// concurrent or retried starts make one subscription, and a later restart a new one.
+    #[serde(default)]
+    pub subscription_starts: u32,
+    /// The synced copy of the org's subscription (Stripe is the source of truth).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription: Option<SubscriptionSnapshot>,
+    /// Set when the Stripe customer was deleted (`customer.deleted`): the record is then a
+    /// tombstone that reads as "no customer" and names the customer the next one replaces.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub unlinked_at: Option<OffsetDateTime>,
+}
+
+impl CustomerRecord {
+    pub fn is_linked(&self) -> bool {
+        self.unlinked_at.is_none()
+    }
+}
+
+/// What the API keeps of the subscription, for reads that should not call Stripe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionSnapshot {
+    pub id: SubscriptionId,
+    pub status: String,
+    pub plan: Option<PlanKey>,
+    pub quantity: i64,
+    pub current_period_end: i64,
+    pub cancel_at_period_end: bool,
+    pub pending_plan_change: Option<PendingPlanChange>,
+    /// Unix seconds of the Stripe state this copy reflects; older writes never replace newer.
+    pub synced_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PendingPlanChange {
+    #[schema(value_type = Option<String>)]
+    pub plan: Option<PlanKey>,
+    pub quantity: i64,
+    pub effective_at: i64,
+}
+
+/// Result of a create-if-absent write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsertOutcome {
+    Inserted,
+    /// Another writer got there first; read theirs.
+    AlreadyExists,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Throttling, timeouts, 5xx: worth retrying later.
+    #[error("store unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Anything else: a bug or a misconfiguration (wrong table, bad item).
+    #[error("store request failed")]
+    Failed(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+#[async_trait]
+pub trait CustomerStore: Send + Sync {
+    /// The stored item as it is, tombstone included.
+    async fn load(&self, org_id: &OrgId) -> Result<Option<CustomerRecord>, StoreError>;
+    /// The org's linked customer; a tombstone reads as none.
+    async fn get(&self, org_id: &OrgId) -> Result<Option<CustomerRecord>, StoreError> {
+        Ok(self.load(org_id).await?.filter(CustomerRecord::is_linked))
+    }
+    /// Writes the record only if the org has none (conditional put).
+    async fn insert_new(&self, record: &CustomerRecord) -> Result<InsertOutcome, StoreError>;
+    /// Replaces the org's tombstone for `deleted` with a new link (conditional put), so of
+    /// concurrent re-links exactly one is stored.
+    async fn relink(
+        &self,
+        record: &CustomerRecord,
+        deleted: &StripeCustomerId,
+    ) -> Result<InsertOutcome, StoreError>;
+    /// Turns the org's record into a tombstone if it still links `customer`; `false` when it
+    /// no longer does (already unlinked or linked to another customer).
+    async fn unlink(
+        &self,
+        org_id: &OrgId,
+        customer: &StripeCustomerId,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Stores the subscription copy unless a newer one (`synced_at`) is already there; with
+    /// `started_from`, also moves `subscription_starts` from that value to the next.
+    async fn save_subscription(
+        &self,
+        org_id: &OrgId,
+        snapshot: &SubscriptionSnapshot,
+        started_from: Option<u32>,
+    ) -> Result<(), StoreError>;
+    /// The org a Stripe customer is linked to (the `by_stripe_customer_id` index), for
+    /// webhooks; tombstones do not count.
+    async fn find_org(&self, customer: &StripeCustomerId) -> Result<Option<OrgId>, StoreError>;
+}
+
+/// Processed Stripe event ids, so a redelivered event is acknowledged and not applied again.
+#[async_trait]
+pub trait EventLog: Send + Sync {
+    async fn is_processed(&self, event_id: &str) -> Result<bool, StoreError>;
+    /// Records the id; entries expire (TTL) after Stripe's retry window has long passed.
+    async fn mark_processed(&self, event_id: &str, event_type: &str) -> Result<(), StoreError>;
+}
+
+/// Stripe retries for up to 3 days and keeps events 30; ids are kept a little longer.
+pub const PROCESSED_EVENT_TTL_SECONDS: i64 = 35 * 24 * 3600;

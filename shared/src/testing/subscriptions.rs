@@ -1,0 +1,239 @@
+//! In-memory subscriptions with a three-plan catalogue; enough to drive every branch.
+
+use crate::domain::{StripeCustomerId, SubscriptionId};
+use crate::stripe::GatewayError;
+use crate::stripe::*;
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+pub const PERIOD_START: i64 = 1_780_000_000;
+pub const PERIOD_END: i64 = PERIOD_START + 30 * 86_400;
+
+#[derive(Default)]
+pub struct FakeSubscriptions {
+    pub subscriptions: Mutex<Vec<(StripeCustomerId, SubscriptionState)>>,
+    pub keys: Mutex<HashMap<String, SubscriptionId>>,
+    pub schedules: Mutex<HashMap<String, PendingChange>>,
+    pub released: Mutex<Vec<String>>,
+    pub previews: Mutex<Vec<Option<ItemChange>>>,
+    /// subscription id → its own default payment method.
+    pub defaults: Mutex<HashMap<String, String>>,
+}
+
+impl FakeSubscriptions {
+    /// A billing subscription for `customer`, as if started elsewhere.
+    pub fn add_active(&self, customer: &StripeCustomerId) -> SubscriptionId {
+        let mut subs = self.subscriptions.lock().unwrap();
+        let id = SubscriptionId::parse(format!("sub_{}", subs.len() + 1)).unwrap();
+        subs.push((
+            customer.clone(),
+            SubscriptionState {
+                id: id.clone(),
+                status: "active".into(),
+                item_id: "si_x".into(),
+                price_id: "price_starter".into(),
+                quantity: 1,
+                current_period_start: PERIOD_START,
+                current_period_end: PERIOD_END,
+                cancel_at_period_end: false,
+                schedule_id: None,
+                start_key: None,
+                payment_client_secret: None,
+            },
+        ));
+        id
+    }
+
+    pub fn end_all(&self) {
+        for (_, s) in self.subscriptions.lock().unwrap().iter_mut() {
+            s.status = "canceled".into();
+        }
+    }
+
+    fn update(
+        &self,
+        id: &SubscriptionId,
+        edit: impl FnOnce(&mut SubscriptionState),
+    ) -> Result<SubscriptionState, GatewayError> {
+        let mut subs = self.subscriptions.lock().unwrap();
+        let (_, state) =
+            subs.iter_mut()
+                .find(|(_, s)| &s.id == id)
+                .ok_or(GatewayError::Rejected {
+                    status: 404,
+                    code: "resource_missing".into(),
+                })?;
+        edit(state);
+        Ok(state.clone())
+    }
+}
+
+fn price(id: &str, key: &str, amount: i64, interval: &str) -> CatalogPrice {
+    CatalogPrice {
+        id: id.into(),
+        lookup_key: key.into(),
+        product_name: key.split('_').next().unwrap_or_default().into(),
+        unit_amount: amount,
+        currency: "usd".into(),
+        interval: interval.into(),
+        interval_count: 1,
+    }
+}
+
+#[async_trait]
+impl SubscriptionGateway for FakeSubscriptions {
+    async fn catalog_prices(&self, keys: &[String]) -> Result<Vec<CatalogPrice>, GatewayError> {
+        Ok([
+            price("price_starter", "starter_monthly", 1000, "month"),
+            price("price_pro", "pro_monthly", 3000, "month"),
+            price("price_pro_yearly", "pro_yearly", 30000, "year"),
+        ]
+        .into_iter()
+        .filter(|p| keys.contains(&p.lookup_key))
+        .collect())
+    }
+
+    async fn latest_subscription(
+        &self,
+        customer: &StripeCustomerId,
+    ) -> Result<Option<SubscriptionState>, GatewayError> {
+        let subs = self.subscriptions.lock().unwrap();
+        Ok(subs
+            .iter()
+            .rev()
+            .find(|(c, _)| c == customer)
+            .map(|(_, s)| s.clone()))
+    }
+
+    async fn create_subscription(
+        &self,
+        new: NewSubscription<'_>,
+        key: &str,
+    ) -> Result<SubscriptionState, GatewayError> {
+        let mut keys = self.keys.lock().unwrap();
+        let mut subs = self.subscriptions.lock().unwrap();
+        if let Some(id) = keys.get(key) {
+            return Ok(subs.iter().find(|(_, s)| &s.id == id).unwrap().1.clone());
+        }
+        let id = SubscriptionId::parse(format!("sub_{}", subs.len() + 1)).unwrap();
+        let state = SubscriptionState {
+            id: id.clone(),
+            status: if new.payment_method.is_some() {
+                "active"
+            } else {
+                "incomplete"
+            }
+            .into(),
+            item_id: format!("si_{}", subs.len() + 1),
+            price_id: new.price_id.into(),
+            quantity: new.quantity,
+            current_period_start: PERIOD_START,
+            current_period_end: PERIOD_END,
+            cancel_at_period_end: false,
+            schedule_id: None,
+            start_key: Some(key.into()),
+            payment_client_secret: (!new.charge_now).then(|| "pi_1_secret_x".into()),
+        };
+        keys.insert(key.into(), id);
+        subs.push((new.customer.clone(), state.clone()));
+        Ok(state)
+    }
+
+    async fn change_item(
+        &self,
+        id: &SubscriptionId,
+        change: &ItemChange,
+        _key: &str,
+    ) -> Result<SubscriptionState, GatewayError> {
+        self.update(id, |s| {
+            s.price_id = change.price_id.clone();
+            s.quantity = change.quantity;
+        })
+    }
+
+    async fn pending_change(
+        &self,
+        schedule_id: &str,
+    ) -> Result<Option<PendingChange>, GatewayError> {
+        Ok(self.schedules.lock().unwrap().get(schedule_id).cloned())
+    }
+
+    async fn schedule_change(
+        &self,
+        subscription: &SubscriptionState,
+        price: &CatalogPrice,
+        quantity: i64,
+        _key: &str,
+    ) -> Result<PendingChange, GatewayError> {
+        let schedule = format!("sub_sched_{}", subscription.id);
+        let pending = PendingChange {
+            price_id: price.id.clone(),
+            quantity,
+            effective_at: subscription.current_period_end,
+        };
+        self.schedules
+            .lock()
+            .unwrap()
+            .insert(schedule.clone(), pending.clone());
+        self.update(&subscription.id, |s| s.schedule_id = Some(schedule))?;
+        Ok(pending)
+    }
+
+    async fn release_schedule(&self, schedule_id: &str, _key: &str) -> Result<(), GatewayError> {
+        self.schedules.lock().unwrap().remove(schedule_id);
+        self.released.lock().unwrap().push(schedule_id.into());
+        for (_, s) in self.subscriptions.lock().unwrap().iter_mut() {
+            if s.schedule_id.as_deref() == Some(schedule_id) {
+                s.schedule_id = None;
+            }
+        }
+        Ok(())
+    }
+
+    async fn set_cancel_at_period_end(
+        &self,
+        id: &SubscriptionId,
+        cancel: bool,
+        _key: &str,
+    ) -> Result<SubscriptionState, GatewayError> {
+        self.update(id, |s| s.cancel_at_period_end = cancel)
+    }
+
+    async fn set_default_payment_method(
+        &self,
+        id: &SubscriptionId,
+        payment_method: &crate::domain::PaymentMethodId,
+        _key: &str,
+    ) -> Result<(), GatewayError> {
+        self.defaults
+            .lock()
+            .unwrap()
+            .insert(id.to_string(), payment_method.to_string());
+        Ok(())
+    }
+
+    async fn preview_invoice(
+        &self,
+        _customer: &StripeCustomerId,
+        _subscription: &SubscriptionId,
+        change: Option<&ItemChange>,
+    ) -> Result<InvoicePreview, GatewayError> {
+        self.previews.lock().unwrap().push(change.cloned());
+        Ok(InvoicePreview {
+            currency: "usd".into(),
+            subtotal: 2000,
+            tax: 0,
+            total: 2000,
+            amount_due: 2000,
+            next_payment_attempt: Some(PERIOD_END),
+            lines: vec![PreviewLine {
+                description: Some("Remaining time".into()),
+                amount: 2000,
+                period_start: PERIOD_START,
+                period_end: PERIOD_END,
+                proration: change.is_some(),
+            }],
+        })
+    }
+}
