@@ -283,13 +283,6 @@ export interface components {
             is_default: boolean;
             last4: string;
         };
-        PendingPlanChange: {
-            /** Format: int64 */
-            effective_at: number;
-            plan?: string | null;
-            /** Format: int64 */
-            quantity: number;
-        };
         PlanChangeRequest: {
             plan?: string | null;
             proration_behavior?: null | components["schemas"]["ProrationBehavior"];
@@ -398,18 +391,25 @@ export interface components {
             /** Format: int64 */
             current_period_end: number;
             id: string;
-            pending_plan_change?: null | components["schemas"]["PendingPlanChange"];
             plan?: string | null;
             /** Format: int64 */
             quantity: number;
+            scheduled_change?: null | components["schemas"]["ScheduledChangeView"];
             status: string;
         };
         SubscriptionView: {
+            /**
+             * @description Whether a plan change, a preview of one, or a cancellation can be asked for now (active,
+             *     trialing or past due): the app offers them only then.
+             */
+            can_change_plan: boolean;
             cancel_at_period_end: boolean;
             /** Format: int64 */
             current_period_end: number;
             /** Format: int64 */
             current_period_start: number;
+            /** @description Whether an upcoming invoice exists to preview (billing and not cancelling). */
+            has_upcoming_invoice: boolean;
             id: string;
             plan?: string | null;
             /** Format: int64 */

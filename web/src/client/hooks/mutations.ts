@@ -1,7 +1,8 @@
 "use client";
 
-import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQueryClient, type QueryClient } from "@tanstack/react-query";
 import type { PlanChangeBody, StartSubscriptionBody } from "@/api/types";
+import type { PublicConfig } from "@/lib/public-config";
 import {
   cancelAtPeriodEnd,
   changePlan,
@@ -13,7 +14,14 @@ import {
   startSubscription,
 } from "../fetchers/billing";
 import { newIdempotencyKey } from "../fetchers/http";
+import { confirmSetupIntentWithTestCard } from "../fetchers/stripe-test-cards";
 import { billingKeys } from "./keys";
+
+/** Every billing answer a mutation may have changed (the plan catalogue never is). */
+const refreshBilling = (queryClient: QueryClient) =>
+  queryClient.invalidateQueries({
+    predicate: (query) => query.queryKey[0] === billingKeys.all[0] && query.queryKey[1] !== "plans",
+  });
 
 /**
  * A mutation whose every user action (one `mutate` call) carries its own Idempotency-Key; a retry
@@ -24,11 +32,7 @@ function useBillingMutation<V, R>(run: (variables: V, idempotencyKey: string) =>
   const mutation = useMutation({
     mutationFn: ({ variables, key }: { variables: V; key: string }) => run(variables, key),
     onSuccess: async () => {
-      if (invalidate) {
-        await queryClient.invalidateQueries({
-          predicate: (query) => query.queryKey[0] === billingKeys.all[0] && query.queryKey[1] !== "plans",
-        });
-      }
+      if (invalidate) await refreshBilling(queryClient);
     },
   });
   return {
@@ -53,8 +57,53 @@ export const usePlanChange = () => useBillingMutation((body: PlanChangeBody, key
 export const useCancelSubscription = () => useBillingMutation((_: void, key) => cancelAtPeriodEnd(key));
 export const useResumeSubscription = () => useBillingMutation((_: void, key) => resumeSubscription(key));
 
-/** After a card was added outside these mutations (Stripe confirmed the SetupIntent). */
-export function useRefreshPaymentMethods() {
+/** A card Stripe has just saved; `makeDefault` while the org has no default card (invoices need one). */
+export interface AddedCard {
+  paymentMethodId: string;
+  makeDefault: boolean;
+}
+
+/**
+ * The last step of adding a card, whichever form saved it: set it as the default if asked, then
+ * refresh. Stripe holds the card even when the default is refused, so the list is refreshed either
+ * way and the refusal is the action's error.
+ */
+async function finishAddingCard(queryClient: QueryClient, card: AddedCard, idempotencyKey: string): Promise<string> {
+  try {
+    if (card.makeDefault) await setDefaultPaymentMethod(card.paymentMethodId, idempotencyKey);
+  } finally {
+    // A new default changes what the other answers show; a plain new card only changes the list.
+    await (card.makeDefault ? refreshBilling(queryClient) : queryClient.invalidateQueries({ queryKey: billingKeys.paymentMethods() }));
+  }
+  return card.paymentMethodId;
+}
+
+/** Stripe Elements confirmed the SetupIntent in the browser: finish adding that card. */
+export function useFinishAddingCard() {
   const queryClient = useQueryClient();
-  return () => queryClient.invalidateQueries({ queryKey: billingKeys.paymentMethods() });
+  return useBillingMutation((card: AddedCard, key) => finishAddingCard(queryClient, card, key), { invalidate: false });
+}
+
+/**
+ * The test-card picker's whole action: a SetupIntent through the BFF, confirmed against the fake
+ * Stripe with the chosen test card (as Stripe.js would), then the card finished like any other.
+ * Its two BFF calls carry the action's key, one suffix per step, so each replays on its own.
+ */
+export function useAddTestCard(stripe: Pick<PublicConfig, "stripeFakeUrl" | "stripeFakePublishableKey">) {
+  const queryClient = useQueryClient();
+  return useBillingMutation(
+    async ({ cardToken, makeDefault }: { cardToken: string; makeDefault: boolean }, key) => {
+      const intent = await createSetupIntent(`${key}:setup-intent`);
+      const { paymentMethodId } = await confirmSetupIntentWithTestCard({
+        stripeUrl: stripe.stripeFakeUrl,
+        publishableKey: stripe.stripeFakePublishableKey,
+        setupIntentId: intent.id,
+        clientSecret: intent.client_secret,
+        cardToken,
+        returnUrl: `${window.location.origin}/billing`,
+      });
+      return finishAddingCard(queryClient, { paymentMethodId, makeDefault }, `${key}:default`);
+    },
+    { invalidate: false },
+  );
 }

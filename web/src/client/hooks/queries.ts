@@ -36,21 +36,12 @@ export function useSubscription() {
   return useQuery({ queryKey: billingKeys.subscription(), queryFn: ({ signal }) => fetchSubscription(signal) });
 }
 
-/** A subscription that still bills: there is an upcoming invoice to show. */
-export function hasUpcomingInvoice(subscription: Subscription | null | undefined): boolean {
-  return (
-    !!subscription &&
-    !subscription.cancel_at_period_end &&
-    ["active", "trialing", "past_due"].includes(subscription.status)
-  );
-}
-
-/** The org's next invoice; only asked for while a subscription bills. */
+/** The org's next invoice; only asked for when the API says the subscription has one. */
 export function useUpcomingInvoice(subscription: Subscription | null | undefined) {
   return useQuery({
     queryKey: billingKeys.upcomingInvoice(),
     queryFn: ({ signal }) => fetchInvoicePreview(undefined, signal),
-    enabled: hasUpcomingInvoice(subscription),
+    enabled: subscription?.has_upcoming_invoice === true,
   });
 }
 

@@ -46,4 +46,8 @@ export const Viewer: Story = {
   args: { session: { orgId: "org_demo", role: "viewer", userId: "user_local_dev" } },
   parameters: { subscription: f.activeSubscription },
 };
+export const Trialing: Story = { parameters: { subscription: f.trialingSubscription } };
+export const PastDue: Story = { parameters: { subscription: f.pastDueSubscription } };
+export const CancelsAtPeriodEnd: Story = { parameters: { subscription: f.cancelingSubscription } };
+export const Incomplete: Story = { parameters: { subscription: f.incompleteSubscription } };
 export const WithPendingPeriodEndChange: Story = { parameters: { subscription: f.subscriptionWithPendingChange } };

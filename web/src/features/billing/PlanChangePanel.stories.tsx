@@ -29,6 +29,10 @@ export const Error: Story = { args: { subscription: failed(f.serverError, noop) 
 export const Empty: Story = { args: { subscription: ready(null) } };
 export const Admin: Story = {};
 export const Viewer: Story = { args: { canManage: false } };
+export const Trialing: Story = { args: { subscription: ready(f.trialingSubscription) } };
+export const PastDue: Story = { args: { subscription: ready(f.pastDueSubscription) } };
+export const CancelsAtPeriodEnd: Story = { args: { subscription: ready(f.cancelingSubscription) } };
+export const Incomplete: Story = { args: { subscription: ready(f.incompleteSubscription) } };
 export const PreviewLoading: Story = { args: { choice: { plan: "pro_monthly", timing: "immediate" }, preview: loading } };
 export const PreviewError: Story = {
   args: { choice: { plan: "pro_monthly", timing: "immediate" }, preview: failed(f.serverError, noop) },

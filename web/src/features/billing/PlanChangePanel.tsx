@@ -3,7 +3,7 @@ import type { InvoicePreview, Plan, Subscription, Timing } from "@/api/types";
 import { formatDate, formatMoney } from "@/lib/format";
 import { InvoiceLines } from "./InvoiceLines";
 import type { Loadable } from "./loadable";
-import { isLive, planLabel } from "./plans";
+import { planLabel } from "./plans";
 import { ActionError, EmptyState, Load, Notice, Panel, ReadOnlyNote } from "./ui";
 
 export interface PlanChoice {
@@ -32,7 +32,7 @@ export function PlanChangePanel(props: PlanChangePanelProps) {
     <Panel id="plan-change" title="Change plan">
       <Load value={props.subscription} what="Subscription">
         {(subscription) =>
-          isLive(subscription) && subscription.status !== "incomplete" ? (
+          subscription?.can_change_plan ? (
             <Load value={props.plans} what="Plans">
               {(plans) => <PlanChange {...props} current={subscription} planList={plans} />}
             </Load>

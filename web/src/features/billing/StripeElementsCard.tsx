@@ -1,56 +1,60 @@
 "use client";
 
-import { Elements, PaymentElement, useElements, useStripe } from "@stripe/react-stripe-js";
+import { Elements, PaymentElement } from "@stripe/react-stripe-js";
 import { loadStripe } from "@stripe/stripe-js/pure";
 import { useMemo, useState } from "react";
-import { useCreateSetupIntent, useRefreshPaymentMethods, useSetDefaultPaymentMethod } from "@/client/hooks/mutations";
+import { useCreateSetupIntent, useFinishAddingCard } from "@/client/hooks/mutations";
+import { useConfirmCardSetup } from "@/client/hooks/stripe-elements";
 import { ActionError, Notice } from "./ui";
 
 /**
  * Adds a card with Stripe Elements: a SetupIntent from the API (through the BFF), the Payment
- * Element, then `stripe.confirmSetup` in the browser (3-D Secure included).
+ * Element, then `stripe.confirmSetup` in the browser (3-D Secure included). The form closes once
+ * Stripe has the card, since its SetupIntent cannot be confirmed twice; finishing the card (the
+ * default, the refresh) is shown here.
  */
 export default function StripeElementsCard({ publishableKey, hasDefault }: { publishableKey: string; hasDefault: boolean }) {
   const stripePromise = useMemo(() => loadStripe(publishableKey), [publishableKey]);
   const setupIntent = useCreateSetupIntent();
+  const finish = useFinishAddingCard();
   const [clientSecret, setClientSecret] = useState<string | null>(null);
-  const [added, setAdded] = useState(false);
 
   if (!clientSecret) {
+    const busy = setupIntent.isPending || finish.isPending;
     return (
       <div className="add-card stack">
         <h3>Add a card</h3>
-        {added ? <Notice tone="success">Card added.</Notice> : null}
+        {finish.isSuccess ? <Notice tone="success">Card added.</Notice> : null}
         <div className="row">
           <button
             type="button"
             className="primary"
-            disabled={setupIntent.isPending}
-            aria-busy={setupIntent.isPending}
+            disabled={busy}
+            aria-busy={busy}
             onClick={() =>
               void setupIntent
                 .mutateAsync()
                 .then((intent) => {
-                  setAdded(false);
+                  finish.reset();
                   setClientSecret(intent.client_secret);
                 })
+                // The hook keeps the error; it is shown below.
                 .catch(() => undefined)
             }
           >
-            {setupIntent.isPending ? "Preparing…" : "Add a card"}
+            {setupIntent.isPending ? "Preparing…" : finish.isPending ? "Saving card…" : "Add a card"}
           </button>
         </div>
-        <ActionError error={setupIntent.error} />
+        <ActionError error={setupIntent.error ?? finish.error} />
       </div>
     );
   }
   return (
     <Elements stripe={stripePromise} options={{ clientSecret }}>
       <ElementsForm
-        hasDefault={hasDefault}
-        onDone={() => {
+        onConfirmed={(paymentMethodId) => {
           setClientSecret(null);
-          setAdded(true);
+          finish.mutate({ paymentMethodId, makeDefault: !hasDefault });
         }}
         onCancel={() => setClientSecret(null)}
       />
@@ -58,51 +62,28 @@ export default function StripeElementsCard({ publishableKey, hasDefault }: { pub
   );
 }
 
-function ElementsForm({ hasDefault, onDone, onCancel }: { hasDefault: boolean; onDone: () => void; onCancel: () => void }) {
-  const stripe = useStripe();
-  const setDefault = useSetDefaultPaymentMethod();
-  const elements = useElements();
-  const refresh = useRefreshPaymentMethods();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<{ code: string; message: string } | null>(null);
-
+function ElementsForm({ onConfirmed, onCancel }: { onConfirmed: (paymentMethodId: string) => void; onCancel: () => void }) {
+  const confirm = useConfirmCardSetup();
   return (
     <form
       className="add-card stack"
       aria-label="Add a card"
-      onSubmit={async (event) => {
+      onSubmit={(event) => {
         event.preventDefault();
-        if (!stripe || !elements) return;
-        setBusy(true);
-        setError(null);
-        const result = await stripe.confirmSetup({
-          elements,
-          redirect: "if_required",
-          confirmParams: { return_url: window.location.href },
-        });
-        setBusy(false);
-        if (result.error) {
-          setError({ code: result.error.code ?? result.error.type, message: result.error.message ?? "The card was refused." });
-          return;
-        }
-        const paymentMethod = result.setupIntent.payment_method;
-        const paymentMethodId = typeof paymentMethod === "string" ? paymentMethod : paymentMethod?.id;
-        if (!hasDefault && paymentMethodId) await setDefault.mutateAsync(paymentMethodId).catch(() => undefined);
-        await refresh();
-        onDone();
+        confirm.mutate(undefined, { onSuccess: onConfirmed });
       }}
     >
       <h3>Add a card</h3>
       <PaymentElement />
       <div className="row">
-        <button type="submit" className="primary" disabled={!stripe || busy} aria-busy={busy}>
-          {busy ? "Saving card…" : "Save card"}
+        <button type="submit" className="primary" disabled={!confirm.ready || confirm.isPending} aria-busy={confirm.isPending}>
+          {confirm.isPending ? "Saving card…" : "Save card"}
         </button>
-        <button type="button" onClick={onCancel} disabled={busy}>
+        <button type="button" onClick={onCancel} disabled={confirm.isPending}>
           Cancel
         </button>
       </div>
-      <ActionError error={error} />
+      <ActionError error={confirm.error} />
     </form>
   );
 }

@@ -32,6 +32,7 @@ export const Viewer: Story = { args: { canManage: false } };
 export const ViewerEmpty: Story = { args: { canManage: false, subscription: ready(null) } };
 export const Trialing: Story = { args: { subscription: ready(f.trialingSubscription) } };
 export const PastDue: Story = { args: { subscription: ready(f.pastDueSubscription) } };
+export const Incomplete: Story = { args: { subscription: ready(f.incompleteSubscription) } };
 export const CancelsAtPeriodEnd: Story = { args: { subscription: ready(f.cancelingSubscription) } };
 export const Ended: Story = { args: { subscription: ready(f.canceledSubscription) } };
 export const Resuming: Story = { args: { subscription: ready(f.cancelingSubscription), pending: "resume" } };

@@ -2,7 +2,7 @@ import { useEffect, useId, useRef, useState } from "react";
 import type { Plan, Subscription } from "@/api/types";
 import { formatDate } from "@/lib/format";
 import type { Loadable } from "./loadable";
-import { isLive, planLabel, STATUS_LABELS } from "./plans";
+import { planLabel, STATUS_LABELS } from "./plans";
 import { ActionError, EmptyState, Load, Notice, Panel, ReadOnlyNote } from "./ui";
 
 export interface SubscriptionPanelProps {
@@ -97,27 +97,25 @@ function CurrentSubscription({
       ) : null}
       {canManage ? (
         <div className="row">
-          {current.cancel_at_period_end ? (
+          {!current.can_change_plan ? null : current.cancel_at_period_end ? (
             <button type="button" className="primary" onClick={onResume} disabled={pending !== null} aria-busy={pending === "resume"}>
               {pending === "resume" ? "Resuming…" : "Resume subscription"}
             </button>
-          ) : isLive(current) && current.status !== "incomplete" ? (
-            confirmingCancel ? (
-              <ConfirmCancel
-                end={end}
-                disabled={pending !== null}
-                onConfirm={() => {
-                  setConfirmingCancel(false);
-                  onCancel();
-                }}
-                onKeep={() => setConfirmingCancel(false)}
-              />
-            ) : (
-              <button type="button" onClick={() => setConfirmingCancel(true)} disabled={pending !== null} aria-busy={pending === "cancel"}>
-                {pending === "cancel" ? "Cancelling…" : "Cancel subscription…"}
-              </button>
-            )
-          ) : null}
+          ) : confirmingCancel ? (
+            <ConfirmCancel
+              end={end}
+              disabled={pending !== null}
+              onConfirm={() => {
+                setConfirmingCancel(false);
+                onCancel();
+              }}
+              onKeep={() => setConfirmingCancel(false)}
+            />
+          ) : (
+            <button type="button" onClick={() => setConfirmingCancel(true)} disabled={pending !== null} aria-busy={pending === "cancel"}>
+              {pending === "cancel" ? "Cancelling…" : "Cancel subscription…"}
+            </button>
+          )}
         </div>
       ) : (
         <ReadOnlyNote>Only owners and admins can cancel or resume the subscription.</ReadOnlyNote>

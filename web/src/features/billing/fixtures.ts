@@ -11,6 +11,10 @@ export const plans: Plan[] = [
   { plan: "pro_yearly", product: "Pro", amount: 30000, currency: "usd", interval: "year", interval_count: 1 },
 ];
 
+/**
+ * One subscription per state, each with the flags the API sends for it (`can_change_plan`: active,
+ * trialing or past due; `has_upcoming_invoice`: that, and not cancelling).
+ */
 export const activeSubscription: Subscription = {
   id: "sub_1Demo",
   plan: "starter_monthly",
@@ -20,12 +24,25 @@ export const activeSubscription: Subscription = {
   current_period_end: NOW + 31 * DAY,
   cancel_at_period_end: false,
   scheduled_change: null,
+  can_change_plan: true,
+  has_upcoming_invoice: true,
 };
 
 export const trialingSubscription: Subscription = { ...activeSubscription, status: "trialing" };
 export const pastDueSubscription: Subscription = { ...activeSubscription, status: "past_due" };
-export const cancelingSubscription: Subscription = { ...activeSubscription, cancel_at_period_end: true };
-export const canceledSubscription: Subscription = { ...activeSubscription, status: "canceled" };
+export const cancelingSubscription: Subscription = { ...activeSubscription, cancel_at_period_end: true, has_upcoming_invoice: false };
+export const incompleteSubscription: Subscription = {
+  ...activeSubscription,
+  status: "incomplete",
+  can_change_plan: false,
+  has_upcoming_invoice: false,
+};
+export const canceledSubscription: Subscription = {
+  ...activeSubscription,
+  status: "canceled",
+  can_change_plan: false,
+  has_upcoming_invoice: false,
+};
 export const subscriptionWithPendingChange: Subscription = {
   ...activeSubscription,
   plan: "pro_monthly",

@@ -1,4 +1,4 @@
-import type { Plan, Subscription } from "@/api/types";
+import type { Plan } from "@/api/types";
 import { formatInterval, formatMoney } from "@/lib/format";
 
 export function findPlan(plans: Plan[], key: string | null | undefined): Plan | undefined {
@@ -22,8 +22,3 @@ export const STATUS_LABELS: Record<string, string> = {
   unpaid: "Unpaid",
   paused: "Paused",
 };
-
-/** Live: can be changed, cancelled, previewed. */
-export function isLive(subscription: Subscription | null | undefined): subscription is Subscription {
-  return !!subscription && ["active", "trialing", "past_due", "incomplete"].includes(subscription.status);
-}

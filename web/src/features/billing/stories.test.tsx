@@ -88,6 +88,31 @@ describe("specific states", () => {
     expect(screen.getByRole("button", { name: "Resume subscription" })).toBeTruthy();
   });
 
+  it.each(["Trialing", "PastDue"] as const)("a %s subscription can be changed, cancelled and shows its next invoice", (name) => {
+    const Story = composeStories(billingPage)[name];
+    render(<Story />);
+    expect(screen.getByRole("button", { name: "Cancel subscription…" })).toBeTruthy();
+    expect(screen.getByRole("form", { name: "Change plan" })).toBeTruthy();
+    expect(screen.getByTestId("next-payment-date").textContent).toBe("Feb 1, 2026");
+  });
+
+  it("offers an incomplete subscription no plan change, cancellation or upcoming invoice", () => {
+    const { Incomplete } = composeStories(billingPage);
+    render(<Incomplete />);
+    expect(screen.getByText("The first payment needs to be completed before the subscription becomes active.")).toBeTruthy();
+    expect(screen.queryByRole("button", { name: "Cancel subscription…" })).toBeNull();
+    expect(screen.getByText("Start a subscription to change plans.")).toBeTruthy();
+    expect(screen.getByText("The first invoice is waiting for payment.")).toBeTruthy();
+  });
+
+  it("offers a cancelling subscription a resume, and no upcoming invoice", () => {
+    const { CancelsAtPeriodEnd } = composeStories(billingPage);
+    render(<CancelsAtPeriodEnd />);
+    expect(screen.getByRole("button", { name: "Resume subscription" })).toBeTruthy();
+    expect(screen.getByText("The subscription cancels on Feb 1, 2026. Resume it to change plans.")).toBeTruthy();
+    expect(screen.getByText("The subscription cancels on Feb 1, 2026; no further invoices.")).toBeTruthy();
+  });
+
   it("explains a forbidden action", () => {
     const { ActionForbidden } = composeStories(subscription);
     render(<ActionForbidden />);

@@ -1,0 +1,173 @@
+/**
+ * The hooks against a stubbed `fetch`: the requests they make and the state they end in. Adding a
+ * card must end in the hook's own error when a step is refused, never in a silent success.
+ */
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { act, renderHook, waitFor } from "@testing-library/react";
+import type { ReactNode } from "react";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { activeSubscription } from "@/features/billing/fixtures";
+import { BillingApiError } from "../fetchers/http";
+import { CardSetupError } from "../fetchers/stripe-test-cards";
+import { billingKeys } from "./keys";
+import { useAddTestCard, useFinishAddingCard } from "./mutations";
+import { useUpcomingInvoice } from "./queries";
+
+const STRIPE = { stripeFakeUrl: "http://stripe.test", stripeFakePublishableKey: "pk_test_x" };
+
+interface Sent {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string | null;
+}
+
+/** Answers by "METHOD url" and records every request. */
+function stubFetch(answers: Record<string, () => Response>) {
+  const sent: Sent[] = [];
+  vi.stubGlobal(
+    "fetch",
+    vi.fn(async (url: string, init: RequestInit = {}) => {
+      const method = init.method ?? "GET";
+      sent.push({ method, url, headers: (init.headers ?? {}) as Record<string, string>, body: init.body ? String(init.body) : null });
+      const answer = answers[`${method} ${url}`];
+      if (!answer) throw new Error(`unexpected request: ${method} ${url}`);
+      return answer();
+    }),
+  );
+  return sent;
+}
+
+const json = (status: number, body: unknown) => () => new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+const refused = json(503, { error: { code: "stripe_unavailable", message: "Stripe is unavailable", request_id: "req_1" } });
+
+let queryClient: QueryClient;
+const wrapper = ({ children }: { children: ReactNode }) => <QueryClientProvider client={queryClient}>{children}</QueryClientProvider>;
+
+/** A card list in the cache, so a refresh shows as its invalidation. */
+function seedCardList() {
+  queryClient.setQueryData(billingKeys.paymentMethods(), { payment_methods: [] });
+}
+const cardListInvalidated = () => queryClient.getQueryState(billingKeys.paymentMethods())?.isInvalidated;
+
+beforeEach(() => {
+  queryClient = new QueryClient({ defaultOptions: { queries: { retry: false }, mutations: { retry: false } } });
+});
+afterEach(() => vi.unstubAllGlobals());
+
+describe("useFinishAddingCard (set default, then refresh)", () => {
+  it("surfaces a refused default as its error, and still refreshes the card list", async () => {
+    const sent = stubFetch({ "PUT /api/billing/payment-methods/default": refused });
+    seedCardList();
+    const { result } = renderHook(() => useFinishAddingCard(), { wrapper });
+
+    act(() => result.current.mutate({ paymentMethodId: "pm_new", makeDefault: true }));
+
+    await waitFor(() => expect(result.current.error).toBeInstanceOf(BillingApiError));
+    expect(result.current.error).toMatchObject({ status: 503, code: "stripe_unavailable" });
+    expect(result.current.isSuccess).toBe(false);
+    expect(sent).toHaveLength(1);
+    expect(cardListInvalidated()).toBe(true);
+  });
+
+  it("sets the default with the action's key, then refreshes", async () => {
+    const sent = stubFetch({ "PUT /api/billing/payment-methods/default": json(200, { default_payment_method: "pm_new" }) });
+    seedCardList();
+    const { result } = renderHook(() => useFinishAddingCard(), { wrapper });
+
+    act(() => result.current.mutate({ paymentMethodId: "pm_new", makeDefault: true }));
+
+    await waitFor(() => expect(result.current.isSuccess).toBe(true));
+    expect(JSON.parse(sent[0]!.body!)).toEqual({ payment_method_id: "pm_new" });
+    expect(sent[0]!.headers["Idempotency-Key"]).toMatch(/\S/);
+    expect(cardListInvalidated()).toBe(true);
+  });
+
+  it("only refreshes when the org already has a default", async () => {
+    const sent = stubFetch({});
+    seedCardList();
+    const { result } = renderHook(() => useFinishAddingCard(), { wrapper });
+
+    act(() => result.current.mutate({ paymentMethodId: "pm_new", makeDefault: false }));
+
+    await waitFor(() => expect(result.current.isSuccess).toBe(true));
+    expect(sent).toEqual([]);
+    expect(cardListInvalidated()).toBe(true);
+  });
+});
+
+describe("useAddTestCard", () => {
+  const confirmUrl = "POST http://stripe.test/v1/setup_intents/seti_1/confirm";
+  const setupIntent = { "POST /api/billing/setup-intents": json(201, { id: "seti_1", client_secret: "seti_1_secret_x" }) };
+
+  it("creates a SetupIntent, confirms it with the test card, makes the card the default", async () => {
+    const sent = stubFetch({
+      ...setupIntent,
+      [confirmUrl]: json(200, { status: "succeeded", payment_method: "pm_new" }),
+      "PUT /api/billing/payment-methods/default": json(200, { default_payment_method: "pm_new" }),
+    });
+    const { result } = renderHook(() => useAddTestCard(STRIPE), { wrapper });
+
+    act(() => result.current.mutate({ cardToken: "pm_card_visa", makeDefault: true }));
+
+    await waitFor(() => expect(result.current.data).toBe("pm_new"));
+    expect(sent.map((r) => `${r.method} ${r.url}`)).toEqual([
+      "POST /api/billing/setup-intents",
+      "POST http://stripe.test/v1/setup_intents/seti_1/confirm",
+      "PUT /api/billing/payment-methods/default",
+    ]);
+    const confirm = new URLSearchParams(sent[1]!.body!);
+    expect(confirm.get("client_secret")).toBe("seti_1_secret_x");
+    expect(confirm.get("payment_method")).toBe("pm_card_visa");
+    expect(sent[1]!.headers.Authorization).toBe("Bearer pk_test_x");
+    // One user action: both BFF calls carry its key, told apart by step.
+    const [intentKey, defaultKey] = [sent[0]!.headers["Idempotency-Key"]!, sent[2]!.headers["Idempotency-Key"]!];
+    expect(intentKey.replace(/:setup-intent$/, "")).toBe(defaultKey.replace(/:default$/, ""));
+    expect(intentKey).not.toBe(defaultKey);
+  });
+
+  it("shows a declined card as its error, with nothing set as default", async () => {
+    const sent = stubFetch({
+      ...setupIntent,
+      [confirmUrl]: json(402, { error: { code: "card_declined", decline_code: "generic_decline", message: "Your card was declined." } }),
+    });
+    const { result } = renderHook(() => useAddTestCard(STRIPE), { wrapper });
+
+    act(() => result.current.mutate({ cardToken: "pm_card_chargeDeclined", makeDefault: true }));
+
+    await waitFor(() => expect(result.current.error).toBeInstanceOf(CardSetupError));
+    expect(result.current.error).toMatchObject({ code: "generic_decline", message: "Your card was declined." });
+    expect(sent).toHaveLength(2);
+  });
+
+  it("surfaces a refused default after the card was saved", async () => {
+    stubFetch({
+      ...setupIntent,
+      [confirmUrl]: json(200, { status: "succeeded", payment_method: "pm_new" }),
+      "PUT /api/billing/payment-methods/default": refused,
+    });
+    seedCardList();
+    const { result } = renderHook(() => useAddTestCard(STRIPE), { wrapper });
+
+    act(() => result.current.mutate({ cardToken: "pm_card_visa", makeDefault: true }));
+
+    await waitFor(() => expect(result.current.error).toMatchObject({ code: "stripe_unavailable" }));
+    expect(result.current.data).toBeUndefined();
+    expect(cardListInvalidated()).toBe(true);
+  });
+});
+
+describe("useUpcomingInvoice", () => {
+  it("asks only when the API says there is an upcoming invoice", async () => {
+    const sent = stubFetch({ "POST /api/billing/invoice-preview": json(200, { lines: [] }) });
+    const { rerender } = renderHook(({ subscription }) => useUpcomingInvoice(subscription), {
+      wrapper,
+      initialProps: { subscription: { ...activeSubscription, has_upcoming_invoice: false } },
+    });
+    expect(sent).toEqual([]);
+
+    rerender({ subscription: activeSubscription });
+
+    await waitFor(() => expect(sent).toHaveLength(1));
+  });
+});

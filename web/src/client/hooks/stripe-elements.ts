@@ -1,0 +1,31 @@
+"use client";
+
+import { useElements, useStripe } from "@stripe/react-stripe-js";
+import { useMutation } from "@tanstack/react-query";
+import { CardSetupError } from "../fetchers/stripe-test-cards";
+
+/**
+ * Confirms the Payment Element's SetupIntent with Stripe.js in the browser (3-D Secure included);
+ * answers the saved card's id. Inside `<Elements>` only, so Stripe.js stays in the card form's
+ * lazily loaded chunk.
+ */
+export function useConfirmCardSetup() {
+  const stripe = useStripe();
+  const elements = useElements();
+  const mutation = useMutation({
+    mutationFn: async () => {
+      if (!stripe || !elements) throw new CardSetupError("The card form is still loading.", "stripe_not_ready");
+      const result = await stripe.confirmSetup({
+        elements,
+        redirect: "if_required",
+        confirmParams: { return_url: window.location.href },
+      });
+      if (result.error) throw new CardSetupError(result.error.message ?? "The card was refused.", result.error.code ?? result.error.type);
+      const paymentMethod = result.setupIntent.payment_method;
+      const paymentMethodId = typeof paymentMethod === "string" ? paymentMethod : paymentMethod?.id;
+      if (!paymentMethodId) throw new CardSetupError("Stripe saved no card for this setup.", "payment_method_missing");
+      return paymentMethodId;
+    },
+  });
+  return { ...mutation, ready: stripe !== null && elements !== null };
+}
