@@ -106,6 +106,114 @@ token_id!(
     PaymentMethodId, "payment method id", 255, prefix = "pm_"
 );
 
+/// How many seats: 1 to [`Quantity::MAX`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quantity(i64);
+
+/// A quantity outside 1 to [`Quantity::MAX`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("quantity must be 1 to {}", Quantity::MAX)]
+pub struct InvalidQuantity;
+
+impl Quantity {
+    pub const MAX: i64 = 10_000;
+    pub const ONE: Self = Self(1);
+
+    pub fn new(value: i64) -> Result<Self, InvalidQuantity> {
+        if (1..=Self::MAX).contains(&value) {
+            Ok(Self(value))
+        } else {
+            Err(InvalidQuantity)
+        }
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+/// The idempotency key sent to Stripe with a change. Every key this API sends is made here:
+/// scoped by org and operation (Stripe's keys are account-wide, so two orgs' "abc" must never
+/// meet), and a step of a multi-call change takes a key [`derived`](Self::derive) from its
+/// request's key, so a retry of the whole request repeats every step under the same keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    value: String,
+    /// The client sent it (`Idempotency-Key`): a repeat of the request is a retry, not a mistake.
+    from_client: bool,
+}
+
+impl IdempotencyKey {
+    /// The key of one API request: `<org>:<operation>:<client key>`, or a fresh random key when
+    /// the client sent none (which still makes our own retries of this request safe).
+    pub fn for_request(org_id: &OrgId, operation: &str, client_key: Option<&str>) -> Self {
+        let (key, from_client) = match client_key {
+            Some(key) => (key.to_owned(), true),
+            None => (uuid::Uuid::new_v4().to_string(), false),
+        };
+        Self {
+            value: format!("{org_id}:{operation}:{key}"),
+            from_client,
+        }
+    }
+
+    /// The org's customer creation. Derived from the org (and, after a deletion, the deleted
+    /// customer it replaces) alone, so every attempt for the org — concurrent, retried, or after
+    /// a crash — is one request to Stripe, and a re-link is a new request rather than a replay of
+    /// the deleted customer.
+    pub fn customer_creation(org_id: &OrgId, replacing: Option<&StripeCustomerId>) -> Self {
+        let value = match replacing {
+            None => format!("billing-customer:{org_id}"),
+            Some(deleted) => format!("billing-customer:{org_id}:after:{deleted}"),
+        };
+        Self {
+            value,
+            from_client: false,
+        }
+    }
+
+    /// The org's `starts`-th subscription start: concurrent or retried starts send one request,
+    /// and only a start after the previous subscription has ended sends a new one.
+    pub fn subscription_start(org_id: &OrgId, starts: u32) -> Self {
+        Self {
+            value: format!("{org_id}:subscription-start:{starts}"),
+            from_client: false,
+        }
+    }
+
+    /// The key of one step of this request (`<key>:<step>`).
+    pub fn derive(&self, step: &str) -> Self {
+        Self {
+            value: format!("{}:{step}", self.value),
+            from_client: self.from_client,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.value
+    }
+
+    /// A key as given, for tests that check what reaches Stripe.
+    #[cfg(test)]
+    pub fn raw(value: &str) -> Self {
+        Self {
+            value: value.to_owned(),
+            from_client: false,
+        }
+    }
+
+    /// Whether the client sent the key, so a repeated request is a deliberate retry.
+    pub fn is_from_client(&self) -> bool {
+        self.from_client
+    }
+}
+
+impl fmt::Display for IdempotencyKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.value)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

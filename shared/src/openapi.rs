@@ -1,21 +1,19 @@
 //! The API contract: an OpenAPI 3.1 document built from the request/response types (utoipa
 //! schemas), each endpoint's `ACCESS` and the error codes each route can answer.
-//! `openapi.json` at the repository root is its committed copy; a test keeps the two equal
-//! (`UPDATE_OPENAPI=1 cargo test -p billing-core openapi` rewrites it).
+//! Built only with the `openapi` feature, by the contract tool (`tests/contract`): `openapi.json`
+//! at the repository root is its committed copy, and that tool's test keeps the two equal
+//! (`make openapi` rewrites it).
 
 use crate::auth::{Access, Role};
-use crate::endpoints::*;
+use crate::endpoints::{EndpointVisitor, visit_all};
 use crate::error::{BillingError, ErrorEnvelope};
-use crate::http::{Endpoint, WebhookAck};
-use crate::service::payment_methods::Detached;
-use crate::service::subscriptions::{
-    PlanChangeRequest, PreviewRequest, PreviewView, StartSubscription, Started, SubscriptionView,
-};
+use crate::http::{Endpoint, RequestBody};
 use serde_json::json;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 use utoipa::openapi::extensions::ExtensionsBuilder;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
+
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::{ComponentsBuilder, ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
@@ -33,15 +31,11 @@ fn schema_ref<T: ToSchema>(schemas: &mut Schemas) -> RefOr<Schema> {
     Ref::from_schema_name(T::name()).into()
 }
 
-/// One route of the API, as template.yaml routes it to its function.
+/// One route of the contract, read off its endpoint.
 struct Route {
-    function: &'static str,
-    method: HttpMethod,
-    path: &'static str,
-    summary: &'static str,
-    /// `None`: no authorizer (the webhook authenticates by signature).
-    access: Option<Access>,
-    body: Option<RefOr<Schema>>,
+    route: crate::http::Route,
+    /// The body's schema, and whether it is required (it has required fields).
+    body: Option<(RefOr<Schema>, bool)>,
     /// Statuses the route succeeds with (ensure-customer answers 201 or 200).
     success: Vec<(u16, RefOr<Schema>)>,
     /// Failures beyond the ones every authorized route can answer.
@@ -50,19 +44,6 @@ struct Route {
 
 fn upstream() -> Box<dyn std::error::Error + Send + Sync> {
     "upstream".into()
-}
-
-/// What every route calling Stripe can also answer.
-fn stripe_errors() -> [BillingError; 2] {
-    [
-        BillingError::StripeUnavailable(upstream()),
-        BillingError::StripeRejected(upstream()),
-    ]
-}
-
-fn with_stripe(mut errors: Vec<BillingError>) -> Vec<BillingError> {
-    errors.extend(stripe_errors());
-    errors
 }
 
 /// What every route behind the authorizer can answer, whatever it does.
@@ -87,198 +68,39 @@ fn common_errors(access: Access, has_body: bool) -> Vec<BillingError> {
     errors
 }
 
-fn routes(s: &mut Schemas) -> Vec<Route> {
-    use BillingError as E;
-    let subscription = schema_ref::<SubscriptionView>(s);
-    let customer = schema_ref::<CustomerView>(s);
-    let change_errors = || {
-        with_stripe(vec![
-            E::SubscriptionNotFound,
-            E::SubscriptionEnded,
-            E::IdempotencyConflict,
-        ])
-    };
-    vec![
-        Route {
-            function: "get-customer",
-            method: HttpMethod::Get,
-            path: "/billing/customer",
-            summary: "The org's billing customer and the synced copy of its subscription (no Stripe call)",
-            access: Some(GetCustomer::ACCESS),
-            body: None,
-            success: vec![(200, customer.clone())],
-            errors: vec![E::CustomerNotFound],
-        },
-        Route {
-            function: "ensure-customer",
-            method: HttpMethod::Post,
-            path: "/billing/customer",
-            summary: "Creates the org's Stripe customer once (201) or returns the existing one (200)",
-            access: Some(EnsureCustomer::ACCESS),
-            body: Some(schema_ref::<EnsureCustomerBody>(s)),
-            success: vec![(201, customer.clone()), (200, customer)],
-            errors: stripe_errors().into(),
-        },
-        Route {
-            function: "list-payment-methods",
-            method: HttpMethod::Get,
-            path: "/billing/payment-methods",
-            summary: "The org's cards, default first (empty without a customer)",
-            access: Some(ListPaymentMethods::ACCESS),
-            body: None,
-            success: vec![(200, schema_ref::<PaymentMethodList>(s))],
-            errors: stripe_errors().into(),
-        },
-        Route {
-            function: "create-setup-intent",
-            method: HttpMethod::Post,
-            path: "/billing/setup-intents",
-            summary: "A SetupIntent (off_session, card) for Stripe Elements; ensures the customer",
-            access: Some(CreateSetupIntent::ACCESS),
-            body: Some(schema_ref::<CreateSetupIntentBody>(s)),
-            success: vec![(201, schema_ref::<SetupIntentView>(s))],
-            errors: with_stripe(vec![E::IdempotencyConflict]),
-        },
-        Route {
-            function: "set-default-payment-method",
-            method: HttpMethod::Put,
-            path: "/billing/payment-methods/default",
-            summary: "Makes one of the org's cards the default (also the live subscription's)",
-            access: Some(SetDefaultPaymentMethod::ACCESS),
-            body: Some(schema_ref::<SetDefaultPaymentMethodBody>(s)),
-            success: vec![(200, schema_ref::<DefaultPaymentMethodView>(s))],
-            errors: with_stripe(vec![
-                E::InvalidPaymentMethodId,
-                E::PaymentMethodNotFound,
-                E::IdempotencyConflict,
-            ]),
-        },
-        Route {
-            function: "detach-payment-method",
-            method: HttpMethod::Delete,
-            path: "/billing/payment-methods/{id}",
-            summary: "Removes a card; removing the default promotes the newest other card first",
-            access: Some(DetachPaymentMethod::ACCESS),
-            body: None,
-            success: vec![(200, schema_ref::<Detached>(s))],
-            errors: with_stripe(vec![
-                E::InvalidPaymentMethodId,
-                E::PaymentMethodNotFound,
-                E::DefaultPaymentMethodRequired,
-                E::IdempotencyConflict,
-            ]),
-        },
-        Route {
-            function: "create-portal-session",
-            method: HttpMethod::Post,
-            path: "/billing/portal-session",
-            summary: "A Stripe Customer Portal session; ensures the customer",
-            access: Some(CreatePortalSession::ACCESS),
-            body: Some(schema_ref::<PortalSessionBody>(s)),
-            success: vec![(201, schema_ref::<PortalSessionView>(s))],
-            errors: with_stripe(vec![E::InvalidReturnUrl, E::IdempotencyConflict]),
-        },
-        Route {
-            function: "list-plans",
-            method: HttpMethod::Get,
-            path: "/billing/plans",
-            summary: "The plans on sale (BILLING_PLANS), with their Stripe prices",
-            access: Some(ListPlans::ACCESS),
-            body: None,
-            success: vec![(200, schema_ref::<PlanList>(s))],
-            errors: stripe_errors().into(),
-        },
-        Route {
-            function: "get-subscription",
-            method: HttpMethod::Get,
-            path: "/billing/subscription",
-            summary: "The org's latest subscription, read from Stripe, with any scheduled change",
-            access: Some(GetSubscription::ACCESS),
-            body: None,
-            success: vec![(200, subscription.clone())],
-            errors: with_stripe(vec![E::SubscriptionNotFound]),
-        },
-        Route {
-            function: "start-subscription",
-            method: HttpMethod::Post,
-            path: "/billing/subscription",
-            summary: "Starts a subscription; `client_secret` is set while the first payment needs the customer",
-            access: Some(StartSubscriptionEndpoint::ACCESS),
-            body: Some(schema_ref::<StartSubscription>(s)),
-            success: vec![(201, schema_ref::<Started>(s))],
-            errors: with_stripe(vec![
-                E::UnknownPlan,
-                E::SubscriptionExists,
-                E::InvalidPaymentMethodId,
-                E::PaymentMethodNotFound,
-                E::IdempotencyConflict,
-            ]),
-        },
-        Route {
-            function: "preview-invoice",
-            method: HttpMethod::Post,
-            path: "/billing/invoice-preview",
-            summary: "No body: the upcoming invoice. With a plan: the invoice that change would produce, and its proration_date",
-            access: Some(PreviewInvoice::ACCESS),
-            body: Some(schema_ref::<PreviewRequest>(s)),
-            success: vec![(200, schema_ref::<PreviewView>(s))],
-            errors: with_stripe(vec![
-                E::SubscriptionNotFound,
-                E::UnknownPlan,
-                E::PlanUnchanged,
-            ]),
-        },
-        Route {
-            function: "change-plan",
-            method: HttpMethod::Post,
-            path: "/billing/subscription/plan-change",
-            summary: "Changes plan now (prorated at the preview's proration_date) or at period end; the current plan at period end withdraws a pending change",
-            access: Some(ChangePlan::ACCESS),
-            body: Some(schema_ref::<PlanChangeRequest>(s)),
-            success: vec![(200, subscription.clone())],
-            errors: {
-                let mut errors = change_errors();
-                errors.extend([E::UnknownPlan, E::PlanUnchanged, E::InvalidProrationDate]);
-                errors
-            },
-        },
-        Route {
-            function: "cancel-subscription",
-            method: HttpMethod::Post,
-            path: "/billing/subscription/cancel",
-            summary: "Cancels at the end of the paid period",
-            access: Some(CancelSubscription::ACCESS),
-            body: Some(schema_ref::<CancelBody>(s)),
-            success: vec![(200, subscription.clone())],
-            errors: change_errors(),
-        },
-        Route {
-            function: "resume-subscription",
-            method: HttpMethod::Post,
-            path: "/billing/subscription/resume",
-            summary: "Undoes a cancellation at period end",
-            access: Some(ResumeSubscription::ACCESS),
-            body: Some(schema_ref::<EnsureCustomerBody>(s)),
-            success: vec![(200, subscription)],
-            errors: change_errors(),
-        },
-        Route {
-            function: "stripe-webhook",
-            method: HttpMethod::Post,
-            path: "/billing/webhooks/stripe",
-            summary: "Stripe's event deliveries, authenticated by the Stripe-Signature header (no bearer token)",
-            access: None,
-            body: Some(ObjectBuilder::new().schema_type(Type::Object).into()),
-            success: vec![(200, schema_ref::<WebhookAck>(s))],
-            errors: with_stripe(vec![
-                E::BillingDisabled,
-                E::InvalidSignature,
-                E::InvalidPayload,
-                E::StoreUnavailable(upstream()),
-                E::Internal(upstream()),
-            ]),
-        },
-    ]
+/// A body with required fields must be sent; one without may be empty (read as `{}`).
+fn has_required_fields<T: ToSchema>() -> bool {
+    match T::schema() {
+        RefOr::T(Schema::Object(object)) => !object.required.is_empty(),
+        _ => false,
+    }
+}
+
+/// Collects every endpoint's route and the schemas its types need.
+struct Collector {
+    schemas: Schemas,
+    routes: Vec<Route>,
+}
+
+impl EndpointVisitor for Collector {
+    fn visit<E: Endpoint>(&mut self) {
+        let body = <E::Body as RequestBody>::DOCUMENTED.then(|| {
+            (
+                schema_ref::<E::Body>(&mut self.schemas),
+                has_required_fields::<E::Body>(),
+            )
+        });
+        let response = schema_ref::<E::Response>(&mut self.schemas);
+        self.routes.push(Route {
+            route: E::ROUTE,
+            body,
+            success: E::SUCCESS
+                .iter()
+                .map(|status| (*status, response.clone()))
+                .collect(),
+            errors: E::errors(),
+        });
+    }
 }
 
 fn roles(access: Access) -> Vec<&'static str> {
@@ -303,7 +125,7 @@ fn json_content(schema: RefOr<Schema>) -> utoipa::openapi::Content {
 
 fn operation(route: Route, envelope: &RefOr<Schema>) -> utoipa::openapi::path::Operation {
     let mut errors = route.errors;
-    if let Some(access) = route.access {
+    if let Some(access) = route.route.access {
         errors.extend(common_errors(access, route.body.is_some()));
     }
     // status → codes, sorted and deduplicated so the document is stable.
@@ -315,8 +137,8 @@ fn operation(route: Route, envelope: &RefOr<Schema>) -> utoipa::openapi::path::O
             .push(error.code());
     }
     let mut operation = OperationBuilder::new()
-        .operation_id(Some(route.function))
-        .summary(Some(route.summary))
+        .operation_id(Some(route.route.function))
+        .summary(Some(route.route.summary))
         .tag("billing");
     for (status, schema) in route.success {
         operation = operation.response(
@@ -326,7 +148,7 @@ fn operation(route: Route, envelope: &RefOr<Schema>) -> utoipa::openapi::path::O
                 .content("application/json", json_content(schema)),
         );
     }
-    let gateway_fronted = route.access.is_some();
+    let gateway_fronted = route.route.access.is_some();
     if gateway_fronted {
         // The authorizer refuses a missing/invalid token (401) or an unknown role (403) itself.
         by_status.entry(401).or_default();
@@ -363,9 +185,9 @@ fn operation(route: Route, envelope: &RefOr<Schema>) -> utoipa::openapi::path::O
         );
     }
     let mut extensions = ExtensionsBuilder::new()
-        .add("x-function", route.function)
+        .add("x-function", route.route.function)
         .add("x-error-codes", json!(by_status));
-    match route.access {
+    match route.route.access {
         Some(access) => {
             extensions = extensions.add("x-roles", roles(access));
             operation =
@@ -383,7 +205,7 @@ fn operation(route: Route, envelope: &RefOr<Schema>) -> utoipa::openapi::path::O
                 );
         }
     }
-    if route.access == Some(Access::Manage) {
+    if route.route.access == Some(Access::Manage) {
         operation = operation.parameter(
             ParameterBuilder::new()
                 .name("Idempotency-Key")
@@ -401,7 +223,7 @@ fn operation(route: Route, envelope: &RefOr<Schema>) -> utoipa::openapi::path::O
                 )),
         );
     }
-    if route.path.contains("{id}") {
+    if route.route.path.contains("{id}") {
         operation = operation.parameter(
             ParameterBuilder::new()
                 .name("id")
@@ -411,25 +233,44 @@ fn operation(route: Route, envelope: &RefOr<Schema>) -> utoipa::openapi::path::O
                 .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
         );
     }
-    if let Some(body) = route.body {
+    if let Some((body, required)) = route.body {
+        let required = if required {
+            Required::True
+        } else {
+            Required::False
+        };
         operation = operation.request_body(Some(
             RequestBodyBuilder::new()
                 .content("application/json", json_content(body))
-                // Every body is optional: an empty body means `{}`.
-                .required(Some(Required::False))
+                .required(Some(required))
                 .build(),
         ));
     }
     operation.extensions(Some(extensions.build())).build()
 }
 
+fn http_method(method: &http::Method) -> HttpMethod {
+    match *method {
+        http::Method::GET => HttpMethod::Get,
+        http::Method::PUT => HttpMethod::Put,
+        http::Method::DELETE => HttpMethod::Delete,
+        http::Method::PATCH => HttpMethod::Patch,
+        _ => HttpMethod::Post,
+    }
+}
+
 /// The whole document.
 pub fn document() -> OpenApi {
-    let mut schemas = Schemas::new();
-    let envelope = schema_ref::<ErrorEnvelope>(&mut schemas);
+    let mut collector = Collector {
+        schemas: Schemas::new(),
+        routes: Vec::new(),
+    };
+    let envelope = schema_ref::<ErrorEnvelope>(&mut collector.schemas);
+    visit_all(&mut collector);
+    let Collector { schemas, routes } = collector;
     let mut paths = PathsBuilder::new();
-    for route in routes(&mut schemas) {
-        let (path, method) = (route.path, route.method.clone());
+    for route in routes {
+        let (path, method) = (route.route.path, http_method(&route.route.method));
         paths = paths.path(path, PathItem::new(method, operation(route, &envelope)));
     }
     let components = ComponentsBuilder::new()
@@ -490,48 +331,4 @@ pub fn document_json() -> String {
     let mut text = serde_json::to_string_pretty(&sorted(value)).unwrap_or_default();
     text.push('\n');
     text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const COMMITTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.json");
-
-    #[test]
-    fn the_committed_openapi_json_is_what_the_code_generates() {
-        let generated = document_json();
-        if std::env::var_os("UPDATE_OPENAPI").is_some() {
-            std::fs::write(COMMITTED, &generated).unwrap();
-        }
-        let committed = std::fs::read_to_string(COMMITTED).unwrap_or_default();
-        assert!(
-            committed == generated,
-            "openapi.json is stale: run `make openapi` and commit it"
-        );
-    }
-
-    #[test]
-    fn every_route_lists_its_roles_and_error_codes() {
-        let doc: serde_json::Value = serde_json::from_str(&document_json()).unwrap();
-        let ops: Vec<&serde_json::Value> = doc["paths"]
-            .as_object()
-            .unwrap()
-            .values()
-            .flat_map(|item| item.as_object().unwrap().values())
-            .collect();
-        assert_eq!(ops.len(), 15);
-        let manage = ops
-            .iter()
-            .filter(|op| op["x-roles"] == json!(["admin", "owner"]))
-            .count();
-        assert_eq!(manage, 9);
-        for op in &ops {
-            assert!(
-                op["x-error-codes"]
-                    .as_object()
-                    .is_some_and(|c| !c.is_empty())
-            );
-        }
-    }
 }

@@ -13,7 +13,7 @@ use crate::auth::authorizer::tests::{claims, hs256, hs256_verifier};
 use crate::domain::PaymentMethodId;
 use crate::endpoints::*;
 use crate::http::tests::{now, signed, stripe_event};
-use crate::http::{Endpoint, serve, serve_webhook};
+use crate::http::{Endpoint, serve};
 use crate::testing::{TEST_WEBHOOK_SECRET, World};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -231,8 +231,12 @@ async fn webhook(world: &World) -> Series {
                 signed(&payload, TEST_WEBHOOK_SECRET, now()).unwrap().into();
         });
         let started = Instant::now();
-        let response =
-            serve_webhook(&world.app, lambda_http::request::from_str(&event).unwrap()).await;
+        let response = serve(
+            &world.app,
+            &StripeWebhook,
+            lambda_http::request::from_str(&event).unwrap(),
+        )
+        .await;
         let elapsed = started.elapsed();
         let lambda_http::Body::Text(body) = response.body() else {
             panic!("text body")

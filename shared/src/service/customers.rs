@@ -1,6 +1,6 @@
 //! The org's one Stripe customer: read it, or create it exactly once.
 
-use crate::domain::{OrgId, StripeCustomerId};
+use crate::domain::{IdempotencyKey, OrgId};
 use crate::error::BillingError;
 #[cfg(test)]
 use crate::store::StoreError;
@@ -35,17 +35,6 @@ impl Ensured {
     }
 }
 
-/// The idempotency key of an org's customer creation. Derived from the org (and, after a
-/// deletion, the deleted customer it replaces) alone, so every attempt for the org — concurrent,
-/// retried, or after a crash — is one request to Stripe, and a re-link is a new request rather
-/// than a replay of the deleted customer.
-pub fn customer_creation_key(org_id: &OrgId, replacing: Option<&StripeCustomerId>) -> String {
-    match replacing {
-        None => format!("billing-customer:{org_id}"),
-        Some(deleted) => format!("billing-customer:{org_id}:after:{deleted}"),
-    }
-}
-
 /// Returns the org's Stripe customer, creating it (once) if the org has none.
 ///
 /// Never creates a second customer for an org:
@@ -76,7 +65,10 @@ pub async fn ensure_customer(
         }
         None => {
             gateway
-                .create_customer(org_id, &customer_creation_key(org_id, replacing))
+                .create_customer(
+                    org_id,
+                    &IdempotencyKey::customer_creation(org_id, replacing),
+                )
                 .await?
         }
     };
@@ -111,6 +103,7 @@ pub async fn ensure_customer(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::StripeCustomerId;
     use crate::store::InMemoryCustomerStore;
     use crate::testing::FakeGateway;
     use async_trait::async_trait;
@@ -228,7 +221,7 @@ mod tests {
             "the deleted one and its replacement"
         );
         assert_eq!(
-            customer_creation_key(&org("o1"), Some(&first.stripe_customer_id)),
+            IdempotencyKey::customer_creation(&org("o1"), Some(&first.stripe_customer_id)).as_str(),
             format!("billing-customer:o1:after:{}", first.stripe_customer_id)
         );
     }

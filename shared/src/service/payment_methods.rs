@@ -3,7 +3,7 @@
 
 use super::customers::ensure_customer;
 use crate::config::Settings;
-use crate::domain::{OrgId, PaymentMethodId, StripeCustomerId};
+use crate::domain::{IdempotencyKey, OrgId, PaymentMethodId, StripeCustomerId};
 use crate::error::BillingError;
 use crate::store::CustomerStore;
 use crate::stripe::SubscriptionGateway;
@@ -13,7 +13,8 @@ use time::OffsetDateTime;
 use url::Url;
 
 /// A saved card as the API returns it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PaymentMethodView {
     pub id: String,
     pub brand: String,
@@ -67,7 +68,7 @@ pub async fn create_setup_intent(
     gateway: &dyn PaymentGateway,
     org_id: &OrgId,
     now: OffsetDateTime,
-    idempotency_key: &str,
+    idempotency_key: &IdempotencyKey,
 ) -> Result<SetupIntentCreated, BillingError> {
     let customer = ensure_customer(store, gateway, org_id, now)
         .await?
@@ -104,7 +105,7 @@ pub async fn set_default_payment_method(
     subscriptions: &dyn SubscriptionGateway,
     org_id: &OrgId,
     payment_method: &PaymentMethodId,
-    idempotency_key: &str,
+    idempotency_key: &IdempotencyKey,
 ) -> Result<(), BillingError> {
     let customer = owned_payment_method(store, gateway, org_id, payment_method).await?;
     gateway
@@ -113,7 +114,7 @@ pub async fn set_default_payment_method(
     if let Some(subscription) = subscriptions.latest_subscription(&customer).await?
         && !subscription.has_ended()
     {
-        let key = format!("{idempotency_key}:subscription");
+        let key = idempotency_key.derive("subscription");
         subscriptions
             .set_default_payment_method(&subscription.id, payment_method, &key)
             .await?;
@@ -122,7 +123,8 @@ pub async fn set_default_payment_method(
 }
 
 /// What a detach left behind.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Detached {
     pub detached: String,
     /// The customer's default payment method afterwards (`null` when none is left).
@@ -138,7 +140,7 @@ pub async fn detach_payment_method(
     subscriptions: &dyn SubscriptionGateway,
     org_id: &OrgId,
     payment_method: &PaymentMethodId,
-    idempotency_key: &str,
+    idempotency_key: &IdempotencyKey,
 ) -> Result<Detached, BillingError> {
     let customer = owned_payment_method(store, gateway, org_id, payment_method).await?;
     let mut default = gateway.default_payment_method(&customer).await?;
@@ -159,7 +161,7 @@ pub async fn detach_payment_method(
     if default.as_ref() == Some(payment_method) {
         default = others.first().cloned();
         if let Some(successor) = &default {
-            let key = format!("{idempotency_key}:promote");
+            let key = idempotency_key.derive("promote");
             set_default_payment_method(store, gateway, subscriptions, org_id, successor, &key)
                 .await?;
         }
@@ -208,7 +210,7 @@ pub async fn create_portal_session(
     org_id: &OrgId,
     return_url: &Url,
     now: OffsetDateTime,
-    idempotency_key: &str,
+    idempotency_key: &IdempotencyKey,
 ) -> Result<Url, BillingError> {
     let customer = ensure_customer(store, gateway, org_id, now)
         .await?
@@ -222,6 +224,10 @@ pub async fn create_portal_session(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn key(value: &str) -> IdempotencyKey {
+        IdempotencyKey::for_request(&OrgId::parse("o1").unwrap(), "test", Some(value))
+    }
     use crate::store::{CustomerStore, InMemoryCustomerStore};
     use crate::testing::{FakeGateway, FakeSubscriptions};
 
@@ -322,7 +328,7 @@ mod tests {
             &FakeSubscriptions::default(),
             &org("o1"),
             &pm("pm_b"),
-            "k",
+            &key("k"),
         )
         .await
         .unwrap();
@@ -348,7 +354,7 @@ mod tests {
             &FakeSubscriptions::default(),
             &org("attacker"),
             &theirs,
-            "k",
+            &key("k"),
         )
         .await
         .unwrap_err();
@@ -359,7 +365,7 @@ mod tests {
             &FakeSubscriptions::default(),
             &org("attacker"),
             &theirs,
-            "k",
+            &key("k"),
         )
         .await
         .unwrap_err();
@@ -372,7 +378,7 @@ mod tests {
             &FakeSubscriptions::default(),
             &org("attacker"),
             &unknown,
-            "k",
+            &key("k"),
         )
         .await
         .unwrap_err();
@@ -389,7 +395,7 @@ mod tests {
             &FakeSubscriptions::default(),
             &org("o1"),
             &pm("pm_a"),
-            "k1",
+            &key("k1"),
         )
         .await
         .unwrap();
@@ -399,7 +405,7 @@ mod tests {
             &FakeSubscriptions::default(),
             &org("o1"),
             &pm("pm_a"),
-            "k2",
+            &key("k2"),
         )
         .await
         .unwrap();
@@ -421,7 +427,7 @@ mod tests {
             &FakeSubscriptions::default(),
             &org("o1"),
             &pm("pm_only"),
-            "k1",
+            &key("k1"),
         )
         .await
         .unwrap();
@@ -431,7 +437,7 @@ mod tests {
             &FakeSubscriptions::default(),
             &org("o1"),
             &pm("pm_only"),
-            "k2",
+            &key("k2"),
         )
         .await
         .unwrap();
@@ -459,7 +465,7 @@ mod tests {
             &subscriptions,
             &org("o1"),
             &pm("pm_only"),
-            "k",
+            &key("k"),
         )
         .await
         .unwrap_err();
@@ -489,7 +495,7 @@ mod tests {
             &subscriptions,
             &org("o1"),
             &pm("pm_a"),
-            "k1",
+            &key("k1"),
         )
         .await
         .unwrap();
@@ -499,7 +505,7 @@ mod tests {
             &subscriptions,
             &org("o1"),
             &pm("pm_a"),
-            "k2",
+            &key("k2"),
         )
         .await
         .unwrap();
@@ -515,12 +521,12 @@ mod tests {
     async fn setup_intents_and_portal_sessions_reuse_the_one_customer() {
         let (store, gateway) = (InMemoryCustomerStore::default(), FakeGateway::default());
         let now = OffsetDateTime::now_utc();
-        let intent = create_setup_intent(&store, &gateway, &org("o1"), now, "k1")
+        let intent = create_setup_intent(&store, &gateway, &org("o1"), now, &key("k1"))
             .await
             .unwrap();
         assert!(intent.client_secret.starts_with(&intent.id));
         let url = Url::parse("https://app.example.com/billing").unwrap();
-        create_portal_session(&store, &gateway, &org("o1"), &url, now, "k2")
+        create_portal_session(&store, &gateway, &org("o1"), &url, now, &key("k2"))
             .await
             .unwrap();
         assert_eq!(gateway.customers_for("o1"), 1);

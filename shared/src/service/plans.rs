@@ -72,7 +72,8 @@ pub(crate) fn plan_of(catalogue: &[CatalogPrice], price_id: &str) -> Option<Plan
         .and_then(|p| PlanKey::parse(p.lookup_key.clone()).ok())
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlanView {
     pub plan: String,
     pub product: String,

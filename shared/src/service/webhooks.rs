@@ -19,8 +19,9 @@ pub struct WebhookPorts<'a> {
     pub subscriptions: SubscriptionPorts<'a>,
 }
 
-/// What the handler needs of a verified event.
+/// What the handler needs of a verified event (Stripe's event envelope; other fields ignored).
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookEvent {
     pub id: String,
     #[serde(rename = "type")]
@@ -30,7 +31,9 @@ pub struct WebhookEvent {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookEventData {
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub object: Value,
 }
 

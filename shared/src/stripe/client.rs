@@ -2,7 +2,7 @@
 //! retry of a read or of a write under an idempotency key.
 
 use super::{GatewayError, SigningSecret};
-use crate::domain::StripeCustomerId;
+use crate::domain::{IdempotencyKey, StripeCustomerId};
 use crate::secrets::{StripeKeys, read_secret};
 use async_trait::async_trait;
 use secrecy::ExposeSecret;
@@ -73,14 +73,14 @@ impl StripeGateway {
     pub(super) async fn write<R>(
         &self,
         request: &R,
-        idempotency_key: &str,
+        idempotency_key: &IdempotencyKey,
     ) -> Result<R::Output, GatewayError>
     where
         R: StripeRequest + Sync,
         R::Output: miniserde::Deserialize + Send,
     {
         let client = self.client().await?;
-        let strategy = idempotent(idempotency_key)?;
+        let strategy = idempotent(idempotency_key.as_str())?;
         with_retries(|| {
             request
                 .customize()

@@ -2,7 +2,7 @@
 
 use super::client::customer_id;
 use super::{Card, GatewayError, PaymentGateway, SetupIntentCreated, StripeGateway};
-use crate::domain::{OrgId, PaymentMethodId, StripeCustomerId};
+use crate::domain::{IdempotencyKey, OrgId, PaymentMethodId, StripeCustomerId};
 use async_trait::async_trait;
 use stripe_billing::billing_portal_session::CreateBillingPortalSession;
 use stripe_core::customer::{
@@ -43,7 +43,7 @@ impl PaymentGateway for StripeGateway {
     async fn create_customer(
         &self,
         org_id: &OrgId,
-        idempotency_key: &str,
+        idempotency_key: &IdempotencyKey,
     ) -> Result<StripeCustomerId, GatewayError> {
         // The params are derived from the org alone, so every retry under this key is the same
         // request to Stripe (a different body under the same key would be refused).
@@ -117,7 +117,7 @@ impl PaymentGateway for StripeGateway {
         &self,
         customer: &StripeCustomerId,
         payment_method: &PaymentMethodId,
-        idempotency_key: &str,
+        idempotency_key: &IdempotencyKey,
     ) -> Result<(), GatewayError> {
         let mut settings = UpdateCustomerInvoiceSettings::new();
         settings.default_payment_method = Some(payment_method.to_string());
@@ -128,7 +128,7 @@ impl PaymentGateway for StripeGateway {
     async fn detach_payment_method(
         &self,
         payment_method: &PaymentMethodId,
-        idempotency_key: &str,
+        idempotency_key: &IdempotencyKey,
     ) -> Result<(), GatewayError> {
         let detach = DetachPaymentMethod::new(payment_method.as_str());
         self.write(&detach, idempotency_key).await.map(|_| ())
@@ -137,7 +137,7 @@ impl PaymentGateway for StripeGateway {
     async fn create_setup_intent(
         &self,
         customer: &StripeCustomerId,
-        idempotency_key: &str,
+        idempotency_key: &IdempotencyKey,
     ) -> Result<SetupIntentCreated, GatewayError> {
         let create = CreateSetupIntent::new()
             .customer(customer.as_str())
@@ -160,7 +160,7 @@ impl PaymentGateway for StripeGateway {
         &self,
         customer: &StripeCustomerId,
         return_url: &Url,
-        idempotency_key: &str,
+        idempotency_key: &IdempotencyKey,
     ) -> Result<Url, GatewayError> {
         let create = CreateBillingPortalSession::new()
             .customer(customer.as_str())
@@ -176,6 +176,7 @@ impl PaymentGateway for StripeGateway {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::domain::IdempotencyKey;
     use crate::stripe::client::MAX_ATTEMPTS;
     use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
     use aws_smithy_mocks::{Rule, mock, mock_client};
@@ -233,7 +234,7 @@ pub(crate) mod tests {
             .await;
         let secret = secret_rule();
         let id = gateway(&server, &secret)
-            .create_customer(&org(), "billing-customer:org_1")
+            .create_customer(&org(), &IdempotencyKey::raw("billing-customer:org_1"))
             .await
             .unwrap();
         assert_eq!(id.as_str(), "cus_New1");
@@ -266,7 +267,7 @@ pub(crate) mod tests {
             .await;
         let secret = secret_rule();
         let id = gateway(&server, &secret)
-            .create_customer(&org(), "k1")
+            .create_customer(&org(), &IdempotencyKey::raw("k1"))
             .await
             .unwrap();
         assert_eq!(id.as_str(), "cus_Retried");
@@ -284,7 +285,7 @@ pub(crate) mod tests {
             .await;
         let secret = secret_rule();
         let error = gateway(&server, &secret)
-            .create_customer(&org(), "k2")
+            .create_customer(&org(), &IdempotencyKey::raw("k2"))
             .await
             .unwrap_err();
         assert!(
@@ -309,7 +310,10 @@ pub(crate) mod tests {
         let secret = secret_rule();
         let secrets = mock_client!(aws_sdk_secretsmanager, [&secret]);
         let gateway = StripeGateway::new(secrets, "billing/stripe".into(), Some(url));
-        let error = gateway.create_customer(&org(), "k3").await.unwrap_err();
+        let error = gateway
+            .create_customer(&org(), &IdempotencyKey::raw("k3"))
+            .await
+            .unwrap_err();
         assert!(matches!(error, GatewayError::Unavailable(_)), "{error:?}");
         assert_eq!(
             accepted.load(std::sync::atomic::Ordering::SeqCst),
@@ -420,7 +424,10 @@ pub(crate) mod tests {
             .await;
         let secret = secret_rule();
         let intent = gateway(&server, &secret)
-            .create_setup_intent(&customer_1(), "org_1:setup-intent:click-1")
+            .create_setup_intent(
+                &customer_1(),
+                &IdempotencyKey::raw("org_1:setup-intent:click-1"),
+            )
             .await
             .unwrap();
         assert!(intent.client_secret.starts_with(&intent.id));
@@ -467,13 +474,16 @@ pub(crate) mod tests {
         let gateway = gateway(&server, &secret);
         let pm = PaymentMethodId::parse("pm_1").unwrap();
         gateway
-            .set_default_payment_method(&customer_1(), &pm, "k1")
+            .set_default_payment_method(&customer_1(), &pm, &IdempotencyKey::raw("k1"))
             .await
             .unwrap();
-        gateway.detach_payment_method(&pm, "k2").await.unwrap();
+        gateway
+            .detach_payment_method(&pm, &IdempotencyKey::raw("k2"))
+            .await
+            .unwrap();
         let url = Url::parse("https://app.example.com/billing").unwrap();
         let portal = gateway
-            .create_portal_session(&customer_1(), &url, "k3")
+            .create_portal_session(&customer_1(), &url, &IdempotencyKey::raw("k3"))
             .await
             .unwrap();
         assert!(portal.as_str().contains("/_fake/portal/"));

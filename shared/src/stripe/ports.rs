@@ -1,7 +1,7 @@
 //! The payment provider's ports: what the use cases need of Stripe, in the API's own types.
 //! No async-stripe type appears here; `client`, `payments` and `subscriptions` implement them.
 
-use crate::domain::{OrgId, PaymentMethodId, StripeCustomerId, SubscriptionId};
+use crate::domain::{IdempotencyKey, OrgId, PaymentMethodId, StripeCustomerId, SubscriptionId};
 use crate::secrets::SecretError;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -67,7 +67,7 @@ pub trait PaymentGateway: Send + Sync {
     async fn create_customer(
         &self,
         org_id: &OrgId,
-        idempotency_key: &str,
+        idempotency_key: &IdempotencyKey,
     ) -> Result<StripeCustomerId, GatewayError>;
 
     /// Every card attached to the customer (all pages), newest first.
@@ -90,20 +90,20 @@ pub trait PaymentGateway: Send + Sync {
         &self,
         customer: &StripeCustomerId,
         payment_method: &PaymentMethodId,
-        idempotency_key: &str,
+        idempotency_key: &IdempotencyKey,
     ) -> Result<(), GatewayError>;
 
     async fn detach_payment_method(
         &self,
         payment_method: &PaymentMethodId,
-        idempotency_key: &str,
+        idempotency_key: &IdempotencyKey,
     ) -> Result<(), GatewayError>;
 
     /// A SetupIntent (`usage=off_session`) for adding a card.
     async fn create_setup_intent(
         &self,
         customer: &StripeCustomerId,
-        idempotency_key: &str,
+        idempotency_key: &IdempotencyKey,
     ) -> Result<SetupIntentCreated, GatewayError>;
 
     /// A Customer Portal session; returns its short-lived URL.
@@ -111,7 +111,7 @@ pub trait PaymentGateway: Send + Sync {
         &self,
         customer: &StripeCustomerId,
         return_url: &Url,
-        idempotency_key: &str,
+        idempotency_key: &IdempotencyKey,
     ) -> Result<Url, GatewayError>;
 }
 
@@ -128,7 +128,8 @@ pub struct CatalogPrice {
     pub interval_count: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ProrationBehavior {
     CreateProrations,
@@ -199,7 +200,8 @@ pub struct PendingChange {
 }
 
 /// One invoice line; `amount` in minor units, periods in Unix seconds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PreviewLine {
     pub description: Option<String>,
     pub amount: i64,
@@ -233,13 +235,13 @@ pub trait SubscriptionGateway: Send + Sync {
     async fn create_subscription(
         &self,
         new: NewSubscription<'_>,
-        idempotency_key: &str,
+        idempotency_key: &IdempotencyKey,
     ) -> Result<SubscriptionState, GatewayError>;
     async fn change_item(
         &self,
         subscription: &SubscriptionId,
         change: &ItemChange,
-        idempotency_key: &str,
+        idempotency_key: &IdempotencyKey,
     ) -> Result<SubscriptionState, GatewayError>;
     async fn pending_change(
         &self,
@@ -252,18 +254,18 @@ pub trait SubscriptionGateway: Send + Sync {
         subscription: &SubscriptionState,
         price: &CatalogPrice,
         quantity: i64,
-        idempotency_key: &str,
+        idempotency_key: &IdempotencyKey,
     ) -> Result<PendingChange, GatewayError>;
     async fn release_schedule(
         &self,
         schedule_id: &str,
-        idempotency_key: &str,
+        idempotency_key: &IdempotencyKey,
     ) -> Result<(), GatewayError>;
     async fn set_cancel_at_period_end(
         &self,
         subscription: &SubscriptionId,
         cancel: bool,
-        idempotency_key: &str,
+        idempotency_key: &IdempotencyKey,
     ) -> Result<SubscriptionState, GatewayError>;
     async fn preview_invoice(
         &self,
@@ -277,7 +279,7 @@ pub trait SubscriptionGateway: Send + Sync {
         &self,
         subscription: &SubscriptionId,
         payment_method: &PaymentMethodId,
-        idempotency_key: &str,
+        idempotency_key: &IdempotencyKey,
     ) -> Result<(), GatewayError>;
 }
 

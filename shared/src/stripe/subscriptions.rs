@@ -5,7 +5,7 @@ use super::{
     CatalogPrice, GatewayError, InvoicePreview, ItemChange, NewSubscription, PendingChange,
     PreviewLine, ProrationBehavior, StripeGateway, SubscriptionGateway, SubscriptionState,
 };
-use crate::domain::{PaymentMethodId, StripeCustomerId, SubscriptionId};
+use crate::domain::{IdempotencyKey, PaymentMethodId, StripeCustomerId, SubscriptionId};
 use async_trait::async_trait;
 use stripe_billing::invoice::{
     CreatePreviewInvoice, CreatePreviewInvoiceSubscriptionDetails,
@@ -120,7 +120,7 @@ impl SubscriptionGateway for StripeGateway {
     async fn create_subscription(
         &self,
         new: NewSubscription<'_>,
-        idempotency_key: &str,
+        idempotency_key: &IdempotencyKey,
     ) -> Result<SubscriptionState, GatewayError> {
         let mut item = CreateSubscriptionItems::new();
         item.price = Some(new.price_id.to_owned());
@@ -138,7 +138,7 @@ impl SubscriptionGateway for StripeGateway {
             .payment_behavior(behavior)
             .metadata(std::collections::HashMap::from([(
                 START_KEY_METADATA.to_owned(),
-                idempotency_key.to_owned(),
+                idempotency_key.to_string(),
             )]))
             .expand(vec![EXPAND_CONFIRMATION_SECRET.to_owned()]);
         if let Some(method) = new.payment_method {
@@ -155,7 +155,7 @@ impl SubscriptionGateway for StripeGateway {
         &self,
         subscription: &SubscriptionId,
         change: &ItemChange,
-        idempotency_key: &str,
+        idempotency_key: &IdempotencyKey,
     ) -> Result<SubscriptionState, GatewayError> {
         let mut item = UpdateSubscriptionItems::new();
         item.id = Some(change.item_id.clone());
@@ -209,7 +209,7 @@ impl SubscriptionGateway for StripeGateway {
         subscription: &SubscriptionState,
         price: &CatalogPrice,
         quantity: i64,
-        idempotency_key: &str,
+        idempotency_key: &IdempotencyKey,
     ) -> Result<PendingChange, GatewayError> {
         let schedule_id = match &subscription.schedule_id {
             Some(id) => id.clone(),
@@ -217,7 +217,7 @@ impl SubscriptionGateway for StripeGateway {
                 let create =
                     CreateSubscriptionSchedule::new().from_subscription(subscription.id.as_str());
                 let created = self
-                    .write(&create, &format!("{idempotency_key}:schedule"))
+                    .write(&create, &idempotency_key.derive("schedule"))
                     .await?;
                 created.id.as_str().to_owned()
             }
@@ -260,7 +260,7 @@ impl SubscriptionGateway for StripeGateway {
     async fn release_schedule(
         &self,
         schedule_id: &str,
-        idempotency_key: &str,
+        idempotency_key: &IdempotencyKey,
     ) -> Result<(), GatewayError> {
         let release = ReleaseSubscriptionSchedule::new(schedule_id);
         self.write(&release, idempotency_key).await.map(|_| ())
@@ -270,7 +270,7 @@ impl SubscriptionGateway for StripeGateway {
         &self,
         subscription: &SubscriptionId,
         cancel: bool,
-        idempotency_key: &str,
+        idempotency_key: &IdempotencyKey,
     ) -> Result<SubscriptionState, GatewayError> {
         let update = UpdateSubscription::new(subscription.as_str()).cancel_at_period_end(cancel);
         let updated = self.write(&update, idempotency_key).await?;
@@ -281,7 +281,7 @@ impl SubscriptionGateway for StripeGateway {
         &self,
         subscription: &SubscriptionId,
         payment_method: &PaymentMethodId,
-        idempotency_key: &str,
+        idempotency_key: &IdempotencyKey,
     ) -> Result<(), GatewayError> {
         let update = UpdateSubscription::new(subscription.as_str())
             .default_payment_method(payment_method.as_str());
@@ -359,6 +359,7 @@ mod tests {
     //! recorded from the project's fake Stripe (endive shapes, see tests/fixtures/README.md).
 
     use super::*;
+    use crate::domain::IdempotencyKey;
     use crate::stripe::payments::tests::{gateway, secret_rule};
     use serde_json::Value;
     use wiremock::matchers::{body_string_contains, header_exists, method, path, query_param};
@@ -459,7 +460,7 @@ mod tests {
             charge_now: true,
         };
         let created = gateway(&server, &secret)
-            .create_subscription(new, "org_1:subscription-start:0")
+            .create_subscription(new, &IdempotencyKey::raw("org_1:subscription-start:0"))
             .await
             .unwrap();
         assert_eq!(created.status, "active");
@@ -494,7 +495,7 @@ mod tests {
             proration_date: Some(1_795_670_000),
         };
         gateway(&server, &secret)
-            .change_item(&current.id, &change, "k")
+            .change_item(&current.id, &change, &IdempotencyKey::raw("k"))
             .await
             .unwrap();
     }
@@ -544,7 +545,7 @@ mod tests {
             interval_count: 1,
         };
         let pending = gateway(&server, &secret)
-            .schedule_change(&current, &yearly, 1, "k")
+            .schedule_change(&current, &yearly, 1, &IdempotencyKey::raw("k"))
             .await
             .unwrap();
         assert_eq!(pending.effective_at, current.current_period_end);

@@ -1,6 +1,6 @@
 //! An in-memory payment provider with Stripe's idempotency semantics, and failure switches.
 
-use crate::domain::{OrgId, PaymentMethodId, StripeCustomerId};
+use crate::domain::{IdempotencyKey, OrgId, PaymentMethodId, StripeCustomerId};
 use crate::stripe::{Card, GatewayError, PaymentGateway, SetupIntentCreated};
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -91,19 +91,19 @@ impl PaymentGateway for FakeGateway {
     async fn create_customer(
         &self,
         org_id: &OrgId,
-        idempotency_key: &str,
+        idempotency_key: &IdempotencyKey,
     ) -> Result<StripeCustomerId, GatewayError> {
         self.maybe_fail()?;
         self.create_calls.fetch_add(1, Ordering::SeqCst);
         let mut keys = self.keys.lock().unwrap();
-        if let Some(id) = keys.get(idempotency_key) {
+        if let Some(id) = keys.get(idempotency_key.as_str()) {
             return Ok(id.clone());
         }
         let mut customers = self.customers.lock().unwrap();
         let list = customers.entry(org_id.to_string()).or_default();
         let id = StripeCustomerId::parse(format!("cus_{}_{}", org_id, list.len() + 1)).unwrap();
         list.push(id.clone());
-        keys.insert(idempotency_key.to_owned(), id.clone());
+        keys.insert(idempotency_key.to_string(), id.clone());
         Ok(id)
     }
 
@@ -148,7 +148,7 @@ impl PaymentGateway for FakeGateway {
         &self,
         customer: &StripeCustomerId,
         payment_method: &PaymentMethodId,
-        _idempotency_key: &str,
+        _idempotency_key: &IdempotencyKey,
     ) -> Result<(), GatewayError> {
         self.maybe_fail()?;
         self.defaults
@@ -161,7 +161,7 @@ impl PaymentGateway for FakeGateway {
     async fn detach_payment_method(
         &self,
         payment_method: &PaymentMethodId,
-        _idempotency_key: &str,
+        _idempotency_key: &IdempotencyKey,
     ) -> Result<(), GatewayError> {
         self.maybe_fail()?;
         self.cards
@@ -179,7 +179,7 @@ impl PaymentGateway for FakeGateway {
     async fn create_setup_intent(
         &self,
         customer: &StripeCustomerId,
-        _idempotency_key: &str,
+        _idempotency_key: &IdempotencyKey,
     ) -> Result<SetupIntentCreated, GatewayError> {
         self.maybe_fail()?;
         let id = format!("seti_{customer}");
@@ -193,7 +193,7 @@ impl PaymentGateway for FakeGateway {
         &self,
         customer: &StripeCustomerId,
         return_url: &Url,
-        _idempotency_key: &str,
+        _idempotency_key: &IdempotencyKey,
     ) -> Result<Url, GatewayError> {
         self.maybe_fail()?;
         Ok(Url::parse(&format!(

@@ -1,6 +1,6 @@
 //! In-memory subscriptions with a three-plan catalogue; enough to drive every branch.
 
-use crate::domain::{StripeCustomerId, SubscriptionId};
+use crate::domain::{IdempotencyKey, StripeCustomerId, SubscriptionId};
 use crate::stripe::GatewayError;
 use crate::stripe::*;
 use async_trait::async_trait;
@@ -109,11 +109,11 @@ impl SubscriptionGateway for FakeSubscriptions {
     async fn create_subscription(
         &self,
         new: NewSubscription<'_>,
-        key: &str,
+        key: &IdempotencyKey,
     ) -> Result<SubscriptionState, GatewayError> {
         let mut keys = self.keys.lock().unwrap();
         let mut subs = self.subscriptions.lock().unwrap();
-        if let Some(id) = keys.get(key) {
+        if let Some(id) = keys.get(key.as_str()) {
             return Ok(subs.iter().find(|(_, s)| &s.id == id).unwrap().1.clone());
         }
         let id = SubscriptionId::parse(format!("sub_{}", subs.len() + 1)).unwrap();
@@ -132,10 +132,10 @@ impl SubscriptionGateway for FakeSubscriptions {
             current_period_end: PERIOD_END,
             cancel_at_period_end: false,
             schedule_id: None,
-            start_key: Some(key.into()),
+            start_key: Some(key.to_string()),
             payment_client_secret: (!new.charge_now).then(|| "pi_1_secret_x".into()),
         };
-        keys.insert(key.into(), id);
+        keys.insert(key.to_string(), id);
         subs.push((new.customer.clone(), state.clone()));
         Ok(state)
     }
@@ -144,7 +144,7 @@ impl SubscriptionGateway for FakeSubscriptions {
         &self,
         id: &SubscriptionId,
         change: &ItemChange,
-        _key: &str,
+        _key: &IdempotencyKey,
     ) -> Result<SubscriptionState, GatewayError> {
         self.update(id, |s| {
             s.price_id = change.price_id.clone();
@@ -164,7 +164,7 @@ impl SubscriptionGateway for FakeSubscriptions {
         subscription: &SubscriptionState,
         price: &CatalogPrice,
         quantity: i64,
-        _key: &str,
+        _key: &IdempotencyKey,
     ) -> Result<PendingChange, GatewayError> {
         let schedule = format!("sub_sched_{}", subscription.id);
         let pending = PendingChange {
@@ -180,7 +180,11 @@ impl SubscriptionGateway for FakeSubscriptions {
         Ok(pending)
     }
 
-    async fn release_schedule(&self, schedule_id: &str, _key: &str) -> Result<(), GatewayError> {
+    async fn release_schedule(
+        &self,
+        schedule_id: &str,
+        _key: &IdempotencyKey,
+    ) -> Result<(), GatewayError> {
         self.schedules.lock().unwrap().remove(schedule_id);
         self.released.lock().unwrap().push(schedule_id.into());
         for (_, s) in self.subscriptions.lock().unwrap().iter_mut() {
@@ -195,7 +199,7 @@ impl SubscriptionGateway for FakeSubscriptions {
         &self,
         id: &SubscriptionId,
         cancel: bool,
-        _key: &str,
+        _key: &IdempotencyKey,
     ) -> Result<SubscriptionState, GatewayError> {
         self.update(id, |s| s.cancel_at_period_end = cancel)
     }
@@ -204,7 +208,7 @@ impl SubscriptionGateway for FakeSubscriptions {
         &self,
         id: &SubscriptionId,
         payment_method: &crate::domain::PaymentMethodId,
-        _key: &str,
+        _key: &IdempotencyKey,
     ) -> Result<(), GatewayError> {
         self.defaults
             .lock()

@@ -231,11 +231,10 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description `{"at_period_end": true}`: the only cancellation offered here. */
         CancelBody: {
-            at_period_end?: boolean | null;
+            at_period_end: boolean;
         };
-        /** @description `POST /billing/setup-intents` takes no fields. */
-        CreateSetupIntentBody: Record<string, never>;
         /**
          * @description The org's billing customer as the API shows it, with the synced copy of its subscription
          *     (`null` when there is none) — read from DynamoDB, no Stripe call.
@@ -256,8 +255,8 @@ export interface components {
             default_payment_method?: string | null;
             detached: string;
         };
-        /** @description `POST /billing/customer` takes no fields today; unknown ones are refused, not ignored. */
-        EnsureCustomerBody: Record<string, never>;
+        /** @description A body with no fields (empty or `{}`): unknown fields are refused, not ignored. */
+        EmptyBody: Record<string, never>;
         ErrorBody: {
             /** @description Stable, machine-readable; the route's possible codes are listed in its description. */
             code: string;
@@ -283,14 +282,15 @@ export interface components {
             is_default: boolean;
             last4: string;
         };
+        /** @description `POST /billing/subscription/plan-change`. */
         PlanChangeRequest: {
-            plan?: string | null;
+            plan: string;
             proration_behavior?: null | components["schemas"]["ProrationBehavior"];
             /** Format: int64 */
             proration_date?: number | null;
             /** Format: int64 */
             quantity?: number | null;
-            timing?: null | components["schemas"]["Timing"];
+            timing: components["schemas"]["Timing"];
         };
         PlanList: {
             plans: components["schemas"]["PlanView"][];
@@ -326,6 +326,7 @@ export interface components {
             period_start: number;
             proration: boolean;
         };
+        /** @description `POST /billing/invoice-preview`: no body (or no `plan`) for the upcoming invoice. */
         PreviewRequest: {
             plan?: string | null;
             proration_behavior?: null | components["schemas"]["ProrationBehavior"];
@@ -362,16 +363,17 @@ export interface components {
             quantity: number;
         };
         SetDefaultPaymentMethodBody: {
-            payment_method_id?: string | null;
+            payment_method_id: string;
         };
         /** @description `{"id", "client_secret"}` for Stripe Elements. */
         SetupIntentView: {
             client_secret: string;
             id: string;
         };
+        /** @description `POST /billing/subscription` `{plan, quantity?, payment_method_id?, trial_days?}`. */
         StartSubscription: {
             payment_method_id?: string | null;
-            plan?: string | null;
+            plan: string;
             /** Format: int64 */
             quantity?: number | null;
             /** Format: int32 */
@@ -424,6 +426,17 @@ export interface components {
             /** @description `applied`, `duplicate` (already processed) or `ignored` (unhandled type, unknown customer). */
             outcome: string;
             received: boolean;
+        };
+        /** @description What the handler needs of a verified event (Stripe's event envelope; other fields ignored). */
+        WebhookEvent: {
+            /** Format: int64 */
+            created: number;
+            data: components["schemas"]["WebhookEventData"];
+            id: string;
+            type: string;
+        };
+        WebhookEventData: {
+            object: Record<string, never>;
         };
     };
     responses: never;
@@ -533,7 +546,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["EnsureCustomerBody"];
+                "application/json": components["schemas"]["EmptyBody"];
             };
         };
         responses: {
@@ -848,7 +861,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
                 "application/json": components["schemas"]["SetDefaultPaymentMethodBody"];
             };
@@ -1281,7 +1294,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["CreateSetupIntentBody"];
+                "application/json": components["schemas"]["EmptyBody"];
             };
         };
         responses: {
@@ -1487,7 +1500,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
                 "application/json": components["schemas"]["StartSubscription"];
             };
@@ -1599,7 +1612,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
                 "application/json": components["schemas"]["CancelBody"];
             };
@@ -1711,7 +1724,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
                 "application/json": components["schemas"]["PlanChangeRequest"];
             };
@@ -1825,7 +1838,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["EnsureCustomerBody"];
+                "application/json": components["schemas"]["EmptyBody"];
             };
         };
         responses: {
@@ -1934,9 +1947,9 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": components["schemas"]["WebhookEvent"];
             };
         };
         responses: {

@@ -1,7 +1,7 @@
 //! Cancel at period end, and resume.
 
 use super::{SubscriptionPorts, SubscriptionView, latest, live, pending_of, remember, view};
-use crate::domain::OrgId;
+use crate::domain::{IdempotencyKey, OrgId};
 use crate::error::BillingError;
 
 /// Cancels at period end (`cancel = true`) or undoes that (`cancel = false`); both idempotent.
@@ -9,7 +9,7 @@ pub async fn set_cancel_at_period_end(
     ports: SubscriptionPorts<'_>,
     org_id: &OrgId,
     cancel: bool,
-    idempotency_key: &str,
+    idempotency_key: &IdempotencyKey,
 ) -> Result<SubscriptionView, BillingError> {
     let (_, state) = latest(ports, org_id).await?;
     let state = live(state)?;

@@ -1,23 +1,23 @@
 //! Plan changes: now (prorated as asked) or at the period end (a subscription schedule).
 
 use super::{
-    SubscriptionPorts, SubscriptionView, Timing, item_change, latest, live, pending_of, quantity,
-    remember, view,
+    SubscriptionPorts, SubscriptionView, Timing, item_change, latest, live, pending_of, remember,
+    view,
 };
-use crate::domain::{OrgId, PlanKey};
+use crate::domain::{IdempotencyKey, OrgId, PlanKey, Quantity};
 use crate::error::BillingError;
 use crate::service::plans::price_of;
 use crate::stripe::ProrationBehavior;
-use serde::Deserialize;
 
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PlanChangeRequest {
-    #[schema(value_type = Option<String>)]
-    pub plan: Option<PlanKey>,
-    pub quantity: Option<i64>,
-    pub timing: Option<Timing>,
+/// A plan change, parsed at the edge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanChange {
+    pub plan: PlanKey,
+    pub quantity: Quantity,
+    pub timing: Timing,
+    /// Only for a change now; `create_prorations` when not given.
     pub proration_behavior: Option<ProrationBehavior>,
+    /// The preview's `proration_date`, so the charge equals the preview.
     pub proration_date: Option<i64>,
 }
 
@@ -27,17 +27,17 @@ pub struct PlanChangeRequest {
 pub async fn change_plan(
     ports: SubscriptionPorts<'_>,
     org_id: &OrgId,
-    request: PlanChangeRequest,
-    idempotency_key: &str,
-    replayable: bool,
+    request: PlanChange,
+    idempotency_key: &IdempotencyKey,
 ) -> Result<SubscriptionView, BillingError> {
-    let plan = request.plan.ok_or_else(|| {
-        BillingError::InvalidRequest("invalid request body: missing field `plan`".into())
-    })?;
-    let timing = request.timing.ok_or_else(|| {
-        BillingError::InvalidRequest("invalid request body: missing field `timing`".into())
-    })?;
-    let quantity = quantity(request.quantity)?;
+    let PlanChange {
+        plan,
+        quantity,
+        timing,
+        proration_behavior,
+        proration_date,
+    } = request;
+    let quantity = quantity.get();
     let catalogue = ports.plans.prices().await?;
     let price = price_of(&catalogue, &plan)?;
     let (_, state) = latest(ports, org_id).await?;
@@ -50,10 +50,10 @@ pub async fn change_plan(
             // Already on it: a retry under the client's key after a partial failure is sent
             // again, so Stripe replays the first answer (or makes a no-op change); without a
             // client key it is a mistake worth telling.
-            if unchanged && !replayable {
+            if unchanged && !idempotency_key.is_from_client() {
                 return Err(BillingError::PlanUnchanged);
             }
-            if let Some(date) = request.proration_date
+            if let Some(date) = proration_date
                 && !(state.current_period_start..state.current_period_end).contains(&date)
             {
                 return Err(BillingError::InvalidProrationDate);
@@ -62,7 +62,7 @@ pub async fn change_plan(
             if let Some(schedule) = &state.schedule_id {
                 ports
                     .stripe
-                    .release_schedule(schedule, &format!("{idempotency_key}:release"))
+                    .release_schedule(schedule, &idempotency_key.derive("release"))
                     .await?;
             }
             let change = item_change(
@@ -70,8 +70,8 @@ pub async fn change_plan(
                 &price,
                 quantity,
                 timing,
-                request.proration_behavior,
-                request.proration_date,
+                proration_behavior,
+                proration_date,
             );
             (
                 ports

@@ -24,9 +24,9 @@ mod start;
 mod tests;
 
 pub use cancel::set_cancel_at_period_end;
-pub use change::{PlanChangeRequest, change_plan};
-pub use preview::{PreviewRequest, PreviewView, preview_invoice};
-pub use start::{StartSubscription, Started, start_subscription};
+pub use change::{PlanChange, change_plan};
+pub use preview::{Preview, PreviewView, preview_invoice};
+pub use start::{Start, Started, start_subscription};
 
 /// What the subscription use cases work with: the org's record, Stripe's subscriptions, the
 /// plan prices, and the request's time (read once, at the edge).
@@ -38,14 +38,16 @@ pub struct SubscriptionPorts<'a> {
     pub now: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScheduledChangeView {
     pub plan: Option<String>,
     pub quantity: i64,
     pub effective_at: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubscriptionView {
     pub id: String,
     pub plan: Option<String>,
@@ -151,18 +153,8 @@ pub async fn get_subscription(
     Ok(view(&state, pending.as_ref(), &catalogue))
 }
 
-const MAX_QUANTITY: i64 = 10_000;
-
-fn quantity(requested: Option<i64>) -> Result<i64, BillingError> {
-    match requested.unwrap_or(1) {
-        q @ 1..=MAX_QUANTITY => Ok(q),
-        _ => Err(BillingError::InvalidRequest(format!(
-            "quantity must be 1 to {MAX_QUANTITY}"
-        ))),
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Timing {
     #[default]

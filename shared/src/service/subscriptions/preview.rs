@@ -1,23 +1,28 @@
 //! Invoice previews: the upcoming invoice, or the one a plan change would produce.
 
-use super::{SubscriptionPorts, Timing, item_change, latest, live, quantity};
-use crate::domain::{OrgId, PlanKey};
+use super::{SubscriptionPorts, Timing, item_change, latest, live};
+use crate::domain::{OrgId, PlanKey, Quantity};
 use crate::error::BillingError;
 use crate::service::plans::price_of;
 use crate::stripe::{InvoicePreview, PreviewLine, ProrationBehavior, SubscriptionState};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PreviewRequest {
-    #[schema(value_type = Option<String>)]
-    pub plan: Option<PlanKey>,
-    pub quantity: Option<i64>,
-    pub timing: Option<Timing>,
-    pub proration_behavior: Option<ProrationBehavior>,
+/// What to preview, parsed at the edge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Preview {
+    /// The org's upcoming invoice.
+    Upcoming,
+    /// The invoice this change would produce.
+    Change {
+        plan: PlanKey,
+        quantity: Quantity,
+        timing: Timing,
+        proration_behavior: Option<ProrationBehavior>,
+    },
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PreviewView {
     pub currency: String,
     pub subtotal: i64,
@@ -48,28 +53,34 @@ fn preview_view(preview: InvoicePreview, proration_date: Option<i64>) -> Preview
 pub async fn preview_invoice(
     ports: SubscriptionPorts<'_>,
     org_id: &OrgId,
-    request: PreviewRequest,
+    request: Preview,
 ) -> Result<PreviewView, BillingError> {
     let (customer, state) = latest(ports, org_id).await?;
     let state = live(state).map_err(|_| BillingError::SubscriptionNotFound)?;
-    let Some(plan) = request.plan else {
-        let preview = ports
-            .stripe
-            .preview_invoice(&customer, &state.id, None)
-            .await?;
-        return Ok(preview_view(preview, None));
+    let (plan, quantity, timing, proration_behavior) = match request {
+        Preview::Upcoming => {
+            let preview = ports
+                .stripe
+                .preview_invoice(&customer, &state.id, None)
+                .await?;
+            return Ok(preview_view(preview, None));
+        }
+        Preview::Change {
+            plan,
+            quantity,
+            timing,
+            proration_behavior,
+        } => (plan, quantity.get(), timing, proration_behavior),
     };
     let catalogue = ports.plans.prices().await?;
     let price = price_of(&catalogue, &plan)?;
-    let quantity = quantity(request.quantity)?;
-    let timing = request.timing.unwrap_or_default();
     let now = clamp_into_period(&state, ports.now.unix_timestamp());
     let change = item_change(
         &state,
         &price,
         quantity,
         timing,
-        request.proration_behavior,
+        proration_behavior,
         Some(now),
     );
     let preview = ports

@@ -1,33 +1,32 @@
 //! Starting the org's one live subscription.
 
-use super::{SubscriptionPorts, SubscriptionView, quantity, remember, view};
-use crate::domain::{OrgId, PaymentMethodId, PlanKey};
+use super::{SubscriptionPorts, SubscriptionView, remember, view};
+use crate::domain::{IdempotencyKey, OrgId, PaymentMethodId, PlanKey, Quantity};
 use crate::error::BillingError;
 use crate::service::customers::ensure_customer;
 use crate::service::plans::price_of;
 use crate::stripe::{NewSubscription, PaymentGateway};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StartSubscription {
-    #[schema(value_type = Option<String>)]
-    pub plan: Option<PlanKey>,
-    pub quantity: Option<i64>,
-    pub payment_method_id: Option<String>,
+/// A start, parsed at the edge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Start {
+    pub plan: PlanKey,
+    pub quantity: Quantity,
+    /// The card to charge (it must be the org's); else the customer's default.
+    pub payment_method: Option<PaymentMethodId>,
     pub trial_days: Option<u32>,
 }
 
 /// A started subscription; `client_secret` is set while the first payment needs the customer
 /// (status `incomplete`): confirm it with Stripe.js, then the subscription turns `active`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Started {
     pub subscription: SubscriptionView,
     pub requires_payment: bool,
     pub client_secret: Option<String>,
 }
-
-const MAX_TRIAL_DAYS: u32 = 730;
 
 /// Starts the org's subscription on its (one) customer. One live subscription per org: the
 /// idempotency key is `<org>:subscription-start:<starts>`, so concurrent or retried starts make
@@ -36,21 +35,14 @@ pub async fn start_subscription(
     ports: SubscriptionPorts<'_>,
     payments: &dyn PaymentGateway,
     org_id: &OrgId,
-    request: StartSubscription,
+    request: Start,
 ) -> Result<Started, BillingError> {
-    let plan = request.plan.ok_or_else(|| {
-        BillingError::InvalidRequest("invalid request body: missing field `plan`".into())
-    })?;
-    let quantity = quantity(request.quantity)?;
-    if request.trial_days.is_some_and(|d| d > MAX_TRIAL_DAYS) {
-        return Err(BillingError::InvalidRequest(format!(
-            "trial_days must be at most {MAX_TRIAL_DAYS}"
-        )));
-    }
-    let payment_method = request
-        .payment_method_id
-        .map(|id| PaymentMethodId::parse(id).map_err(|_| BillingError::InvalidPaymentMethodId))
-        .transpose()?;
+    let Start {
+        plan,
+        quantity,
+        payment_method,
+        trial_days,
+    } = request;
     let catalogue = ports.plans.prices().await?;
     let price = price_of(&catalogue, &plan)?;
 
@@ -63,7 +55,7 @@ pub async fn start_subscription(
     {
         return Err(BillingError::PaymentMethodNotFound);
     }
-    let key = format!("{org_id}:subscription-start:{}", record.subscription_starts);
+    let key = IdempotencyKey::subscription_start(org_id, record.subscription_starts);
     let live = ports
         .stripe
         .latest_subscription(customer)
@@ -87,9 +79,9 @@ pub async fn start_subscription(
             let new = NewSubscription {
                 customer,
                 price_id: &price.id,
-                quantity,
+                quantity: quantity.get(),
                 payment_method: payment_method.as_ref(),
-                trial_days: request.trial_days,
+                trial_days,
                 charge_now,
             };
             match ports.stripe.create_subscription(new, &key).await {

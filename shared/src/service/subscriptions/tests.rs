@@ -1,5 +1,5 @@
 use super::*;
-use crate::domain::PlanKey;
+use crate::domain::{IdempotencyKey, PaymentMethodId, PlanKey, Quantity};
 use crate::service::customers::ensure_customer;
 use crate::service::plans::list_plans;
 use crate::store::CustomerStore;
@@ -18,18 +18,40 @@ fn plan(key: &str) -> Option<PlanKey> {
     Some(PlanKey::parse(key).unwrap())
 }
 
-fn start(key: &str) -> StartSubscription {
-    StartSubscription {
-        plan: plan(key),
-        ..Default::default()
+fn plan_key(key: &str) -> PlanKey {
+    PlanKey::parse(key).unwrap()
+}
+
+/// A request's idempotency key: `from_client` as if the client sent `value`.
+fn key(value: &str, from_client: bool) -> IdempotencyKey {
+    IdempotencyKey::for_request(&org(), value, from_client.then_some(value))
+}
+
+fn start(key: &str) -> Start {
+    Start {
+        plan: plan_key(key),
+        quantity: Quantity::ONE,
+        payment_method: None,
+        trial_days: None,
     }
 }
 
-fn change(key: &str, timing: Timing) -> PlanChangeRequest {
-    PlanChangeRequest {
-        plan: plan(key),
-        timing: Some(timing),
-        ..Default::default()
+fn change(key: &str, timing: Timing) -> PlanChange {
+    PlanChange {
+        plan: plan_key(key),
+        quantity: Quantity::ONE,
+        timing,
+        proration_behavior: None,
+        proration_date: None,
+    }
+}
+
+fn preview_change(key: &str, timing: Timing) -> Preview {
+    Preview::Change {
+        plan: plan_key(key),
+        quantity: Quantity::ONE,
+        timing,
+        proration_behavior: None,
     }
 }
 
@@ -103,7 +125,7 @@ async fn a_start_retried_after_its_record_write_failed_answers_with_its_own_subs
     };
     let first = w
         .subscriptions
-        .create_subscription(new, "org_1:subscription-start:0")
+        .create_subscription(new, &IdempotencyKey::raw("org_1:subscription-start:0"))
         .await
         .unwrap();
     let retried = start_subscription(
@@ -138,14 +160,14 @@ async fn a_plan_change_retried_under_the_clients_key_replays_instead_of_plan_unc
     let w = world();
     started(&w).await;
     let change_now = || change("pro_monthly", Timing::Immediate);
-    let first = change_plan(w.ports(), &org(), change_now(), "k", true)
+    let first = change_plan(w.ports(), &org(), change_now(), &key("k", true))
         .await
         .unwrap();
-    let retried = change_plan(w.ports(), &org(), change_now(), "k", true)
+    let retried = change_plan(w.ports(), &org(), change_now(), &key("k", true))
         .await
         .unwrap();
     assert_eq!(retried, first);
-    let error = change_plan(w.ports(), &org(), change_now(), "k2", false)
+    let error = change_plan(w.ports(), &org(), change_now(), &key("k2", false))
         .await
         .unwrap_err();
     assert!(matches!(error, BillingError::PlanUnchanged));
@@ -176,26 +198,8 @@ async fn bad_starts_are_refused_before_anything_is_created() {
         .await
         .unwrap_err();
     assert!(matches!(unknown, BillingError::UnknownPlan));
-    let missing = start_subscription(
-        w.ports(),
-        w.gateway.as_ref(),
-        &org(),
-        StartSubscription::default(),
-    )
-    .await
-    .unwrap_err();
-    assert!(matches!(missing, BillingError::InvalidRequest(_)));
-    let zero = StartSubscription {
-        quantity: Some(0),
-        ..start("starter_monthly")
-    };
-    assert!(
-        start_subscription(w.ports(), w.gateway.as_ref(), &org(), zero)
-            .await
-            .is_err()
-    );
-    let foreign = StartSubscription {
-        payment_method_id: Some("pm_foreign".into()),
+    let foreign = Start {
+        payment_method: Some(PaymentMethodId::parse("pm_foreign").unwrap()),
         ..start("starter_monthly")
     };
     let error = start_subscription(w.ports(), w.gateway.as_ref(), &org(), foreign)
@@ -213,8 +217,7 @@ async fn changing_to_the_same_plan_now_is_plan_unchanged() {
         w.ports(),
         &org(),
         change("starter_monthly", Timing::Immediate),
-        "k",
-        false,
+        &key("k", false),
     )
     .await
     .unwrap_err();
@@ -225,11 +228,11 @@ async fn changing_to_the_same_plan_now_is_plan_unchanged() {
 async fn an_immediate_change_updates_stripe_and_the_stored_copy() {
     let w = world();
     started(&w).await;
-    let request = PlanChangeRequest {
+    let request = PlanChange {
         proration_date: Some(PERIOD_START + 100),
         ..change("pro_monthly", Timing::Immediate)
     };
-    let changed = change_plan(w.ports(), &org(), request, "k", false)
+    let changed = change_plan(w.ports(), &org(), request, &key("k", false))
         .await
         .unwrap();
     assert_eq!(changed.plan.as_deref(), Some("pro_monthly"));
@@ -249,11 +252,11 @@ async fn a_proration_date_outside_the_period_is_refused() {
     let w = world();
     started(&w).await;
     for date in [PERIOD_START - 1, PERIOD_END] {
-        let request = PlanChangeRequest {
+        let request = PlanChange {
             proration_date: Some(date),
             ..change("pro_monthly", Timing::Immediate)
         };
-        let error = change_plan(w.ports(), &org(), request, "k", false)
+        let error = change_plan(w.ports(), &org(), request, &key("k", false))
             .await
             .unwrap_err();
         assert!(
@@ -271,8 +274,7 @@ async fn a_period_end_change_is_scheduled_visible_and_withdrawable() {
         w.ports(),
         &org(),
         change("pro_yearly", Timing::PeriodEnd),
-        "k1",
-        false,
+        &key("k1", false),
     )
     .await
     .unwrap();
@@ -296,8 +298,7 @@ async fn a_period_end_change_is_scheduled_visible_and_withdrawable() {
         w.ports(),
         &org(),
         change("starter_monthly", Timing::PeriodEnd),
-        "k2",
-        false,
+        &key("k2", false),
     )
     .await
     .unwrap();
@@ -319,8 +320,7 @@ async fn a_change_now_supersedes_a_pending_one() {
         w.ports(),
         &org(),
         change("pro_yearly", Timing::PeriodEnd),
-        "k1",
-        false,
+        &key("k1", false),
     )
     .await
     .unwrap();
@@ -328,8 +328,7 @@ async fn a_change_now_supersedes_a_pending_one() {
         w.ports(),
         &org(),
         change("pro_monthly", Timing::Immediate),
-        "k2",
-        false,
+        &key("k2", false),
     )
     .await
     .unwrap();
@@ -346,13 +345,12 @@ async fn ended_subscriptions_cannot_be_changed_cancelled_or_resumed() {
         w.ports(),
         &org(),
         change("pro_monthly", Timing::Immediate),
-        "k",
-        false,
+        &key("k", false),
     )
     .await
     .unwrap_err();
     assert!(matches!(error, BillingError::SubscriptionEnded));
-    let error = set_cancel_at_period_end(w.ports(), &org(), true, "k")
+    let error = set_cancel_at_period_end(w.ports(), &org(), true, &key("k", false))
         .await
         .unwrap_err();
     assert_eq!(error.code(), "subscription_canceled");
@@ -364,7 +362,7 @@ async fn cancel_and_resume_are_idempotent() {
     started(&w).await;
     for _ in 0..2 {
         assert!(
-            set_cancel_at_period_end(w.ports(), &org(), true, "k")
+            set_cancel_at_period_end(w.ports(), &org(), true, &key("k", false))
                 .await
                 .unwrap()
                 .cancel_at_period_end
@@ -372,7 +370,7 @@ async fn cancel_and_resume_are_idempotent() {
     }
     for _ in 0..2 {
         assert!(
-            !set_cancel_at_period_end(w.ports(), &org(), false, "k")
+            !set_cancel_at_period_end(w.ports(), &org(), false, &key("k", false))
                 .await
                 .unwrap()
                 .cancel_at_period_end
@@ -387,14 +385,13 @@ async fn no_subscription_is_subscription_not_found_everywhere() {
         get_subscription(w.ports(), &org()).await,
         Err(BillingError::SubscriptionNotFound)
     ));
-    let preview = preview_invoice(w.ports(), &org(), PreviewRequest::default()).await;
+    let preview = preview_invoice(w.ports(), &org(), Preview::Upcoming).await;
     assert!(matches!(preview, Err(BillingError::SubscriptionNotFound)));
     let error = change_plan(
         w.ports(),
         &org(),
         change("pro_monthly", Timing::Immediate),
-        "k",
-        false,
+        &key("k", false),
     )
     .await
     .unwrap_err();
@@ -405,10 +402,7 @@ async fn no_subscription_is_subscription_not_found_everywhere() {
 async fn a_change_preview_reports_the_proration_date_it_used() {
     let w = world();
     started(&w).await;
-    let request = PreviewRequest {
-        plan: plan("pro_monthly"),
-        ..Default::default()
-    };
+    let request = preview_change("pro_monthly", Timing::Immediate);
     let preview = preview_invoice(w.ports(), &org(), request).await.unwrap();
     let date = preview.proration_date.unwrap();
     assert!((PERIOD_START..PERIOD_END).contains(&date));
@@ -424,11 +418,7 @@ async fn a_change_preview_reports_the_proration_date_it_used() {
     assert_eq!(sent.proration_date, Some(date));
     assert_eq!(sent.proration_behavior, ProrationBehavior::CreateProrations);
 
-    let at_end = PreviewRequest {
-        plan: plan("pro_monthly"),
-        timing: Some(Timing::PeriodEnd),
-        ..Default::default()
-    };
+    let at_end = preview_change("pro_monthly", Timing::PeriodEnd);
     assert_eq!(
         preview_invoice(w.ports(), &org(), at_end)
             .await
@@ -436,7 +426,7 @@ async fn a_change_preview_reports_the_proration_date_it_used() {
             .proration_date,
         None
     );
-    let upcoming = preview_invoice(w.ports(), &org(), PreviewRequest::default())
+    let upcoming = preview_invoice(w.ports(), &org(), Preview::Upcoming)
         .await
         .unwrap();
     assert_eq!(upcoming.proration_date, None);

@@ -1,0 +1,485 @@
+//! Plans, the subscription (start, read, change plan, cancel, resume) and invoice previews.
+
+use super::{stripe_errors, with_stripe};
+use crate::app::App;
+use crate::auth::{Access, Principal};
+use crate::domain::{PaymentMethodId, PlanKey, Quantity};
+use crate::error::BillingError;
+use crate::http::{ApiRequest, EmptyBody, Endpoint, NoBody, Reply, Route};
+use crate::json_request_body;
+use crate::service::plans::{self, PlanView};
+use crate::service::subscriptions::{
+    self, PlanChange, Preview, PreviewView, Start, Started, SubscriptionView, Timing,
+};
+use crate::stripe::ProrationBehavior;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// The longest trial a start may ask for.
+const MAX_TRIAL_DAYS: u32 = 730;
+
+fn quantity(requested: Option<i64>) -> Result<Quantity, BillingError> {
+    requested
+        .map_or(Ok(Quantity::ONE), Quantity::new)
+        .map_err(|error| BillingError::InvalidRequest(error.to_string()))
+}
+
+/// What every change of an existing subscription can also answer.
+fn change_errors() -> Vec<BillingError> {
+    with_stripe(vec![
+        BillingError::SubscriptionNotFound,
+        BillingError::SubscriptionEnded,
+        BillingError::IdempotencyConflict,
+    ])
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PlanList {
+    pub plans: Vec<PlanView>,
+}
+
+/// `GET /billing/plans` — any member: `{"plans": [...]}`.
+pub struct ListPlans;
+
+#[async_trait]
+impl Endpoint for ListPlans {
+    const ROUTE: Route = Route {
+        function: "list-plans",
+        method: http::Method::GET,
+        path: "/billing/plans",
+        summary: "The plans on sale (BILLING_PLANS), with their Stripe prices",
+        access: Some(Access::View),
+    };
+    type Caller = Principal;
+    type Body = NoBody;
+    type Response = PlanList;
+
+    fn errors() -> Vec<BillingError> {
+        stripe_errors()
+    }
+
+    async fn handle(
+        &self,
+        app: &App,
+        _request: ApiRequest<Principal, NoBody>,
+    ) -> Result<Reply<PlanList>, BillingError> {
+        Ok(Reply::ok(PlanList {
+            plans: plans::list_plans(app.plans.as_ref()).await?,
+        }))
+    }
+}
+
+/// `GET /billing/subscription` — any member.
+pub struct GetSubscription;
+
+#[async_trait]
+impl Endpoint for GetSubscription {
+    const ROUTE: Route = Route {
+        function: "get-subscription",
+        method: http::Method::GET,
+        path: "/billing/subscription",
+        summary: "The org's latest subscription, read from Stripe, with any scheduled change",
+        access: Some(Access::View),
+    };
+    type Caller = Principal;
+    type Body = NoBody;
+    type Response = SubscriptionView;
+
+    fn errors() -> Vec<BillingError> {
+        with_stripe(vec![BillingError::SubscriptionNotFound])
+    }
+
+    async fn handle(
+        &self,
+        app: &App,
+        request: ApiRequest<Principal, NoBody>,
+    ) -> Result<Reply<SubscriptionView>, BillingError> {
+        let ports = app.subscription_ports(OffsetDateTime::now_utc());
+        Ok(Reply::ok(
+            subscriptions::get_subscription(ports, request.org_id()).await?,
+        ))
+    }
+}
+
+/// `POST /billing/subscription` `{plan, quantity?, payment_method_id?, trial_days?}`.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct StartSubscription {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub plan: PlanKey,
+    pub quantity: Option<i64>,
+    pub payment_method_id: Option<String>,
+    pub trial_days: Option<u32>,
+}
+
+json_request_body!(StartSubscription);
+
+impl TryFrom<StartSubscription> for Start {
+    type Error = BillingError;
+
+    fn try_from(body: StartSubscription) -> Result<Self, BillingError> {
+        let quantity = quantity(body.quantity)?;
+        if body.trial_days.is_some_and(|days| days > MAX_TRIAL_DAYS) {
+            return Err(BillingError::InvalidRequest(format!(
+                "trial_days must be at most {MAX_TRIAL_DAYS}"
+            )));
+        }
+        let payment_method = body
+            .payment_method_id
+            .map(|id| PaymentMethodId::parse(id).map_err(|_| BillingError::InvalidPaymentMethodId))
+            .transpose()?;
+        Ok(Self {
+            plan: body.plan,
+            quantity,
+            payment_method,
+            trial_days: body.trial_days,
+        })
+    }
+}
+
+/// `POST /billing/subscription` — admin, owner.
+pub struct StartSubscriptionEndpoint;
+
+#[async_trait]
+impl Endpoint for StartSubscriptionEndpoint {
+    const ROUTE: Route = Route {
+        function: "start-subscription",
+        method: http::Method::POST,
+        path: "/billing/subscription",
+        summary: "Starts a subscription; `client_secret` is set while the first payment needs the customer",
+        access: Some(Access::Manage),
+    };
+    type Caller = Principal;
+    type Body = StartSubscription;
+    type Response = Started;
+    const SUCCESS: &'static [u16] = &[201];
+
+    fn errors() -> Vec<BillingError> {
+        with_stripe(vec![
+            BillingError::UnknownPlan,
+            BillingError::SubscriptionExists,
+            BillingError::InvalidPaymentMethodId,
+            BillingError::PaymentMethodNotFound,
+            BillingError::IdempotencyConflict,
+        ])
+    }
+
+    async fn handle(
+        &self,
+        app: &App,
+        request: ApiRequest<Principal, StartSubscription>,
+    ) -> Result<Reply<Started>, BillingError> {
+        let start = Start::try_from(request.body)?;
+        let ports = app.subscription_ports(OffsetDateTime::now_utc());
+        let started = subscriptions::start_subscription(
+            ports,
+            app.payments.as_ref(),
+            &request.caller.org_id,
+            start,
+        )
+        .await?;
+        Ok(Reply::created(started))
+    }
+}
+
+/// `POST /billing/invoice-preview`: no body (or no `plan`) for the upcoming invoice.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PreviewRequest {
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub plan: Option<PlanKey>,
+    pub quantity: Option<i64>,
+    pub timing: Option<Timing>,
+    pub proration_behavior: Option<ProrationBehavior>,
+}
+
+json_request_body!(PreviewRequest);
+
+impl TryFrom<PreviewRequest> for Preview {
+    type Error = BillingError;
+
+    fn try_from(body: PreviewRequest) -> Result<Self, BillingError> {
+        let Some(plan) = body.plan else {
+            return Ok(Self::Upcoming);
+        };
+        Ok(Self::Change {
+            plan,
+            quantity: quantity(body.quantity)?,
+            timing: body.timing.unwrap_or_default(),
+            proration_behavior: body.proration_behavior,
+        })
+    }
+}
+
+/// `POST /billing/invoice-preview` — any member.
+pub struct PreviewInvoice;
+
+#[async_trait]
+impl Endpoint for PreviewInvoice {
+    const ROUTE: Route = Route {
+        function: "preview-invoice",
+        method: http::Method::POST,
+        path: "/billing/invoice-preview",
+        summary: "No body: the upcoming invoice. With a plan: the invoice that change would produce, and its proration_date",
+        access: Some(Access::View),
+    };
+    type Caller = Principal;
+    type Body = PreviewRequest;
+    type Response = PreviewView;
+
+    fn errors() -> Vec<BillingError> {
+        with_stripe(vec![
+            BillingError::SubscriptionNotFound,
+            BillingError::UnknownPlan,
+            BillingError::PlanUnchanged,
+        ])
+    }
+
+    async fn handle(
+        &self,
+        app: &App,
+        request: ApiRequest<Principal, PreviewRequest>,
+    ) -> Result<Reply<PreviewView>, BillingError> {
+        let preview = Preview::try_from(request.body)?;
+        let ports = app.subscription_ports(OffsetDateTime::now_utc());
+        Ok(Reply::ok(
+            subscriptions::preview_invoice(ports, &request.caller.org_id, preview).await?,
+        ))
+    }
+}
+
+/// `POST /billing/subscription/plan-change`.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PlanChangeRequest {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub plan: PlanKey,
+    pub quantity: Option<i64>,
+    pub timing: Timing,
+    pub proration_behavior: Option<ProrationBehavior>,
+    pub proration_date: Option<i64>,
+}
+
+json_request_body!(PlanChangeRequest);
+
+impl TryFrom<PlanChangeRequest> for PlanChange {
+    type Error = BillingError;
+
+    fn try_from(body: PlanChangeRequest) -> Result<Self, BillingError> {
+        Ok(Self {
+            plan: body.plan,
+            quantity: quantity(body.quantity)?,
+            timing: body.timing,
+            proration_behavior: body.proration_behavior,
+            proration_date: body.proration_date,
+        })
+    }
+}
+
+/// `POST /billing/subscription/plan-change` — admin, owner.
+pub struct ChangePlan;
+
+#[async_trait]
+impl Endpoint for ChangePlan {
+    const ROUTE: Route = Route {
+        function: "change-plan",
+        method: http::Method::POST,
+        path: "/billing/subscription/plan-change",
+        summary: "Changes plan now (prorated at the preview's proration_date) or at period end; the current plan at period end withdraws a pending change",
+        access: Some(Access::Manage),
+    };
+    type Caller = Principal;
+    type Body = PlanChangeRequest;
+    type Response = SubscriptionView;
+
+    fn errors() -> Vec<BillingError> {
+        let mut errors = change_errors();
+        errors.extend([
+            BillingError::UnknownPlan,
+            BillingError::PlanUnchanged,
+            BillingError::InvalidProrationDate,
+        ]);
+        errors
+    }
+
+    async fn handle(
+        &self,
+        app: &App,
+        request: ApiRequest<Principal, PlanChangeRequest>,
+    ) -> Result<Reply<SubscriptionView>, BillingError> {
+        let key = request.idempotency_key("plan-change");
+        let change = PlanChange::try_from(request.body)?;
+        let ports = app.subscription_ports(OffsetDateTime::now_utc());
+        Ok(Reply::ok(
+            subscriptions::change_plan(ports, &request.caller.org_id, change, &key).await?,
+        ))
+    }
+}
+
+/// `{"at_period_end": true}`: the only cancellation offered here.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CancelBody {
+    pub at_period_end: bool,
+}
+
+json_request_body!(CancelBody);
+
+/// `POST /billing/subscription/cancel` `{"at_period_end": true}` — admin, owner. Immediate
+/// cancellation is not offered: it forfeits paid time (use the Customer Portal for that).
+pub struct CancelSubscription;
+
+#[async_trait]
+impl Endpoint for CancelSubscription {
+    const ROUTE: Route = Route {
+        function: "cancel-subscription",
+        method: http::Method::POST,
+        path: "/billing/subscription/cancel",
+        summary: "Cancels at the end of the paid period",
+        access: Some(Access::Manage),
+    };
+    type Caller = Principal;
+    type Body = CancelBody;
+    type Response = SubscriptionView;
+
+    fn errors() -> Vec<BillingError> {
+        change_errors()
+    }
+
+    async fn handle(
+        &self,
+        app: &App,
+        request: ApiRequest<Principal, CancelBody>,
+    ) -> Result<Reply<SubscriptionView>, BillingError> {
+        if !request.body.at_period_end {
+            return Err(BillingError::InvalidRequest(
+                "invalid request body: `at_period_end` must be true".into(),
+            ));
+        }
+        let key = request.idempotency_key("cancel");
+        let ports = app.subscription_ports(OffsetDateTime::now_utc());
+        let view =
+            subscriptions::set_cancel_at_period_end(ports, request.org_id(), true, &key).await?;
+        Ok(Reply::ok(view))
+    }
+}
+
+/// `POST /billing/subscription/resume` — admin, owner: undoes a cancellation at period end.
+pub struct ResumeSubscription;
+
+#[async_trait]
+impl Endpoint for ResumeSubscription {
+    const ROUTE: Route = Route {
+        function: "resume-subscription",
+        method: http::Method::POST,
+        path: "/billing/subscription/resume",
+        summary: "Undoes a cancellation at period end",
+        access: Some(Access::Manage),
+    };
+    type Caller = Principal;
+    type Body = EmptyBody;
+    type Response = SubscriptionView;
+
+    fn errors() -> Vec<BillingError> {
+        change_errors()
+    }
+
+    async fn handle(
+        &self,
+        app: &App,
+        request: ApiRequest<Principal, EmptyBody>,
+    ) -> Result<Reply<SubscriptionView>, BillingError> {
+        let key = request.idempotency_key("resume");
+        let ports = app.subscription_ports(OffsetDateTime::now_utc());
+        let view =
+            subscriptions::set_cancel_at_period_end(ports, request.org_id(), false, &key).await?;
+        Ok(Reply::ok(view))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Requests are parsed at the edge: bad input is refused before any use case runs.
+
+    use super::*;
+    use crate::http::RequestBody;
+
+    fn parsed<B: RequestBody>(json: &str) -> Result<B, BillingError> {
+        B::parse(json.as_bytes()).map_err(<Principal as crate::http::Caller>::refuse_body)
+    }
+
+    fn invalid_request(result: Result<impl std::fmt::Debug, BillingError>) -> String {
+        match result {
+            Err(BillingError::InvalidRequest(message)) => message,
+            other => panic!("expected invalid_request, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_start_needs_a_plan_and_a_sane_quantity_trial_and_card() {
+        let missing = parsed::<StartSubscription>("");
+        assert!(invalid_request(missing).contains("missing field `plan`"));
+        for body in [
+            r#"{"plan":"pro_monthly","quantity":0}"#,
+            r#"{"plan":"pro_monthly","quantity":10001}"#,
+            r#"{"plan":"pro_monthly","trial_days":731}"#,
+        ] {
+            let body = parsed::<StartSubscription>(body).unwrap();
+            invalid_request(Start::try_from(body));
+        }
+        let foreign =
+            parsed::<StartSubscription>(r#"{"plan":"pro_monthly","payment_method_id":"card_1"}"#);
+        assert!(matches!(
+            Start::try_from(foreign.unwrap()),
+            Err(BillingError::InvalidPaymentMethodId)
+        ));
+        let start = Start::try_from(
+            parsed::<StartSubscription>(r#"{"plan":"pro_monthly","quantity":3,"trial_days":14}"#)
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(start.quantity.get(), 3);
+        assert_eq!(start.trial_days, Some(14));
+    }
+
+    #[test]
+    fn a_plan_change_needs_a_plan_and_a_timing() {
+        assert!(invalid_request(parsed::<PlanChangeRequest>("{}")).contains("`plan`"));
+        let no_timing = parsed::<PlanChangeRequest>(r#"{"plan":"pro_monthly"}"#);
+        assert!(invalid_request(no_timing).contains("missing field `timing`"));
+        let change = PlanChange::try_from(
+            parsed::<PlanChangeRequest>(r#"{"plan":"pro_monthly","timing":"period_end"}"#).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            (change.timing, change.quantity),
+            (Timing::PeriodEnd, Quantity::ONE)
+        );
+    }
+
+    #[test]
+    fn a_preview_without_a_plan_is_the_upcoming_invoice() {
+        for body in ["", "{}", r#"{"quantity":0}"#] {
+            let preview = Preview::try_from(parsed::<PreviewRequest>(body).unwrap()).unwrap();
+            assert_eq!(preview, Preview::Upcoming, "{body}");
+        }
+        let bad_quantity = parsed::<PreviewRequest>(r#"{"plan":"pro_monthly","quantity":-1}"#);
+        invalid_request(Preview::try_from(bad_quantity.unwrap()));
+    }
+
+    #[test]
+    fn unknown_fields_and_non_json_are_refused_with_their_own_codes() {
+        invalid_request(parsed::<CancelBody>(r#"{"at_period_end":true,"now":true}"#));
+        assert!(invalid_request(parsed::<CancelBody>("{}")).contains("`at_period_end`"));
+        assert!(matches!(
+            parsed::<CancelBody>("not json"),
+            Err(BillingError::InvalidJson)
+        ));
+    }
+}

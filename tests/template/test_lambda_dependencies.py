@@ -1,0 +1,29 @@
+"""What the Lambda binaries are built from: the workspace's default members (as `cargo lambda
+build` and `sam build` resolve them) compile no contract tooling — the OpenAPI generator and its
+schema derives live behind billing-core's `openapi` feature, which only tests/contract turns on."""
+
+import pathlib
+import subprocess
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def dependents_of(crate: str, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["cargo", "tree", "--offline", "--edges", "normal", "--invert", crate, *extra],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_lambda_build_does_not_compile_utoipa():
+    tree = dependents_of("utoipa")
+    # cargo says the package is not in the graph at all.
+    assert tree.returncode != 0 and "did not match any packages" in tree.stderr, tree.stdout
+
+
+def test_the_contract_tool_does():
+    tree = dependents_of("utoipa", "--workspace")
+    assert tree.returncode == 0 and "billing-contract" in tree.stdout, tree.stderr
