@@ -1,12 +1,13 @@
 //! `GET /billing/customer` and `POST /billing/customer`.
 
 use super::stripe_errors;
+use super::subscriptions::ScheduledChangeView;
 use crate::app::App;
 use crate::auth::{Access, Principal};
+use crate::domain::SubscriptionStatus;
 use crate::error::BillingError;
 use crate::http::{ApiRequest, EmptyBody, Endpoint, NoBody, Reply, Route};
 use crate::service::customers::{self, Ensured};
-use crate::service::subscriptions::ScheduledChangeView;
 use crate::store::CustomerRecord;
 use async_trait::async_trait;
 use serde::Serialize;
@@ -29,7 +30,7 @@ pub struct CustomerView {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubscriptionSnapshotView {
     pub id: String,
-    pub status: String,
+    pub status: SubscriptionStatus,
     pub plan: Option<String>,
     pub quantity: i64,
     pub current_period_end: i64,
@@ -50,11 +51,7 @@ impl From<CustomerRecord> for CustomerView {
                 quantity: s.quantity,
                 current_period_end: s.current_period_end,
                 cancel_at_period_end: s.cancel_at_period_end,
-                scheduled_change: s.pending_plan_change.map(|p| ScheduledChangeView {
-                    plan: p.plan.map(String::from),
-                    quantity: p.quantity,
-                    effective_at: p.effective_at,
-                }),
+                scheduled_change: s.pending_plan_change.map(ScheduledChangeView::from),
             }),
         }
     }

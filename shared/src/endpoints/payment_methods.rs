@@ -7,13 +7,56 @@ use crate::domain::PaymentMethodId;
 use crate::error::BillingError;
 use crate::http::{ApiRequest, EmptyBody, Endpoint, NoBody, Reply, Route};
 use crate::json_request_body;
-use crate::service::payment_methods::{self, Detached, PaymentMethodView};
+use crate::service::payment_methods::{self, SavedCard};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 fn payment_method_id(raw: &str) -> Result<PaymentMethodId, BillingError> {
     PaymentMethodId::parse(raw).map_err(|_| BillingError::InvalidPaymentMethodId)
+}
+
+/// A saved card as the API returns it.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PaymentMethodView {
+    pub id: String,
+    pub brand: String,
+    pub last4: String,
+    pub exp_month: i64,
+    pub exp_year: i64,
+    pub is_default: bool,
+}
+
+impl From<SavedCard> for PaymentMethodView {
+    fn from(SavedCard { card, is_default }: SavedCard) -> Self {
+        Self {
+            id: card.id.into(),
+            brand: card.brand,
+            last4: card.last4,
+            exp_month: card.exp_month,
+            exp_year: card.exp_year,
+            is_default,
+        }
+    }
+}
+
+/// What a detach left behind.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Detached {
+    pub detached: String,
+    /// The customer's default payment method afterwards (`null` when none is left).
+    pub default_payment_method: Option<String>,
+}
+
+impl From<payment_methods::Detached> for Detached {
+    fn from(outcome: payment_methods::Detached) -> Self {
+        Self {
+            detached: outcome.detached.into(),
+            default_payment_method: outcome.default_payment_method.map(String::from),
+        }
+    }
 }
 
 /// `{"payment_methods": [...]}`
@@ -54,7 +97,9 @@ impl Endpoint for ListPaymentMethods {
             request.org_id(),
         )
         .await?;
-        Ok(Reply::ok(PaymentMethodList { payment_methods }))
+        Ok(Reply::ok(PaymentMethodList {
+            payment_methods: payment_methods.into_iter().map(Into::into).collect(),
+        }))
     }
 }
 
@@ -207,7 +252,7 @@ impl Endpoint for DetachPaymentMethod {
             &request.idempotency_key("detach-payment-method"),
         )
         .await?;
-        Ok(Reply::ok(detached))
+        Ok(Reply::ok(detached.into()))
     }
 }
 

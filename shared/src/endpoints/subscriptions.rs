@@ -3,15 +3,18 @@
 use super::{stripe_errors, with_stripe};
 use crate::app::App;
 use crate::auth::{Access, Principal};
-use crate::domain::{PaymentMethodId, PlanKey, Quantity};
+use crate::domain::{
+    PaymentMethodId, PendingChange, PlanKey, ProrationBehavior, Quantity, Subscription,
+    SubscriptionStatus, Timing,
+};
 use crate::error::BillingError;
 use crate::http::{ApiRequest, EmptyBody, Endpoint, NoBody, Reply, Route};
 use crate::json_request_body;
-use crate::service::plans::{self, PlanView};
+use crate::service::plans;
 use crate::service::subscriptions::{
-    self, PlanChange, Preview, PreviewView, Start, Started, SubscriptionView, Timing,
+    self, PlanChange, Preview, PreviewedInvoice, Start, StartedSubscription,
 };
-use crate::stripe::ProrationBehavior;
+use crate::stripe::CatalogPrice;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -32,6 +35,159 @@ fn change_errors() -> Vec<BillingError> {
         BillingError::SubscriptionEnded,
         BillingError::IdempotencyConflict,
     ])
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PlanView {
+    pub plan: String,
+    pub product: String,
+    /// Minor units of `currency` per `interval_count` `interval`s.
+    pub amount: i64,
+    pub currency: String,
+    pub interval: String,
+    pub interval_count: i64,
+}
+
+impl From<CatalogPrice> for PlanView {
+    fn from(price: CatalogPrice) -> Self {
+        Self {
+            plan: price.lookup_key,
+            product: price.product_name,
+            amount: price.unit_amount.minor_units,
+            currency: price.unit_amount.currency.to_string(),
+            interval: price.interval,
+            interval_count: price.interval_count,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ScheduledChangeView {
+    pub plan: Option<String>,
+    pub quantity: i64,
+    pub effective_at: i64,
+}
+
+impl From<PendingChange> for ScheduledChangeView {
+    fn from(change: PendingChange) -> Self {
+        Self {
+            plan: change.plan.map(String::from),
+            quantity: change.quantity,
+            effective_at: change.effective_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SubscriptionView {
+    pub id: String,
+    pub plan: Option<String>,
+    pub status: SubscriptionStatus,
+    pub quantity: i64,
+    pub current_period_start: i64,
+    pub current_period_end: i64,
+    pub cancel_at_period_end: bool,
+    pub scheduled_change: Option<ScheduledChangeView>,
+    /// Whether a plan change, a preview of one, or a cancellation can be asked for now (active,
+    /// trialing or past due): the app offers them only then.
+    pub can_change_plan: bool,
+    /// Whether an upcoming invoice exists to preview (billing and not cancelling).
+    pub has_upcoming_invoice: bool,
+}
+
+impl From<Subscription> for SubscriptionView {
+    fn from(subscription: Subscription) -> Self {
+        Self {
+            can_change_plan: subscription.can_change_plan(),
+            has_upcoming_invoice: subscription.has_upcoming_invoice(),
+            id: subscription.id.into(),
+            plan: subscription.plan.map(String::from),
+            status: subscription.status,
+            quantity: subscription.quantity,
+            current_period_start: subscription.current_period_start,
+            current_period_end: subscription.current_period_end,
+            cancel_at_period_end: subscription.cancel_at_period_end,
+            scheduled_change: subscription.scheduled_change.map(Into::into),
+        }
+    }
+}
+
+/// A started subscription; `client_secret` is set while the first payment needs the customer
+/// (status `incomplete`): confirm it with Stripe.js, then the subscription turns `active`.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Started {
+    pub subscription: SubscriptionView,
+    pub requires_payment: bool,
+    pub client_secret: Option<String>,
+}
+
+impl From<StartedSubscription> for Started {
+    fn from(started: StartedSubscription) -> Self {
+        Self {
+            subscription: started.subscription.into(),
+            requires_payment: started.client_secret.is_some(),
+            client_secret: started.client_secret,
+        }
+    }
+}
+
+/// One invoice line; `amount` in minor units, periods in Unix seconds.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PreviewLine {
+    pub description: Option<String>,
+    pub amount: i64,
+    pub period_start: i64,
+    pub period_end: i64,
+    pub proration: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PreviewView {
+    pub currency: String,
+    pub subtotal: i64,
+    pub tax: i64,
+    pub total: i64,
+    pub amount_due: i64,
+    pub next_payment_attempt: Option<i64>,
+    /// Pass this to the plan change so the charge equals this preview.
+    pub proration_date: Option<i64>,
+    pub lines: Vec<PreviewLine>,
+}
+
+impl From<PreviewedInvoice> for PreviewView {
+    fn from(
+        PreviewedInvoice {
+            invoice,
+            proration_date,
+        }: PreviewedInvoice,
+    ) -> Self {
+        Self {
+            currency: invoice.currency.to_string(),
+            subtotal: invoice.subtotal,
+            tax: invoice.tax,
+            total: invoice.total,
+            amount_due: invoice.amount_due,
+            next_payment_attempt: invoice.next_payment_attempt,
+            proration_date,
+            lines: invoice
+                .lines
+                .into_iter()
+                .map(|line| PreviewLine {
+                    description: line.description,
+                    amount: line.amount,
+                    period_start: line.period_start,
+                    period_end: line.period_end,
+                    proration: line.proration,
+                })
+                .collect(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -66,7 +222,11 @@ impl Endpoint for ListPlans {
         _request: ApiRequest<Principal, NoBody>,
     ) -> Result<Reply<PlanList>, BillingError> {
         Ok(Reply::ok(PlanList {
-            plans: plans::list_plans(app.plans.as_ref()).await?,
+            plans: plans::list_plans(app.plans.as_ref())
+                .await?
+                .into_iter()
+                .map(Into::into)
+                .collect(),
         }))
     }
 }
@@ -97,9 +257,8 @@ impl Endpoint for GetSubscription {
         request: ApiRequest<Principal, NoBody>,
     ) -> Result<Reply<SubscriptionView>, BillingError> {
         let ports = app.subscription_ports(OffsetDateTime::now_utc());
-        Ok(Reply::ok(
-            subscriptions::get_subscription(ports, request.org_id()).await?,
-        ))
+        let subscription = subscriptions::get_subscription(ports, request.org_id()).await?;
+        Ok(Reply::ok(subscription.into()))
     }
 }
 
@@ -181,7 +340,7 @@ impl Endpoint for StartSubscriptionEndpoint {
             start,
         )
         .await?;
-        Ok(Reply::created(started))
+        Ok(Reply::created(started.into()))
     }
 }
 
@@ -246,9 +405,9 @@ impl Endpoint for PreviewInvoice {
     ) -> Result<Reply<PreviewView>, BillingError> {
         let preview = Preview::try_from(request.body)?;
         let ports = app.subscription_ports(OffsetDateTime::now_utc());
-        Ok(Reply::ok(
-            subscriptions::preview_invoice(ports, &request.caller.org_id, preview).await?,
-        ))
+        let previewed =
+            subscriptions::preview_invoice(ports, &request.caller.org_id, preview).await?;
+        Ok(Reply::ok(previewed.into()))
     }
 }
 
@@ -315,9 +474,9 @@ impl Endpoint for ChangePlan {
         let key = request.idempotency_key("plan-change");
         let change = PlanChange::try_from(request.body)?;
         let ports = app.subscription_ports(OffsetDateTime::now_utc());
-        Ok(Reply::ok(
-            subscriptions::change_plan(ports, &request.caller.org_id, change, &key).await?,
-        ))
+        let changed =
+            subscriptions::change_plan(ports, &request.caller.org_id, change, &key).await?;
+        Ok(Reply::ok(changed.into()))
     }
 }
 
@@ -366,7 +525,7 @@ impl Endpoint for CancelSubscription {
         let ports = app.subscription_ports(OffsetDateTime::now_utc());
         let view =
             subscriptions::set_cancel_at_period_end(ports, request.org_id(), true, &key).await?;
-        Ok(Reply::ok(view))
+        Ok(Reply::ok(view.into()))
     }
 }
 
@@ -399,7 +558,7 @@ impl Endpoint for ResumeSubscription {
         let ports = app.subscription_ports(OffsetDateTime::now_utc());
         let view =
             subscriptions::set_cancel_at_period_end(ports, request.org_id(), false, &key).await?;
-        Ok(Reply::ok(view))
+        Ok(Reply::ok(view.into()))
     }
 }
 

@@ -8,19 +8,13 @@ use crate::error::BillingError;
 use crate::store::CustomerStore;
 use crate::stripe::SubscriptionGateway;
 use crate::stripe::{Card, PaymentGateway, SetupIntentCreated};
-use serde::Serialize;
 use time::OffsetDateTime;
 use url::Url;
 
-/// A saved card as the API returns it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct PaymentMethodView {
-    pub id: String,
-    pub brand: String,
-    pub last4: String,
-    pub exp_month: i64,
-    pub exp_year: i64,
+/// One of the org's cards, and whether it is the customer's invoice default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedCard {
+    pub card: Card,
     pub is_default: bool,
 }
 
@@ -29,7 +23,7 @@ pub async fn list_payment_methods(
     store: &dyn CustomerStore,
     gateway: &dyn PaymentGateway,
     org_id: &OrgId,
-) -> Result<Vec<PaymentMethodView>, BillingError> {
+) -> Result<Vec<SavedCard>, BillingError> {
     let Some(record) = store.get(org_id).await? else {
         return Ok(Vec::new());
     };
@@ -38,28 +32,16 @@ pub async fn list_payment_methods(
         gateway.list_cards(customer),
         gateway.default_payment_method(customer)
     )?;
-    let mut views: Vec<PaymentMethodView> = cards
+    let mut saved: Vec<SavedCard> = cards
         .into_iter()
-        .map(
-            |Card {
-                 id,
-                 brand,
-                 last4,
-                 exp_month,
-                 exp_year,
-             }| PaymentMethodView {
-                is_default: default.as_ref() == Some(&id),
-                id: id.into(),
-                brand,
-                last4,
-                exp_month,
-                exp_year,
-            },
-        )
+        .map(|card| SavedCard {
+            is_default: default.as_ref() == Some(&card.id),
+            card,
+        })
         .collect();
     // Stable sort: default first, Stripe's newest-first order otherwise.
-    views.sort_by_key(|view| !view.is_default);
-    Ok(views)
+    saved.sort_by_key(|saved| !saved.is_default);
+    Ok(saved)
 }
 
 /// A SetupIntent on the org's customer (created first if needed).
@@ -112,7 +94,7 @@ pub async fn set_default_payment_method(
         .set_default_payment_method(&customer, payment_method, idempotency_key)
         .await?;
     if let Some(subscription) = subscriptions.latest_subscription(&customer).await?
-        && !subscription.has_ended()
+        && !subscription.status.has_ended()
     {
         let key = idempotency_key.derive("subscription");
         subscriptions
@@ -123,12 +105,11 @@ pub async fn set_default_payment_method(
 }
 
 /// What a detach left behind.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Detached {
-    pub detached: String,
-    /// The customer's default payment method afterwards (`null` when none is left).
-    pub default_payment_method: Option<String>,
+    pub detached: PaymentMethodId,
+    /// The customer's default payment method afterwards (`None` when none is left).
+    pub default_payment_method: Option<PaymentMethodId>,
 }
 
 /// Detaches one of the org's cards. Detaching the default promotes the newest other card to
@@ -154,7 +135,7 @@ pub async fn detach_payment_method(
     let live = subscriptions
         .latest_subscription(&customer)
         .await?
-        .filter(|s| s.is_billing());
+        .filter(|s| s.status.is_billing());
     if others.is_empty() && live.is_some() {
         return Err(BillingError::DefaultPaymentMethodRequired);
     }
@@ -170,8 +151,8 @@ pub async fn detach_payment_method(
         .detach_payment_method(payment_method, idempotency_key)
         .await?;
     Ok(Detached {
-        detached: payment_method.to_string(),
-        default_payment_method: default.map(String::from),
+        detached: payment_method.clone(),
+        default_payment_method: default,
     })
 }
 
@@ -337,7 +318,7 @@ mod tests {
             .unwrap();
         let ids: Vec<_> = listed
             .iter()
-            .map(|v| (v.id.as_str(), v.is_default))
+            .map(|v| (v.card.id.as_str(), v.is_default))
             .collect();
         assert_eq!(ids, [("pm_b", true), ("pm_c", false), ("pm_a", false)]);
     }
@@ -409,12 +390,12 @@ mod tests {
         )
         .await
         .unwrap();
-        assert_eq!(detached.default_payment_method.as_deref(), Some("pm_c"));
+        assert_eq!(detached.default_payment_method, Some(pm("pm_c")));
         let listed = list_payment_methods(&store, &gateway, &org("o1"))
             .await
             .unwrap();
         assert_eq!(listed.len(), 2);
-        assert!(listed[0].is_default && listed[0].id == "pm_c");
+        assert!(listed[0].is_default && listed[0].card.id == pm("pm_c"));
     }
 
     #[tokio::test]
@@ -509,7 +490,7 @@ mod tests {
         )
         .await
         .unwrap();
-        assert_eq!(detached.default_payment_method.as_deref(), Some("pm_b"));
+        assert_eq!(detached.default_payment_method, Some(pm("pm_b")));
         let defaults = subscriptions.defaults.lock().unwrap();
         assert_eq!(
             defaults.get(subscription.as_str()).map(String::as_str),

@@ -5,7 +5,6 @@ use crate::domain::PlanKey;
 use crate::error::BillingError;
 use crate::stripe::{CatalogPrice, SubscriptionGateway};
 use async_trait::async_trait;
-use serde::Serialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
@@ -72,30 +71,7 @@ pub(crate) fn plan_of(catalogue: &[CatalogPrice], price_id: &str) -> Option<Plan
         .and_then(|p| PlanKey::parse(p.lookup_key.clone()).ok())
 }
 
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct PlanView {
-    pub plan: String,
-    pub product: String,
-    /// Minor units of `currency` per `interval_count` `interval`s.
-    pub amount: i64,
-    pub currency: String,
-    pub interval: String,
-    pub interval_count: i64,
-}
-
-pub async fn list_plans(plans: &dyn PlanPrices) -> Result<Vec<PlanView>, BillingError> {
-    Ok(plans
-        .prices()
-        .await?
-        .into_iter()
-        .map(|p| PlanView {
-            plan: p.lookup_key,
-            product: p.product_name,
-            amount: p.unit_amount,
-            currency: p.currency,
-            interval: p.interval,
-            interval_count: p.interval_count,
-        })
-        .collect())
+/// The plans on sale, in the configured order.
+pub async fn list_plans(plans: &dyn PlanPrices) -> Result<Vec<CatalogPrice>, BillingError> {
+    plans.prices().await
 }

@@ -5,7 +5,7 @@
 //! An old event delivered late therefore writes today's state, never yesterday's, and events in
 //! any order, any number of times, leave the record equal to Stripe.
 
-use super::subscriptions::{SubscriptionPorts, pending_of, remember};
+use super::subscriptions::{SubscriptionPorts, sync};
 use crate::domain::StripeCustomerId;
 use crate::error::BillingError;
 use crate::store::EventLog;
@@ -152,26 +152,14 @@ async fn sync_subscription(
     else {
         return Ok(WebhookOutcome::Ignored);
     };
-    let (pending, catalogue) = tokio::try_join!(
-        pending_of(ports.subscriptions, &state),
-        ports.subscriptions.plans.prices()
-    )?;
-    remember(
-        ports.subscriptions,
-        &org_id,
-        &state,
-        pending.as_ref(),
-        &catalogue,
-        None,
-    )
-    .await?;
+    sync(ports.subscriptions, &org_id, &state).await?;
     Ok(WebhookOutcome::Applied)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::OrgId;
+    use crate::domain::{OrgId, SubscriptionStatus};
     use crate::service::customers::{Ensured, ensure_customer};
     use crate::store::CustomerStore;
     use crate::testing::World;
@@ -266,7 +254,7 @@ mod tests {
             .unwrap()
             .subscription
             .unwrap();
-        assert_eq!(stored.status, "canceled");
+        assert_eq!(stored.status, SubscriptionStatus::Canceled);
     }
 
     #[tokio::test]

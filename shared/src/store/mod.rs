@@ -1,7 +1,10 @@
 //! Persistence ports (the org's customer record, the processed-event log) and their records.
 //! `dynamo` implements them on DynamoDB; `memory` is the in-memory twin tests use.
 
-use crate::domain::{OrgId, PlanKey, StripeCustomerId, SubscriptionId};
+use crate::domain::{
+    OrgId, PendingChange, PlanKey, StripeCustomerId, Subscription, SubscriptionId,
+    SubscriptionStatus,
+};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -50,23 +53,31 @@ impl CustomerRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubscriptionSnapshot {
     pub id: SubscriptionId,
-    pub status: String,
+    pub status: SubscriptionStatus,
     pub plan: Option<PlanKey>,
     pub quantity: i64,
     pub current_period_end: i64,
     pub cancel_at_period_end: bool,
-    pub pending_plan_change: Option<PendingPlanChange>,
+    /// The attribute keeps its first name, so records written before stay readable.
+    pub pending_plan_change: Option<PendingChange>,
     /// Unix seconds of the Stripe state this copy reflects; older writes never replace newer.
     pub synced_at: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct PendingPlanChange {
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
-    pub plan: Option<PlanKey>,
-    pub quantity: i64,
-    pub effective_at: i64,
+impl SubscriptionSnapshot {
+    /// The copy of `subscription` as Stripe showed it at `synced_at` (Unix seconds).
+    pub fn of(subscription: &Subscription, synced_at: i64) -> Self {
+        Self {
+            id: subscription.id.clone(),
+            status: subscription.status,
+            plan: subscription.plan.clone(),
+            quantity: subscription.quantity,
+            current_period_end: subscription.current_period_end,
+            cancel_at_period_end: subscription.cancel_at_period_end,
+            pending_plan_change: subscription.scheduled_change.clone(),
+            synced_at,
+        }
+    }
 }
 
 /// Result of a create-if-absent write.

@@ -1,10 +1,12 @@
 //! The payment provider's ports: what the use cases need of Stripe, in the API's own types.
 //! No async-stripe type appears here; `client`, `payments` and `subscriptions` implement them.
 
-use crate::domain::{IdempotencyKey, OrgId, PaymentMethodId, StripeCustomerId, SubscriptionId};
+use crate::domain::{
+    Currency, IdempotencyKey, Money, OrgId, PaymentMethodId, ProrationBehavior, StripeCustomerId,
+    SubscriptionId, SubscriptionStatus,
+};
 use crate::secrets::SecretError;
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 use url::Url;
 
 #[derive(Debug, thiserror::Error)]
@@ -121,27 +123,17 @@ pub struct CatalogPrice {
     pub id: String,
     pub lookup_key: String,
     pub product_name: String,
-    /// Minor units (cents).
-    pub unit_amount: i64,
-    pub currency: String,
+    /// Per `interval_count` `interval`s.
+    pub unit_amount: Money,
     pub interval: String,
     pub interval_count: i64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum ProrationBehavior {
-    CreateProrations,
-    AlwaysInvoice,
-    None,
 }
 
 /// What the API needs of a Stripe subscription (single-item subscriptions).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubscriptionState {
     pub id: SubscriptionId,
-    pub status: String,
+    pub status: SubscriptionStatus,
     pub item_id: String,
     pub price_id: String,
     pub quantity: i64,
@@ -156,18 +148,6 @@ pub struct SubscriptionState {
     /// The first invoice's payment client secret while it still needs the customer (3DS,
     /// no usable card): the frontend confirms it with Stripe.js.
     pub payment_client_secret: Option<String>,
-}
-
-impl SubscriptionState {
-    /// Ended subscriptions can no longer be changed; a new one may be started.
-    pub fn has_ended(&self) -> bool {
-        matches!(self.status.as_str(), "canceled" | "incomplete_expired")
-    }
-
-    /// Active or trialing: invoices are coming and need a payment method.
-    pub fn is_billing(&self) -> bool {
-        matches!(self.status.as_str(), "active" | "trialing" | "past_due")
-    }
 }
 
 pub struct NewSubscription<'a> {
@@ -191,17 +171,16 @@ pub struct ItemChange {
     pub proration_date: Option<i64>,
 }
 
-/// A change waiting in a subscription schedule.
+/// The price a subscription schedule moves to at the current period's end.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingChange {
+pub struct ScheduledPrice {
     pub price_id: String,
     pub quantity: i64,
     pub effective_at: i64,
 }
 
 /// One invoice line; `amount` in minor units, periods in Unix seconds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreviewLine {
     pub description: Option<String>,
     pub amount: i64,
@@ -212,7 +191,8 @@ pub struct PreviewLine {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvoicePreview {
-    pub currency: String,
+    /// Every amount here is in minor units of this currency.
+    pub currency: Currency,
     pub subtotal: i64,
     pub tax: i64,
     pub total: i64,
@@ -246,7 +226,7 @@ pub trait SubscriptionGateway: Send + Sync {
     async fn pending_change(
         &self,
         schedule_id: &str,
-    ) -> Result<Option<PendingChange>, GatewayError>;
+    ) -> Result<Option<ScheduledPrice>, GatewayError>;
     /// Moves the subscription to `price` at the end of its current period, replacing any
     /// earlier pending change; the current period is untouched.
     async fn schedule_change(
@@ -255,7 +235,7 @@ pub trait SubscriptionGateway: Send + Sync {
         price: &CatalogPrice,
         quantity: i64,
         idempotency_key: &IdempotencyKey,
-    ) -> Result<PendingChange, GatewayError>;
+    ) -> Result<ScheduledPrice, GatewayError>;
     async fn release_schedule(
         &self,
         schedule_id: &str,

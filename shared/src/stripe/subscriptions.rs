@@ -2,15 +2,17 @@
 //! previews.
 
 use super::{
-    CatalogPrice, GatewayError, InvoicePreview, ItemChange, NewSubscription, PendingChange,
-    PreviewLine, ProrationBehavior, StripeGateway, SubscriptionGateway, SubscriptionState,
+    CatalogPrice, GatewayError, InvoicePreview, ItemChange, NewSubscription, PreviewLine,
+    ScheduledPrice, StripeGateway, SubscriptionGateway, SubscriptionState,
 };
-use crate::domain::{IdempotencyKey, PaymentMethodId, StripeCustomerId, SubscriptionId};
+use crate::domain::{
+    Currency, IdempotencyKey, Money, PaymentMethodId, StripeCustomerId, SubscriptionId,
+    SubscriptionStatus,
+};
 use async_trait::async_trait;
 use stripe_billing::invoice::{
     CreatePreviewInvoice, CreatePreviewInvoiceSubscriptionDetails,
     CreatePreviewInvoiceSubscriptionDetailsItems,
-    CreatePreviewInvoiceSubscriptionDetailsProrationBehavior,
 };
 use stripe_billing::subscription::{
     CreateSubscription, CreateSubscriptionItems, CreateSubscriptionPaymentBehavior,
@@ -25,6 +27,15 @@ use stripe_billing::subscription_schedule::{
     UpdateSubscriptionSchedulePhasesStartDate,
 };
 use stripe_product::price::ListPrice;
+
+/// async-stripe's request enums each parse Stripe's own names (infallibly), so one `as_str`
+/// on our side serves every request type that takes the value.
+fn sdk_enum<T: std::str::FromStr<Err = std::convert::Infallible>>(stripe_name: &str) -> T {
+    match stripe_name.parse() {
+        Ok(value) => value,
+        Err(never) => match never {},
+    }
+}
 
 fn unexpected(what: impl Into<String>) -> GatewayError {
     GatewayError::Rejected {
@@ -51,7 +62,8 @@ fn state_of(subscription: &stripe_shared::Subscription) -> Result<SubscriptionSt
     Ok(SubscriptionState {
         id: SubscriptionId::parse(subscription.id.as_str())
             .map_err(|e| unexpected(e.to_string()))?,
-        status: subscription.status.as_str().to_owned(),
+        status: SubscriptionStatus::parse(subscription.status.as_str())
+            .map_err(|e| unexpected(e.to_string()))?,
         item_id: item.id.as_str().to_owned(),
         price_id: item.price.id.as_str().to_owned(),
         quantity: item.quantity.map(|q| q as i64).unwrap_or(1),
@@ -96,8 +108,10 @@ impl SubscriptionGateway for StripeGateway {
                         .as_object()
                         .map(|p| p.name.clone())
                         .unwrap_or_default(),
-                    unit_amount: price.unit_amount?,
-                    currency: price.currency.to_string(),
+                    unit_amount: Money {
+                        minor_units: price.unit_amount?,
+                        currency: Currency::parse(&price.currency.to_string()).ok()?,
+                    },
                     interval: recurring.interval.as_str().to_owned(),
                     interval_count: recurring.interval_count as i64,
                 })
@@ -163,15 +177,9 @@ impl SubscriptionGateway for StripeGateway {
         item.quantity = Some(change.quantity as u64);
         let mut update = UpdateSubscription::new(subscription.as_str())
             .items(vec![item])
-            .proration_behavior(match change.proration_behavior {
-                ProrationBehavior::CreateProrations => {
-                    UpdateSubscriptionProrationBehavior::CreateProrations
-                }
-                ProrationBehavior::AlwaysInvoice => {
-                    UpdateSubscriptionProrationBehavior::AlwaysInvoice
-                }
-                ProrationBehavior::None => UpdateSubscriptionProrationBehavior::None,
-            })
+            .proration_behavior(sdk_enum::<UpdateSubscriptionProrationBehavior>(
+                change.proration_behavior.as_str(),
+            ))
             .expand(vec![EXPAND_CONFIRMATION_SECRET.to_owned()]);
         if let Some(date) = change.proration_date {
             update = update.proration_date(date);
@@ -183,7 +191,7 @@ impl SubscriptionGateway for StripeGateway {
     async fn pending_change(
         &self,
         schedule_id: &str,
-    ) -> Result<Option<PendingChange>, GatewayError> {
+    ) -> Result<Option<ScheduledPrice>, GatewayError> {
         let retrieve = RetrieveSubscriptionSchedule::new(schedule_id);
         let schedule = self.read(&retrieve).await?;
         if !matches!(schedule.status.as_str(), "not_started" | "active") {
@@ -196,7 +204,7 @@ impl SubscriptionGateway for StripeGateway {
             .find(|phase| Some(phase.start_date) == now_phase_end)
             .and_then(|phase| {
                 let item = phase.items.first()?;
-                Some(PendingChange {
+                Some(ScheduledPrice {
                     price_id: item.price.id().as_str().to_owned(),
                     quantity: item.quantity.map(|q| q as i64).unwrap_or(1),
                     effective_at: phase.start_date,
@@ -210,7 +218,7 @@ impl SubscriptionGateway for StripeGateway {
         price: &CatalogPrice,
         quantity: i64,
         idempotency_key: &IdempotencyKey,
-    ) -> Result<PendingChange, GatewayError> {
+    ) -> Result<ScheduledPrice, GatewayError> {
         let schedule_id = match &subscription.schedule_id {
             Some(id) => id.clone(),
             None => {
@@ -250,7 +258,7 @@ impl SubscriptionGateway for StripeGateway {
             .phases(vec![current, next])
             .end_behavior(stripe_shared::SubscriptionScheduleEndBehavior::Release);
         self.write(&update, idempotency_key).await?;
-        Ok(PendingChange {
+        Ok(ScheduledPrice {
             price_id: price.id.clone(),
             quantity,
             effective_at: subscription.current_period_end,
@@ -304,17 +312,7 @@ impl SubscriptionGateway for StripeGateway {
             item.quantity = Some(change.quantity as u64);
             let mut details = CreatePreviewInvoiceSubscriptionDetails::new();
             details.items = Some(vec![item]);
-            details.proration_behavior = Some(match change.proration_behavior {
-                ProrationBehavior::CreateProrations => {
-                    CreatePreviewInvoiceSubscriptionDetailsProrationBehavior::CreateProrations
-                }
-                ProrationBehavior::AlwaysInvoice => {
-                    CreatePreviewInvoiceSubscriptionDetailsProrationBehavior::AlwaysInvoice
-                }
-                ProrationBehavior::None => {
-                    CreatePreviewInvoiceSubscriptionDetailsProrationBehavior::None
-                }
-            });
+            details.proration_behavior = Some(sdk_enum(change.proration_behavior.as_str()));
             details.proration_date = change.proration_date;
             preview = preview.subscription_details(details);
         }
@@ -326,7 +324,8 @@ impl SubscriptionGateway for StripeGateway {
             .map(|taxes| taxes.iter().map(|t| t.amount).sum())
             .unwrap_or(0);
         Ok(InvoicePreview {
-            currency: invoice.currency.to_string(),
+            currency: Currency::parse(&invoice.currency.to_string())
+                .map_err(|e| unexpected(e.to_string()))?,
             subtotal: invoice.subtotal,
             tax,
             total: invoice.total,
@@ -360,6 +359,7 @@ mod tests {
 
     use super::*;
     use crate::domain::IdempotencyKey;
+    use crate::domain::ProrationBehavior;
     use crate::stripe::payments::tests::{gateway, secret_rule};
     use serde_json::Value;
     use wiremock::matchers::{body_string_contains, header_exists, method, path, query_param};
@@ -390,7 +390,7 @@ mod tests {
         let item = &json["items"]["data"][0];
         SubscriptionState {
             id: SubscriptionId::parse(json["id"].as_str().unwrap()).unwrap(),
-            status: "active".into(),
+            status: SubscriptionStatus::Active,
             item_id: item["id"].as_str().unwrap().into(),
             price_id: item["price"]["id"].as_str().unwrap().into(),
             quantity: 1,
@@ -425,7 +425,7 @@ mod tests {
             .find(|p| p.lookup_key == "starter_monthly")
             .unwrap();
         assert_eq!(
-            (starter.unit_amount, starter.interval.as_str()),
+            (starter.unit_amount.minor_units, starter.interval.as_str()),
             (1000, "month")
         );
         assert!(!starter.product_name.is_empty());
@@ -463,7 +463,7 @@ mod tests {
             .create_subscription(new, &IdempotencyKey::raw("org_1:subscription-start:0"))
             .await
             .unwrap();
-        assert_eq!(created.status, "active");
+        assert_eq!(created.status, SubscriptionStatus::Active);
         assert!(
             created.current_period_end > created.current_period_start,
             "periods come from the item"
@@ -539,8 +539,10 @@ mod tests {
             id: "price_yearly".into(),
             lookup_key: "pro_yearly".into(),
             product_name: "Pro".into(),
-            unit_amount: 30000,
-            currency: "usd".into(),
+            unit_amount: Money {
+                minor_units: 30000,
+                currency: Currency::parse("usd").unwrap(),
+            },
             interval: "year".into(),
             interval_count: 1,
         };
@@ -590,7 +592,7 @@ mod tests {
             preview.lines.iter().map(|l| l.amount).sum::<i64>()
         );
         assert!(preview.lines.iter().all(|l| l.proration));
-        assert_eq!(preview.currency, "usd");
+        assert_eq!(preview.currency.as_str(), "usd");
     }
 
     #[tokio::test]

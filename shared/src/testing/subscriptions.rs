@@ -1,6 +1,8 @@
 //! In-memory subscriptions with a three-plan catalogue; enough to drive every branch.
 
-use crate::domain::{IdempotencyKey, StripeCustomerId, SubscriptionId};
+use crate::domain::{
+    Currency, IdempotencyKey, Money, StripeCustomerId, SubscriptionId, SubscriptionStatus,
+};
 use crate::stripe::GatewayError;
 use crate::stripe::*;
 use async_trait::async_trait;
@@ -14,7 +16,7 @@ pub const PERIOD_END: i64 = PERIOD_START + 30 * 86_400;
 pub struct FakeSubscriptions {
     pub subscriptions: Mutex<Vec<(StripeCustomerId, SubscriptionState)>>,
     pub keys: Mutex<HashMap<String, SubscriptionId>>,
-    pub schedules: Mutex<HashMap<String, PendingChange>>,
+    pub schedules: Mutex<HashMap<String, ScheduledPrice>>,
     pub released: Mutex<Vec<String>>,
     pub previews: Mutex<Vec<Option<ItemChange>>>,
     /// subscription id → its own default payment method.
@@ -30,7 +32,7 @@ impl FakeSubscriptions {
             customer.clone(),
             SubscriptionState {
                 id: id.clone(),
-                status: "active".into(),
+                status: SubscriptionStatus::Active,
                 item_id: "si_x".into(),
                 price_id: "price_starter".into(),
                 quantity: 1,
@@ -47,7 +49,7 @@ impl FakeSubscriptions {
 
     pub fn end_all(&self) {
         for (_, s) in self.subscriptions.lock().unwrap().iter_mut() {
-            s.status = "canceled".into();
+            s.status = SubscriptionStatus::Canceled;
         }
     }
 
@@ -69,13 +71,19 @@ impl FakeSubscriptions {
     }
 }
 
+fn usd() -> Currency {
+    Currency::parse("usd").unwrap()
+}
+
 fn price(id: &str, key: &str, amount: i64, interval: &str) -> CatalogPrice {
     CatalogPrice {
         id: id.into(),
         lookup_key: key.into(),
         product_name: key.split('_').next().unwrap_or_default().into(),
-        unit_amount: amount,
-        currency: "usd".into(),
+        unit_amount: Money {
+            minor_units: amount,
+            currency: usd(),
+        },
         interval: interval.into(),
         interval_count: 1,
     }
@@ -120,11 +128,10 @@ impl SubscriptionGateway for FakeSubscriptions {
         let state = SubscriptionState {
             id: id.clone(),
             status: if new.payment_method.is_some() {
-                "active"
+                SubscriptionStatus::Active
             } else {
-                "incomplete"
-            }
-            .into(),
+                SubscriptionStatus::Incomplete
+            },
             item_id: format!("si_{}", subs.len() + 1),
             price_id: new.price_id.into(),
             quantity: new.quantity,
@@ -155,7 +162,7 @@ impl SubscriptionGateway for FakeSubscriptions {
     async fn pending_change(
         &self,
         schedule_id: &str,
-    ) -> Result<Option<PendingChange>, GatewayError> {
+    ) -> Result<Option<ScheduledPrice>, GatewayError> {
         Ok(self.schedules.lock().unwrap().get(schedule_id).cloned())
     }
 
@@ -165,9 +172,9 @@ impl SubscriptionGateway for FakeSubscriptions {
         price: &CatalogPrice,
         quantity: i64,
         _key: &IdempotencyKey,
-    ) -> Result<PendingChange, GatewayError> {
+    ) -> Result<ScheduledPrice, GatewayError> {
         let schedule = format!("sub_sched_{}", subscription.id);
-        let pending = PendingChange {
+        let pending = ScheduledPrice {
             price_id: price.id.clone(),
             quantity,
             effective_at: subscription.current_period_end,
@@ -225,7 +232,7 @@ impl SubscriptionGateway for FakeSubscriptions {
     ) -> Result<InvoicePreview, GatewayError> {
         self.previews.lock().unwrap().push(change.cloned());
         Ok(InvoicePreview {
-            currency: "usd".into(),
+            currency: usd(),
             subtotal: 2000,
             tax: 0,
             total: 2000,

@@ -353,7 +353,10 @@ export interface components {
             /** Format: int64 */
             total: number;
         };
-        /** @enum {string} */
+        /**
+         * @description How Stripe prorates a change now (its own three choices, by their API names).
+         * @enum {string}
+         */
         ProrationBehavior: "create_prorations" | "always_invoice" | "none";
         ScheduledChangeView: {
             /** Format: int64 */
@@ -397,8 +400,13 @@ export interface components {
             /** Format: int64 */
             quantity: number;
             scheduled_change?: null | components["schemas"]["ScheduledChangeView"];
-            status: string;
+            status: components["schemas"]["SubscriptionStatus"];
         };
+        /**
+         * @description Stripe's subscription statuses (API 2026-09-30).
+         * @enum {string}
+         */
+        SubscriptionStatus: "incomplete" | "incomplete_expired" | "trialing" | "active" | "past_due" | "canceled" | "unpaid" | "paused";
         SubscriptionView: {
             /**
              * @description Whether a plan change, a preview of one, or a cancellation can be asked for now (active,
@@ -417,9 +425,12 @@ export interface components {
             /** Format: int64 */
             quantity: number;
             scheduled_change?: null | components["schemas"]["ScheduledChangeView"];
-            status: string;
+            status: components["schemas"]["SubscriptionStatus"];
         };
-        /** @enum {string} */
+        /**
+         * @description When a plan change takes effect.
+         * @enum {string}
+         */
         Timing: "immediate" | "period_end";
         /** @description The answer to a delivery Stripe accepted as received. */
         WebhookAck: {

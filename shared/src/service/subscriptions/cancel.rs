@@ -1,7 +1,7 @@
 //! Cancel at period end, and resume.
 
-use super::{SubscriptionPorts, SubscriptionView, latest, live, pending_of, remember, view};
-use crate::domain::{IdempotencyKey, OrgId};
+use super::{SubscriptionPorts, latest, live, sync};
+use crate::domain::{IdempotencyKey, OrgId, Subscription};
 use crate::error::BillingError;
 
 /// Cancels at period end (`cancel = true`) or undoes that (`cancel = false`); both idempotent.
@@ -10,7 +10,7 @@ pub async fn set_cancel_at_period_end(
     org_id: &OrgId,
     cancel: bool,
     idempotency_key: &IdempotencyKey,
-) -> Result<SubscriptionView, BillingError> {
+) -> Result<Subscription, BillingError> {
     let (_, state) = latest(ports, org_id).await?;
     let state = live(state)?;
     let state = if state.cancel_at_period_end == cancel {
@@ -21,7 +21,5 @@ pub async fn set_cancel_at_period_end(
             .set_cancel_at_period_end(&state.id, cancel, idempotency_key)
             .await?
     };
-    let (pending, catalogue) = tokio::try_join!(pending_of(ports, &state), ports.plans.prices())?;
-    remember(ports, org_id, &state, pending.as_ref(), &catalogue, None).await?;
-    Ok(view(&state, pending.as_ref(), &catalogue))
+    sync(ports, org_id, &state).await
 }

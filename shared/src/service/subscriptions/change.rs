@@ -1,13 +1,13 @@
 //! Plan changes: now (prorated as asked) or at the period end (a subscription schedule).
 
 use super::{
-    SubscriptionPorts, SubscriptionView, Timing, item_change, latest, live, pending_of, remember,
-    view,
+    SubscriptionPorts, item_change, latest, live, remember, scheduled_of, subscription_of,
 };
-use crate::domain::{IdempotencyKey, OrgId, PlanKey, Quantity};
+use crate::domain::{
+    IdempotencyKey, OrgId, PlanKey, ProrationBehavior, Quantity, Subscription, Timing,
+};
 use crate::error::BillingError;
 use crate::service::plans::price_of;
-use crate::stripe::ProrationBehavior;
 
 /// A plan change, parsed at the edge.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +29,7 @@ pub async fn change_plan(
     org_id: &OrgId,
     request: PlanChange,
     idempotency_key: &IdempotencyKey,
-) -> Result<SubscriptionView, BillingError> {
+) -> Result<Subscription, BillingError> {
     let PlanChange {
         plan,
         quantity,
@@ -42,10 +42,10 @@ pub async fn change_plan(
     let price = price_of(&catalogue, &plan)?;
     let (_, state) = latest(ports, org_id).await?;
     let state = live(state)?;
-    let pending = pending_of(ports, &state).await?;
+    let scheduled = scheduled_of(ports, &state).await?;
     let unchanged = state.price_id == price.id && state.quantity == quantity;
 
-    let (state, pending) = match timing {
+    let (state, scheduled) = match timing {
         Timing::Immediate => {
             // Already on it: a retry under the client's key after a partial failure is sent
             // again, so Stripe replays the first answer (or makes a no-op change); without a
@@ -81,7 +81,7 @@ pub async fn change_plan(
                 None,
             )
         }
-        Timing::PeriodEnd if unchanged => match (&state.schedule_id, pending) {
+        Timing::PeriodEnd if unchanged => match (&state.schedule_id, scheduled) {
             (Some(schedule), Some(_)) => {
                 ports
                     .stripe
@@ -101,6 +101,6 @@ pub async fn change_plan(
             (state, Some(scheduled))
         }
     };
-    remember(ports, org_id, &state, pending.as_ref(), &catalogue, None).await?;
-    Ok(view(&state, pending.as_ref(), &catalogue))
+    let subscription = subscription_of(&state, scheduled.as_ref(), &catalogue);
+    remember(ports, org_id, subscription, None).await
 }

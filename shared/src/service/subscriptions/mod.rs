@@ -4,16 +4,15 @@
 //! Stripe is the source of truth: every read asks Stripe, and every change writes Stripe's
 //! answer into the org's record (`subscription`), newer-wins, for reads that avoid Stripe.
 
-use crate::domain::OrgId;
-use crate::domain::StripeCustomerId;
+use crate::domain::{
+    OrgId, PendingChange, ProrationBehavior, StripeCustomerId, Subscription, Timing,
+};
 use crate::error::BillingError;
 use crate::service::plans::{PlanPrices, plan_of};
-use crate::store::{CustomerStore, PendingPlanChange, SubscriptionSnapshot};
+use crate::store::{CustomerStore, SubscriptionSnapshot};
 use crate::stripe::{
-    CatalogPrice, ItemChange, PendingChange, ProrationBehavior, SubscriptionGateway,
-    SubscriptionState,
+    CatalogPrice, ItemChange, ScheduledPrice, SubscriptionGateway, SubscriptionState,
 };
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 mod cancel;
@@ -25,8 +24,8 @@ mod tests;
 
 pub use cancel::set_cancel_at_period_end;
 pub use change::{PlanChange, change_plan};
-pub use preview::{Preview, PreviewView, preview_invoice};
-pub use start::{Start, Started, start_subscription};
+pub use preview::{Preview, PreviewedInvoice, preview_invoice};
+pub use start::{Start, StartedSubscription, start_subscription};
 
 /// What the subscription use cases work with: the org's record, Stripe's subscriptions, the
 /// plan prices, and the request's time (read once, at the edge).
@@ -38,82 +37,53 @@ pub struct SubscriptionPorts<'a> {
     pub now: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct ScheduledChangeView {
-    pub plan: Option<String>,
-    pub quantity: i64,
-    pub effective_at: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct SubscriptionView {
-    pub id: String,
-    pub plan: Option<String>,
-    pub status: String,
-    pub quantity: i64,
-    pub current_period_start: i64,
-    pub current_period_end: i64,
-    pub cancel_at_period_end: bool,
-    pub scheduled_change: Option<ScheduledChangeView>,
-    /// Whether a plan change, a preview of one, or a cancellation can be asked for now (active,
-    /// trialing or past due): the app offers them only then.
-    pub can_change_plan: bool,
-    /// Whether an upcoming invoice exists to preview (billing and not cancelling).
-    pub has_upcoming_invoice: bool,
-}
-
-fn view(
+/// The API's view of Stripe's subscription: the plan named, the pending change resolved.
+fn subscription_of(
     state: &SubscriptionState,
-    pending: Option<&PendingChange>,
+    scheduled: Option<&ScheduledPrice>,
     catalogue: &[CatalogPrice],
-) -> SubscriptionView {
-    SubscriptionView {
-        id: state.id.to_string(),
-        plan: plan_of(catalogue, &state.price_id).map(String::from),
-        status: state.status.clone(),
+) -> Subscription {
+    Subscription {
+        id: state.id.clone(),
+        plan: plan_of(catalogue, &state.price_id),
+        status: state.status,
         quantity: state.quantity,
         current_period_start: state.current_period_start,
         current_period_end: state.current_period_end,
         cancel_at_period_end: state.cancel_at_period_end,
-        scheduled_change: pending.map(|p| ScheduledChangeView {
-            plan: plan_of(catalogue, &p.price_id).map(String::from),
-            quantity: p.quantity,
-            effective_at: p.effective_at,
-        }),
-        can_change_plan: state.is_billing(),
-        has_upcoming_invoice: state.is_billing() && !state.cancel_at_period_end,
-    }
-}
-
-/// Stores Stripe's answer in the org's record (newer wins).
-pub(crate) async fn remember(
-    ports: SubscriptionPorts<'_>,
-    org_id: &OrgId,
-    state: &SubscriptionState,
-    pending: Option<&PendingChange>,
-    catalogue: &[CatalogPrice],
-    started_from: Option<u32>,
-) -> Result<(), BillingError> {
-    let snapshot = SubscriptionSnapshot {
-        id: state.id.clone(),
-        status: state.status.clone(),
-        plan: plan_of(catalogue, &state.price_id),
-        quantity: state.quantity,
-        current_period_end: state.current_period_end,
-        cancel_at_period_end: state.cancel_at_period_end,
-        pending_plan_change: pending.map(|p| PendingPlanChange {
+        scheduled_change: scheduled.map(|p| PendingChange {
             plan: plan_of(catalogue, &p.price_id),
             quantity: p.quantity,
             effective_at: p.effective_at,
         }),
-        synced_at: ports.now.unix_timestamp(),
-    };
-    Ok(ports
+    }
+}
+
+/// Stores the subscription in the org's record (newer wins) and returns it.
+pub(crate) async fn remember(
+    ports: SubscriptionPorts<'_>,
+    org_id: &OrgId,
+    subscription: Subscription,
+    started_from: Option<u32>,
+) -> Result<Subscription, BillingError> {
+    let snapshot = SubscriptionSnapshot::of(&subscription, ports.now.unix_timestamp());
+    ports
         .customers
         .save_subscription(org_id, &snapshot, started_from)
-        .await?)
+        .await?;
+    Ok(subscription)
+}
+
+/// Reads what the schedule and the catalogue say of `state`, stores it, and returns it.
+pub(crate) async fn sync(
+    ports: SubscriptionPorts<'_>,
+    org_id: &OrgId,
+    state: &SubscriptionState,
+) -> Result<Subscription, BillingError> {
+    let (scheduled, catalogue) =
+        tokio::try_join!(scheduled_of(ports, state), ports.plans.prices())?;
+    let subscription = subscription_of(state, scheduled.as_ref(), &catalogue);
+    remember(ports, org_id, subscription, None).await
 }
 
 /// The org's customer and its latest subscription, or `subscription_not_found`.
@@ -134,36 +104,30 @@ async fn latest(
     Ok((record.stripe_customer_id, state))
 }
 
-pub(crate) async fn pending_of(
+/// The change the subscription's schedule (if any) holds for the period end.
+pub(crate) async fn scheduled_of(
     ports: SubscriptionPorts<'_>,
     state: &SubscriptionState,
-) -> Result<Option<PendingChange>, BillingError> {
+) -> Result<Option<ScheduledPrice>, BillingError> {
     match &state.schedule_id {
         Some(schedule) => Ok(ports.stripe.pending_change(schedule).await?),
         None => Ok(None),
     }
 }
 
+/// The org's latest subscription, read from Stripe (no write: a read leaves the copy alone).
 pub async fn get_subscription(
     ports: SubscriptionPorts<'_>,
     org_id: &OrgId,
-) -> Result<SubscriptionView, BillingError> {
+) -> Result<Subscription, BillingError> {
     let (_, state) = latest(ports, org_id).await?;
-    let (pending, catalogue) = tokio::try_join!(pending_of(ports, &state), ports.plans.prices())?;
-    Ok(view(&state, pending.as_ref(), &catalogue))
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum Timing {
-    #[default]
-    Immediate,
-    PeriodEnd,
+    let (scheduled, catalogue) =
+        tokio::try_join!(scheduled_of(ports, &state), ports.plans.prices())?;
+    Ok(subscription_of(&state, scheduled.as_ref(), &catalogue))
 }
 
 fn live(state: SubscriptionState) -> Result<SubscriptionState, BillingError> {
-    if state.has_ended() {
+    if state.status.has_ended() {
         Err(BillingError::SubscriptionEnded)
     } else {
         Ok(state)

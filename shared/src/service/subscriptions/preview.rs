@@ -1,11 +1,10 @@
 //! Invoice previews: the upcoming invoice, or the one a plan change would produce.
 
-use super::{SubscriptionPorts, Timing, item_change, latest, live};
-use crate::domain::{OrgId, PlanKey, Quantity};
+use super::{SubscriptionPorts, item_change, latest, live};
+use crate::domain::{OrgId, PlanKey, ProrationBehavior, Quantity, Timing};
 use crate::error::BillingError;
 use crate::service::plans::price_of;
-use crate::stripe::{InvoicePreview, PreviewLine, ProrationBehavior, SubscriptionState};
-use serde::Serialize;
+use crate::stripe::{InvoicePreview, SubscriptionState};
 
 /// What to preview, parsed at the edge.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,31 +20,12 @@ pub enum Preview {
     },
 }
 
-#[derive(Debug, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct PreviewView {
-    pub currency: String,
-    pub subtotal: i64,
-    pub tax: i64,
-    pub total: i64,
-    pub amount_due: i64,
-    pub next_payment_attempt: Option<i64>,
-    /// Pass this to the plan change so the charge equals this preview.
+/// A previewed invoice, and the `proration_date` it used: the plan change that passes it on
+/// is charged exactly this.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewedInvoice {
+    pub invoice: InvoicePreview,
     pub proration_date: Option<i64>,
-    pub lines: Vec<PreviewLine>,
-}
-
-fn preview_view(preview: InvoicePreview, proration_date: Option<i64>) -> PreviewView {
-    PreviewView {
-        currency: preview.currency,
-        subtotal: preview.subtotal,
-        tax: preview.tax,
-        total: preview.total,
-        amount_due: preview.amount_due,
-        next_payment_attempt: preview.next_payment_attempt,
-        proration_date,
-        lines: preview.lines,
-    }
 }
 
 /// Without a plan: the org's upcoming invoice. With one: the invoice that change would produce,
@@ -54,7 +34,7 @@ pub async fn preview_invoice(
     ports: SubscriptionPorts<'_>,
     org_id: &OrgId,
     request: Preview,
-) -> Result<PreviewView, BillingError> {
+) -> Result<PreviewedInvoice, BillingError> {
     let (customer, state) = latest(ports, org_id).await?;
     let state = live(state).map_err(|_| BillingError::SubscriptionNotFound)?;
     let (plan, quantity, timing, proration_behavior) = match request {
@@ -63,7 +43,10 @@ pub async fn preview_invoice(
                 .stripe
                 .preview_invoice(&customer, &state.id, None)
                 .await?;
-            return Ok(preview_view(preview, None));
+            return Ok(PreviewedInvoice {
+                invoice: preview,
+                proration_date: None,
+            });
         }
         Preview::Change {
             plan,
@@ -87,7 +70,10 @@ pub async fn preview_invoice(
         .stripe
         .preview_invoice(&customer, &state.id, Some(&change))
         .await?;
-    Ok(preview_view(preview, change.proration_date))
+    Ok(PreviewedInvoice {
+        invoice: preview,
+        proration_date: change.proration_date,
+    })
 }
 
 fn clamp_into_period(state: &SubscriptionState, at: i64) -> i64 {

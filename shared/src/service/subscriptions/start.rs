@@ -1,12 +1,13 @@
 //! Starting the org's one live subscription.
 
-use super::{SubscriptionPorts, SubscriptionView, remember, view};
-use crate::domain::{IdempotencyKey, OrgId, PaymentMethodId, PlanKey, Quantity};
+use super::{SubscriptionPorts, remember, subscription_of};
+use crate::domain::{
+    IdempotencyKey, OrgId, PaymentMethodId, PlanKey, Quantity, Subscription, SubscriptionStatus,
+};
 use crate::error::BillingError;
 use crate::service::customers::ensure_customer;
 use crate::service::plans::price_of;
 use crate::stripe::{NewSubscription, PaymentGateway};
-use serde::Serialize;
 
 /// A start, parsed at the edge.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,11 +21,9 @@ pub struct Start {
 
 /// A started subscription; `client_secret` is set while the first payment needs the customer
 /// (status `incomplete`): confirm it with Stripe.js, then the subscription turns `active`.
-#[derive(Debug, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Started {
-    pub subscription: SubscriptionView,
-    pub requires_payment: bool,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartedSubscription {
+    pub subscription: Subscription,
     pub client_secret: Option<String>,
 }
 
@@ -36,7 +35,7 @@ pub async fn start_subscription(
     payments: &dyn PaymentGateway,
     org_id: &OrgId,
     request: Start,
-) -> Result<Started, BillingError> {
+) -> Result<StartedSubscription, BillingError> {
     let Start {
         plan,
         quantity,
@@ -60,13 +59,14 @@ pub async fn start_subscription(
         .stripe
         .latest_subscription(customer)
         .await?
-        .filter(|existing| !existing.has_ended());
+        .filter(|existing| !existing.status.has_ended());
     let state = match live {
         // This start's own subscription: an earlier attempt created it, then failed before
         // recording it. Answer as that attempt would have; an `incomplete` one (under 23 h old,
         // so inside Stripe's 24 h key window) is replayed to get its payment secret back.
         Some(own)
-            if own.start_key.as_deref() == Some(key.as_str()) && own.status != "incomplete" =>
+            if own.start_key.as_deref() == Some(key.as_str())
+                && own.status != SubscriptionStatus::Incomplete =>
         {
             own
         }
@@ -94,18 +94,15 @@ pub async fn start_subscription(
             }
         }
     };
-    remember(
+    let subscription = remember(
         ports,
         org_id,
-        &state,
-        None,
-        &catalogue,
+        subscription_of(&state, None, &catalogue),
         Some(record.subscription_starts),
     )
     .await?;
-    Ok(Started {
-        requires_payment: state.payment_client_secret.is_some(),
-        client_secret: state.payment_client_secret.clone(),
-        subscription: view(&state, None, &catalogue),
+    Ok(StartedSubscription {
+        subscription,
+        client_secret: state.payment_client_secret,
     })
 }

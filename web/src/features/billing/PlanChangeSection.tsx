@@ -1,7 +1,7 @@
 "use client";
 
 import { useState } from "react";
-import type { PreviewRequest, ProrationBehavior } from "@/api/types";
+import type { ProrationBehavior } from "@/api/types";
 import { BillingApiError } from "@/client/fetchers/http";
 import { usePlanChange } from "@/client/hooks/mutations";
 import { useInvoicePreview, usePlans, useSubscription } from "@/client/hooks/queries";
@@ -16,10 +16,11 @@ import { planLabel } from "./plans";
  */
 const PRORATION_NOW: ProrationBehavior = "always_invoice";
 
-const changeNow = (plan: string, quantity: number): PreviewRequest => ({
+/** The "now" choice, as both the preview and the plan change take it. */
+const changeNow = (plan: string, quantity: number) => ({
   plan,
   quantity,
-  timing: "immediate",
+  timing: "immediate" as const,
   proration_behavior: PRORATION_NOW,
 });
 

@@ -3,12 +3,25 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+mod subscription;
+
+pub use subscription::{
+    Currency, Money, PendingChange, ProrationBehavior, Subscription, SubscriptionStatus, Timing,
+    UnknownStatus,
+};
+
 /// Why an identifier was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{kind} {problem}")]
 pub struct InvalidId {
     kind: &'static str,
     problem: &'static str,
+}
+
+impl InvalidId {
+    pub(crate) fn new(kind: &'static str, problem: &'static str) -> Self {
+        Self { kind, problem }
+    }
 }
 
 fn check_token(kind: &'static str, value: &str, max_len: usize) -> Result<(), InvalidId> {

@@ -1,0 +1,194 @@
+//! The subscription as the API knows it, in its own terms: status, plan, pending change, money.
+
+use super::{PlanKey, SubscriptionId};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Stripe's subscription statuses (API 2026-09-30).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriptionStatus {
+    Incomplete,
+    IncompleteExpired,
+    Trialing,
+    Active,
+    PastDue,
+    Canceled,
+    Unpaid,
+    Paused,
+}
+
+/// A status Stripe did not document when this was written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown subscription status {0:?}")]
+pub struct UnknownStatus(pub String);
+
+impl SubscriptionStatus {
+    pub fn parse(value: &str) -> Result<Self, UnknownStatus> {
+        serde_json::from_value(serde_json::Value::String(value.to_owned()))
+            .map_err(|_| UnknownStatus(value.to_owned()))
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Incomplete => "incomplete",
+            Self::IncompleteExpired => "incomplete_expired",
+            Self::Trialing => "trialing",
+            Self::Active => "active",
+            Self::PastDue => "past_due",
+            Self::Canceled => "canceled",
+            Self::Unpaid => "unpaid",
+            Self::Paused => "paused",
+        }
+    }
+
+    /// Ended subscriptions can no longer be changed; a new one may be started.
+    pub fn has_ended(self) -> bool {
+        matches!(self, Self::Canceled | Self::IncompleteExpired)
+    }
+
+    /// Active, trialing or past due: invoices are coming and need a payment method.
+    pub fn is_billing(self) -> bool {
+        matches!(self, Self::Active | Self::Trialing | Self::PastDue)
+    }
+}
+
+impl fmt::Display for SubscriptionStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A plan change waiting for the period end (a subscription schedule's next phase).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingChange {
+    /// `None` for a price outside the configured catalogue.
+    pub plan: Option<PlanKey>,
+    pub quantity: i64,
+    /// Unix seconds: the current period's end.
+    pub effective_at: i64,
+}
+
+/// The org's subscription as the API shows it (single-item subscriptions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    pub id: SubscriptionId,
+    /// `None` for a price outside the configured catalogue.
+    pub plan: Option<PlanKey>,
+    pub status: SubscriptionStatus,
+    pub quantity: i64,
+    /// Unix seconds, from the subscription item (where Stripe keeps periods since 2025).
+    pub current_period_start: i64,
+    pub current_period_end: i64,
+    pub cancel_at_period_end: bool,
+    pub scheduled_change: Option<PendingChange>,
+}
+
+impl Subscription {
+    /// A plan change, its preview, cancel and resume can be asked for now.
+    pub fn can_change_plan(&self) -> bool {
+        self.status.is_billing()
+    }
+
+    /// An upcoming invoice exists: billing, and not ending at the period end.
+    pub fn has_upcoming_invoice(&self) -> bool {
+        self.status.is_billing() && !self.cancel_at_period_end
+    }
+}
+
+/// When a plan change takes effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Timing {
+    #[default]
+    Immediate,
+    PeriodEnd,
+}
+
+/// How Stripe prorates a change now (its own three choices, by their API names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ProrationBehavior {
+    CreateProrations,
+    AlwaysInvoice,
+    None,
+}
+
+impl ProrationBehavior {
+    /// Stripe's name for it, which every request type that takes one parses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CreateProrations => "create_prorations",
+            Self::AlwaysInvoice => "always_invoice",
+            Self::None => "none",
+        }
+    }
+}
+
+/// An ISO 4217 currency code, lowercase as Stripe writes it (`usd`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Currency(String);
+
+impl Currency {
+    pub fn parse(value: &str) -> Result<Self, super::InvalidId> {
+        let code = value.to_ascii_lowercase();
+        if code.len() == 3 && code.bytes().all(|b| b.is_ascii_lowercase()) {
+            Ok(Self(code))
+        } else {
+            Err(super::InvalidId::new(
+                "currency",
+                "is not a three-letter code",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An amount of money: integer minor units (cents) of a currency, never a float.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Money {
+    pub minor_units: i64,
+    pub currency: Currency,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_read_as_stripe_writes_them() {
+        for status in [
+            SubscriptionStatus::Incomplete,
+            SubscriptionStatus::IncompleteExpired,
+            SubscriptionStatus::Trialing,
+            SubscriptionStatus::Active,
+            SubscriptionStatus::PastDue,
+            SubscriptionStatus::Canceled,
+            SubscriptionStatus::Unpaid,
+            SubscriptionStatus::Paused,
+        ] {
+            assert_eq!(SubscriptionStatus::parse(status.as_str()), Ok(status));
+        }
+        assert!(SubscriptionStatus::parse("frozen").is_err());
+    }
+
+    #[test]
+    fn currencies_are_three_lowercase_letters() {
+        assert_eq!(Currency::parse("USD").unwrap().as_str(), "usd");
+        for bad in ["", "us", "usdx", "u$d"] {
+            assert!(Currency::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
