@@ -208,9 +208,10 @@ def port_is_open(port: int) -> bool:
 
 def build_functions() -> None:
     # Built up front so that `cargo lambda watch` never compiles on the first request.
-    print("dev-stack: cargo build --workspace --bins", file=sys.stderr, flush=True)
-    if subprocess.run(["cargo", "build", "--workspace", "--bins"], cwd=REPO_ROOT).returncode != 0:
-        raise StackError("cargo build --workspace --bins failed (output above)")
+    # The workspace's default members, with the features `cargo lambda watch` builds them with.
+    print("dev-stack: cargo build --bins", file=sys.stderr, flush=True)
+    if subprocess.run(["cargo", "build", "--bins"], cwd=REPO_ROOT).returncode != 0:
+        raise StackError("cargo build --bins failed (output above)")
 
 
 def moto_is_healthy(moto_url: str) -> bool:
@@ -406,7 +407,14 @@ class LocalStack:
         )
         target_dir = Path(os.environ.get("CARGO_TARGET_DIR", REPO_ROOT / "target"))
         fake = self.supervisor.start(
-            "stripe-fake", [str(target_dir / "debug" / "stripe-fake"), "--port", str(self.args.stripe_port)]
+            "stripe-fake",
+            [
+                str(target_dir / "debug" / "stripe-fake"),
+                "--port",
+                str(self.args.stripe_port),
+                "--seed-catalogue",
+                str(REPO_ROOT / "tests" / "stripe-fake" / "fixtures" / "catalogue.json"),
+            ],
         )
         wait_until_healthy(moto, "moto", lambda: moto_is_healthy(self.moto_url))
         wait_until_healthy(fake, "stripe-fake", lambda: stripe_fake_is_healthy(self.stripe_url))

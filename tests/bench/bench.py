@@ -512,7 +512,16 @@ class Backends:
         self.moto_url = f"http://{LOCAL_HOST}:{moto_port}"
         self.stripe_url = f"http://{LOCAL_HOST}:{stripe_port}"
         self._start("moto", [str(VENV_BIN / "moto_server"), "-H", LOCAL_HOST, "-p", str(moto_port)])
-        self._start("stripe-fake", [args.stripe_fake, "--port", str(stripe_port)])
+        self._start(
+            "stripe-fake",
+            [
+                args.stripe_fake,
+                "--port",
+                str(stripe_port),
+                "--seed-catalogue",
+                str(REPO_ROOT / "tests" / "stripe-fake" / "fixtures" / "catalogue.json"),
+            ],
+        )
         self._wait(f"{self.moto_url}/moto-api/data.json", "moto")
         self._wait(f"{self.stripe_url}/_fake/health", "stripe-fake")
         self.aws_proxy = CountingProxy(moto_port)

@@ -6,17 +6,18 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde_json::Value;
 
-use crate::behaviours::Behaviours;
-use crate::catalogue;
-use crate::clock::Clock;
-use crate::counter::RequestCounter;
-use crate::error::ApiError;
-use crate::events::{self, Changes, Origin};
-use crate::faults::Faults;
-use crate::idempotency::Idempotency;
-use crate::ids;
-use crate::pipeline::ApiRequest;
-use crate::store::Store;
+use crate::billing::Ctx;
+use crate::http::counter::RequestCounter;
+use crate::http::faults::Faults;
+use crate::http::idempotency::Idempotency;
+use crate::http::pipeline::ApiRequest;
+use crate::model::behaviours::Behaviours;
+use crate::model::catalogue::{self, Catalogue};
+use crate::model::clock::Clock;
+use crate::model::error::ApiError;
+use crate::model::events::{self, Changes, Origin};
+use crate::model::ids;
+use crate::model::store::Store;
 use crate::webhooks::{self, Webhooks};
 
 /// Settings of one fake Stripe server.
@@ -26,9 +27,8 @@ pub struct Config {
     pub port: u16,
     /// One stderr line per request.
     pub log_requests: bool,
-    /// Start with the seeded catalogue (products Starter and Pro, prices `starter_monthly`,
-    /// `pro_monthly`, `pro_yearly`), kept across `/_fake/reset`.
-    pub seed: bool,
+    /// The products and prices to start with, kept across `/_fake/reset` (empty by default).
+    pub seed: Catalogue,
 }
 
 pub const DEFAULT_PORT: u16 = 12111;
@@ -38,7 +38,7 @@ impl Default for Config {
         Self {
             port: DEFAULT_PORT,
             log_requests: true,
-            seed: true,
+            seed: Catalogue::default(),
         }
     }
 }
@@ -52,7 +52,7 @@ pub struct Inner {
     /// The account's default payment method configuration (`pmc_…`), shown on SetupIntents that
     /// use automatic payment methods.
     pub payment_method_configuration: String,
-    /// The catalogue put back on every reset (empty with `seed: false`).
+    /// The seed catalogue's objects, put back with the same ids on every reset.
     pub seed: Vec<Value>,
     pub clock: Clock,
     pub behaviours: Mutex<Behaviours>,
@@ -84,11 +84,7 @@ impl App {
     pub fn new(config: Config, addr: SocketAddr) -> Self {
         let (webhooks, jobs) = Webhooks::new();
         let clock = Clock::default();
-        let seed = if config.seed {
-            catalogue::seed(clock.now())
-        } else {
-            Vec::new()
-        };
+        let seed = config.seed.objects(clock.now());
         let mut store = Store::default();
         catalogue::restore(&mut store, &seed);
         let inner = Arc::new(Inner {
@@ -116,6 +112,11 @@ impl App {
 
     pub fn behaviours(&self) -> Behaviours {
         lock(&self.behaviours).clone()
+    }
+
+    /// The moment and switches a billing change runs with: now on the fake clock.
+    pub fn ctx(&self) -> Ctx {
+        Ctx::new(self.clock.now_ms(), self.behaviours())
     }
 
     pub fn read<T>(&self, f: impl FnOnce(&Store) -> T) -> T {

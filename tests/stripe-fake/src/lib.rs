@@ -1,117 +1,34 @@
-//! A stateful, in-memory fake of the Stripe API for the local stack and tests.
-//! See README.md for the endpoints, the `/_fake` control API and the behaviours that are guesses.
+//! A stateful, in-memory fake of the Stripe API for the local stack and tests. README.md lists the
+//! endpoints, the `/_fake` control API and the behaviours that are guesses; SEMANTICS.md says what
+//! real Stripe does, with sources (comments cite it as "SEMANTICS §N").
+//!
+//! The layers, top down; each uses only those below it:
+//! - `api` (Stripe's `/v1` routes, one module per resource) and `control` (the `/_fake` routes
+//!   that tests and the dev stack use to steer the fake).
+//! - `http`: what every `/v1` request goes through, written once (auth, form parameters, faults,
+//!   idempotency, `expand[]`, pagination), and the retrieve/list handlers stored resources share.
+//! - `billing`: the engine behind subscriptions, invoices, prorations, schedules and the clock.
+//! - `model`: the store of Stripe objects as JSON and the operations on them (customers, payment
+//!   methods, SetupIntents, the catalogue, events), with Stripe's error object.
+//!
+//! `app` holds one fake's state, which `server` hands to the routes; `webhooks` delivers the
+//! events the model records.
 
 // Stripe's invoice object is larger than `serde_json::json!` expands with the default limit.
 #![recursion_limit = "256"]
 
 mod api;
 mod app;
-mod behaviours;
 mod billing;
-mod calendar;
-mod cards;
-mod catalogue;
-mod clock;
 mod control;
-mod counter;
-mod error;
-mod events;
-mod expand;
-mod faults;
-mod form;
-mod idempotency;
-mod ids;
-mod list;
-mod params;
-mod pipeline;
-mod search;
-mod store;
+mod http;
+mod model;
+mod server;
 mod webhooks;
 
-use std::io;
-use std::net::{Ipv4Addr, SocketAddr};
-use std::time::Instant;
-
-use axum::Router;
-use axum::extract::{Request, State};
-use axum::middleware::{Next, from_fn_with_state};
-use axum::response::Response;
-use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
-
-use app::App;
 pub use app::{Config, DEFAULT_PORT};
+pub use model::catalogue::Catalogue;
+pub use server::{RunningFake, serve, spawn};
 
 /// The API version whose shapes the fake speaks (the one async-stripe 1.0.0-rc.10 pins).
 pub const API_VERSION: &str = "2026-09-30.endive";
-
-fn router(app: App) -> Router {
-    Router::new()
-        .nest("/v1", api::router(app.clone()))
-        .nest("/_fake", control::router())
-        .fallback(pipeline::unrecognized)
-        .layer(from_fn_with_state(app.clone(), log_request))
-        .with_state(app)
-}
-
-/// One stderr line per request: method, path (without the query) and status. Never the key.
-async fn log_request(State(app): State<App>, request: Request, next: Next) -> Response {
-    if !app.config.log_requests {
-        return next.run(request).await;
-    }
-    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
-    let started = Instant::now();
-    let response = next.run(request).await;
-    let status = if response
-        .extensions()
-        .get::<faults::ConnectionReset>()
-        .is_some()
-    {
-        "reset (no response)".to_owned()
-    } else {
-        response.status().as_u16().to_string()
-    };
-    eprintln!(
-        "stripe-fake: {method} {path} {status} {}ms",
-        started.elapsed().as_millis()
-    );
-    response
-}
-
-/// Binds 127.0.0.1:`config.port` and serves until the process ends.
-pub async fn serve(config: Config) -> io::Result<()> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).await?;
-    let addr = listener.local_addr()?;
-    if config.log_requests {
-        eprintln!("stripe-fake: listening on http://{addr}");
-    }
-    axum::serve(listener, router(App::new(config, addr))).await
-}
-
-/// A fake running in the background of the current Tokio runtime; stops when dropped.
-pub struct RunningFake {
-    pub addr: SocketAddr,
-    task: JoinHandle<io::Result<()>>,
-}
-
-impl RunningFake {
-    /// The base URL to give `stripe::ClientBuilder::url`.
-    pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-impl Drop for RunningFake {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// Starts a fake on 127.0.0.1 (port 0 picks a free one) and returns once it accepts connections.
-pub async fn spawn(config: Config) -> io::Result<RunningFake> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).await?;
-    let addr = listener.local_addr()?;
-    let app = router(App::new(config, addr));
-    let task = tokio::spawn(async move { axum::serve(listener, app).await });
-    Ok(RunningFake { addr, task })
-}

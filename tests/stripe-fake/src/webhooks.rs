@@ -11,8 +11,8 @@ use sha2::Sha256;
 use tokio::sync::mpsc;
 
 use crate::app::{Inner, lock};
-use crate::clock::wall_now;
-use crate::events::Delivery;
+use crate::model::clock::wall_now;
+use crate::model::events::Delivery;
 
 /// `Stripe-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<payload>")>`.
 pub fn signature_header(secret: &str, timestamp: i64, payload: &str) -> String {

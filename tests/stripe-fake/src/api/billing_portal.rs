@@ -4,13 +4,13 @@
 use axum::extract::State;
 use serde_json::{Value, json};
 
-use crate::api::customers;
-use crate::api::webhook_endpoints::valid_url;
+use super::webhook_endpoints::valid_url;
 use crate::app::App;
-use crate::error::ApiError;
-use crate::ids;
-use crate::params::{Change, Params, Spec};
-use crate::pipeline::{ApiRequest, ApiResult};
+use crate::http::params::{Change, Params, Spec};
+use crate::http::pipeline::{ApiRequest, ApiResult};
+use crate::model::customers;
+use crate::model::error::ApiError;
+use crate::model::ids;
 
 const CREATE: Spec = Spec::new(
     &[
@@ -87,8 +87,7 @@ pub async fn create(State(app): State<App>, request: ApiRequest) -> ApiResult {
         Change::Set(flow_data) => flow(&flow_data)?,
     };
     app.write(&request, |store, changes| {
-        customers::live(store, &customer)
-            .map_err(|_| ApiError::no_such_param("customer", &customer, "customer"))?;
+        customers::live_param(store, &customer)?;
         let id = ids::generate("bps", ids::LONG);
         let session = json!({
             "id": id,

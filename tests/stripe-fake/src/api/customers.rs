@@ -4,39 +4,40 @@ use axum::extract::{Path, State};
 use axum::response::Json;
 use serde_json::{Value, json};
 
-use crate::api::payment_methods;
 use crate::app::App;
-use crate::billing::{Ctx, subscriptions};
-use crate::error::ApiError;
-use crate::ids;
-use crate::list;
-use crate::params::{Change, EXPAND_ONLY, NONE, Params, Spec};
-use crate::pipeline::{ApiRequest, ApiResult};
-use crate::search::{Fields, Query};
-use crate::store::Store;
+use crate::billing::subscriptions;
+use crate::http::list;
+use crate::http::params::{Change, NONE, Params, Spec};
+use crate::http::pipeline::{ApiRequest, ApiResult};
+use crate::http::resource::{Listed, Resource};
+use crate::model::customers::{self, RESOURCE, blank, deleted_stub, is_deleted, live, save};
+use crate::model::error::ApiError;
+use crate::model::ids;
+use crate::model::payment_methods;
+use crate::model::search::{Fields, Query};
+use crate::model::store::{Collection, Store};
 
-const RESOURCE: &str = "customer";
-const URL: &str = "/v1/customers";
-
+/// What create and update both take; they differ in what they refuse.
+const FIELDS: &[&str] = &[
+    "address",
+    "balance",
+    "business_name",
+    "description",
+    "email",
+    "expand",
+    "individual_name",
+    "invoice_prefix",
+    "invoice_settings",
+    "metadata",
+    "name",
+    "next_invoice_sequence",
+    "phone",
+    "preferred_locales",
+    "shipping",
+    "tax_exempt",
+];
 const CREATE: Spec = Spec::new(
-    &[
-        "address",
-        "balance",
-        "business_name",
-        "description",
-        "email",
-        "expand",
-        "individual_name",
-        "invoice_prefix",
-        "invoice_settings",
-        "metadata",
-        "name",
-        "next_invoice_sequence",
-        "phone",
-        "preferred_locales",
-        "shipping",
-        "tax_exempt",
-    ],
+    FIELDS,
     &[
         "cash_balance",
         "payment_method",
@@ -48,24 +49,7 @@ const CREATE: Spec = Spec::new(
     ],
 );
 const UPDATE: Spec = Spec::new(
-    &[
-        "address",
-        "balance",
-        "business_name",
-        "description",
-        "email",
-        "expand",
-        "individual_name",
-        "invoice_prefix",
-        "invoice_settings",
-        "metadata",
-        "name",
-        "next_invoice_sequence",
-        "phone",
-        "preferred_locales",
-        "shipping",
-        "tax_exempt",
-    ],
+    FIELDS,
     &[
         "cash_balance",
         "default_source",
@@ -73,17 +57,6 @@ const UPDATE: Spec = Spec::new(
         "tax",
         "validate",
     ],
-);
-const LIST: Spec = Spec::new(
-    &[
-        "created",
-        "email",
-        "ending_before",
-        "expand",
-        "limit",
-        "starting_after",
-    ],
-    &["test_clock"],
 );
 const SEARCH: Spec = Spec::new(&["expand", "limit", "page", "query"], &[]);
 const ADDRESS: Spec = Spec::new(
@@ -109,69 +82,30 @@ const SEARCH_FIELDS: Fields = Fields {
     numbers: &["created"],
 };
 
-/// A new customer as Stripe returns it (key set of the published fixture, fresh-object values).
-fn blank(id: &str, created: i64) -> Value {
-    json!({
-        "id": id,
-        "object": "customer",
-        "address": null,
-        "balance": 0,
-        "created": created,
-        "currency": null,
-        "default_source": null,
-        "delinquent": false,
-        "description": null,
-        "discount": null,
-        "email": null,
-        "invoice_prefix": ids::upper(8),
-        "invoice_settings": {
-            "custom_fields": null,
-            "default_payment_method": null,
-            "footer": null,
-            "rendering_options": null
-        },
-        "livemode": false,
-        "metadata": {},
-        "name": null,
-        "next_invoice_sequence": 1,
-        "phone": null,
-        "preferred_locales": [],
-        "shipping": null,
-        "tax_exempt": "none",
-        "test_clock": null
-    })
+pub struct Customers;
+
+impl Resource for Customers {
+    const NAME: &'static str = RESOURCE;
+
+    fn collection(store: &Store) -> &Collection {
+        &store.customers
+    }
+
+    /// Deleted customers stay stored; Stripe shows only that they were deleted.
+    fn stub(customer: &Value) -> Option<Value> {
+        is_deleted(customer).then(|| deleted_stub(customer["id"].as_str().unwrap_or_default()))
+    }
 }
 
-fn is_deleted(customer: &Value) -> bool {
-    customer.get("deleted").is_some()
-}
+impl Listed for Customers {
+    const URL: &'static str = "/v1/customers";
+    const LIST: Spec = Spec::list(&["created", "email"], &["test_clock"]);
 
-fn deleted_stub(id: &str) -> Value {
-    json!({ "id": id, "object": "customer", "deleted": true })
-}
-
-/// A customer that exists and is not deleted (Stripe refuses changes to deleted ones).
-pub fn live<'a>(store: &'a Store, id: &str) -> Result<&'a Value, ApiError> {
-    store
-        .customers
-        .get(id)
-        .filter(|c| !is_deleted(c))
-        .ok_or_else(|| ApiError::no_such(RESOURCE, id))
-}
-
-/// Stores a customer and queues it for the search index.
-pub fn save(app: &App, store: &mut Store, customer: Value) {
-    save_at(store, customer, app.clock.now_ms());
-}
-
-/// [`save`] at a given fake time (the billing engine's changes).
-pub fn save_at(store: &mut Store, customer: Value, now_ms: i64) {
-    let id = customer["id"].as_str().unwrap_or_default().to_owned();
-    let delay = store.search_delay_ms;
-    store
-        .customer_search
-        .record(&id, Some(customer.clone()), now_ms, delay);
-    store.customers.insert(customer);
+    /// Deleted customers are never listed; Stripe documents `email` as case-sensitive.
+    fn filter(params: &Params) -> Result<impl Fn(&Value) -> bool + '_, ApiError> {
+        let email = params.string("email")?;
+        Ok(move |c: &Value| !is_deleted(c) && email.is_none_or(|e| c["email"] == e))
+    }
 }
 
 pub async fn create(State(app): State<App>, request: ApiRequest) -> ApiResult {
@@ -181,26 +115,8 @@ pub async fn create(State(app): State<App>, request: ApiRequest) -> ApiResult {
         apply(&mut customer, params)?;
         check_default_payment_method(store, &Value::Null, &customer)?;
         changes.created("customer.created", &customer);
-        save(&app, store, customer.clone());
+        save(store, customer.clone(), app.clock.now_ms());
         request.render(store, customer)
-    })
-}
-
-pub async fn retrieve(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    request: ApiRequest,
-) -> ApiResult {
-    request.params(&EXPAND_ONLY)?;
-    app.read(|store| {
-        let customer = store
-            .customers
-            .get(&id)
-            .ok_or_else(|| ApiError::no_such(RESOURCE, &id))?;
-        if is_deleted(customer) {
-            return Ok(Json(deleted_stub(&id)));
-        }
-        request.render(store, customer.clone())
     })
 }
 
@@ -216,7 +132,7 @@ pub async fn update(
         apply(&mut after, params)?;
         check_default_payment_method(store, &before, &after)?;
         changes.updated("customer.updated", &before, &after);
-        save(&app, store, after.clone());
+        save(store, after.clone(), app.clock.now_ms());
         request.render(store, after)
     })
 }
@@ -227,36 +143,13 @@ pub async fn delete(
     request: ApiRequest,
 ) -> ApiResult {
     request.params(&NONE)?;
-    let ctx = Ctx::of(&app);
+    let ctx = app.ctx();
     app.write(&request, |store, changes| {
-        let mut customer = live(store, &id)?.clone();
+        let customer = live(store, &id)?.clone();
         // Its subscriptions end first, then the customer.
         subscriptions::cancel_all_of(store, changes, &ctx, &id);
-        // The event carries the whole customer; the store keeps it, marked deleted.
-        changes.deleted("customer.deleted", &customer);
-        customer["deleted"] = json!(true);
-        store.customers.insert(customer);
-        store
-            .customer_search
-            .record(&id, None, app.clock.now_ms(), store.search_delay_ms);
+        customers::delete(store, changes, customer, app.clock.now_ms());
         Ok(Json(deleted_stub(&id)))
-    })
-}
-
-pub async fn list(State(app): State<App>, request: ApiRequest) -> ApiResult {
-    let params = request.params(&LIST)?;
-    // Stripe documents this filter as case-sensitive.
-    let email = params.string("email")?;
-    app.read(|store| {
-        let include = |c: &Value| !is_deleted(c) && email.is_none_or(|e| c["email"] == e);
-        let page = list::page(
-            params,
-            store.customers.newest_first(),
-            include,
-            URL,
-            RESOURCE,
-        )?;
-        request.render(store, page)
     })
 }
 

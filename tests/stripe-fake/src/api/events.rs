@@ -1,72 +1,52 @@
 //! `/v1/events`: retrieve and list the events the fake has recorded.
 
-use axum::extract::{Path, State};
+use serde_json::Value;
 
-use crate::app::App;
-use crate::error::ApiError;
-use crate::list;
-use crate::params::{Change, EXPAND_ONLY, Spec};
-use crate::pipeline::{ApiRequest, ApiResult};
+use crate::http::params::{Change, Params, Spec};
+use crate::http::resource::{Listed, Resource};
+use crate::model::error::ApiError;
+use crate::model::store::{Collection, Store};
 
-const RESOURCE: &str = "event";
-const URL: &str = "/v1/events";
 const MAX_TYPES: usize = 20;
 
-const LIST: Spec = Spec::new(
-    &[
-        "created",
-        "ending_before",
-        "expand",
-        "limit",
-        "starting_after",
-        "type",
-        "types",
-    ],
-    &["delivery_success"],
-);
+pub struct Events;
 
-pub async fn retrieve(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    request: ApiRequest,
-) -> ApiResult {
-    request.params(&EXPAND_ONLY)?;
-    app.read(|store| {
-        let event = store
-            .events
-            .get(&id)
-            .ok_or_else(|| ApiError::no_such(RESOURCE, &id))?;
-        request.render(store, event.clone())
-    })
+impl Resource for Events {
+    const NAME: &'static str = "event";
+
+    fn collection(store: &Store) -> &Collection {
+        &store.events
+    }
 }
 
-pub async fn list(State(app): State<App>, request: ApiRequest) -> ApiResult {
-    let params = request.params(&LIST)?;
-    let patterns: Vec<String> = match (params.string("type")?, params.string_list("types")?) {
-        (Some(_), Change::Set(_)) => {
-            return Err(ApiError::invalid(
-                "types",
-                "You may only specify one of these parameters: type, types.",
-            ));
-        }
-        (Some(one), _) => vec![one.to_owned()],
-        (None, Change::Set(many)) if many.len() > MAX_TYPES => {
-            return Err(ApiError::invalid(
-                "types",
-                format!("You can specify at most {MAX_TYPES} types."),
-            ));
-        }
-        (None, Change::Set(many)) => many,
-        (None, Change::Keep | Change::Clear) => Vec::new(),
-    };
-    app.read(|store| {
-        let include = |event: &serde_json::Value| {
+impl Listed for Events {
+    const URL: &'static str = "/v1/events";
+    const LIST: Spec = Spec::list(&["created", "type", "types"], &["delivery_success"]);
+
+    /// `type` (one pattern) or `types[]` (up to 20), not both.
+    fn filter(params: &Params) -> Result<impl Fn(&Value) -> bool + '_, ApiError> {
+        let patterns: Vec<String> = match (params.string("type")?, params.string_list("types")?) {
+            (Some(_), Change::Set(_)) => {
+                return Err(ApiError::invalid(
+                    "types",
+                    "You may only specify one of these parameters: type, types.",
+                ));
+            }
+            (Some(one), _) => vec![one.to_owned()],
+            (None, Change::Set(many)) if many.len() > MAX_TYPES => {
+                return Err(ApiError::invalid(
+                    "types",
+                    format!("You can specify at most {MAX_TYPES} types."),
+                ));
+            }
+            (None, Change::Set(many)) => many,
+            (None, Change::Keep | Change::Clear) => Vec::new(),
+        };
+        Ok(move |event: &Value| {
             let event_type = event["type"].as_str().unwrap_or_default();
             patterns.is_empty() || patterns.iter().any(|p| type_matches(p, event_type))
-        };
-        let page = list::page(params, store.events.newest_first(), include, URL, RESOURCE)?;
-        request.render(store, page)
-    })
+        })
+    }
 }
 
 /// `customer.created`, or a group with a trailing wildcard: `customer.*`.

@@ -4,35 +4,23 @@
 use axum::extract::{Path, State};
 use serde_json::Value;
 
-use crate::api::subscriptions::{item_inputs, proration_behavior, resolve_items, restarts_cycle};
+use super::subscriptions::{
+    ItemInput, item_inputs, proration_behavior, resolve_items, restarts_cycle,
+};
 use crate::app::App;
 use crate::billing::invoices::PREVIEW_PREFIX;
-use crate::billing::subscriptions::{self, ChangePlan, InvoiceSpec};
-use crate::billing::{Ctx, schedules};
-use crate::error::ApiError;
-use crate::ids;
-use crate::list;
-use crate::params::{Change, EXPAND_ONLY, Params, Spec};
-use crate::pipeline::{ApiRequest, ApiResult};
-use crate::store::Store;
+use crate::billing::item_changes::{self, ChangePlan};
+use crate::billing::subscriptions::{self, InvoiceSpec};
+use crate::billing::{Ctx, ProrationBehavior, schedules};
+use crate::http::list;
+use crate::http::params::{Change, Params, Spec};
+use crate::http::pipeline::{ApiRequest, ApiResult};
+use crate::http::resource::{Listed, Resource};
+use crate::model::error::ApiError;
+use crate::model::ids;
+use crate::model::store::{Collection, Store};
 
-const RESOURCE: &str = "invoice";
-const URL: &str = "/v1/invoices";
-
-const LIST: Spec = Spec::new(
-    &[
-        "created",
-        "customer",
-        "ending_before",
-        "expand",
-        "limit",
-        "starting_after",
-        "status",
-        "subscription",
-    ],
-    &["collection_method", "customer_account", "due_date"],
-);
-const LINES: Spec = Spec::new(&["ending_before", "expand", "limit", "starting_after"], &[]);
+const LINES: Spec = Spec::list(&[], &[]);
 const PREVIEW: Spec = Spec::new(
     &[
         "automatic_tax",
@@ -78,56 +66,34 @@ const PREVIEW_DETAILS: Spec = Spec::new(
 const AUTOMATIC_TAX: Spec = Spec::new(&["enabled"], &["liability"]);
 const STATUSES: &[&str] = &["draft", "open", "paid", "uncollectible", "void"];
 
-fn stored(store: &Store, id: &str) -> Result<Value, ApiError> {
-    store
-        .invoices
-        .get(id)
-        .cloned()
-        .ok_or_else(|| ApiError::no_such(RESOURCE, id))
-}
+pub struct Invoices;
 
-pub async fn retrieve(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    request: ApiRequest,
-) -> ApiResult {
-    request.params(&EXPAND_ONLY)?;
-    app.read(|store| {
-        let invoice = stored(store, &id)?;
-        request.render(store, invoice)
-    })
-}
+impl Resource for Invoices {
+    const NAME: &'static str = "invoice";
 
-pub async fn list(State(app): State<App>, request: ApiRequest) -> ApiResult {
-    let params = request.params(&LIST)?;
-    let customer = params.string("customer")?.filter(|c| !c.is_empty());
-    let subscription = params.string("subscription")?.filter(|s| !s.is_empty());
-    let status = params.string("status")?;
-    if let Some(bad) = status.filter(|s| !STATUSES.contains(s)) {
-        return Err(ApiError::invalid(
-            "status",
-            format!(
-                "Invalid status: must be one of {} (got {bad})",
-                STATUSES.join(", ")
-            ),
-        ));
+    fn collection(store: &Store) -> &Collection {
+        &store.invoices
     }
-    app.read(|store| {
-        let include = |invoice: &Value| {
+}
+
+impl Listed for Invoices {
+    const URL: &'static str = "/v1/invoices";
+    const LIST: Spec = Spec::list(
+        &["created", "customer", "status", "subscription"],
+        &["collection_method", "customer_account", "due_date"],
+    );
+
+    fn filter(params: &Params) -> Result<impl Fn(&Value) -> bool + '_, ApiError> {
+        let customer = params.string("customer")?.filter(|c| !c.is_empty());
+        let subscription = params.string("subscription")?.filter(|s| !s.is_empty());
+        let status = params.one_of("status", STATUSES)?;
+        Ok(move |invoice: &Value| {
             customer.is_none_or(|c| invoice["customer"] == c)
                 && subscription
                     .is_none_or(|s| invoice["parent"]["subscription_details"]["subscription"] == s)
                 && status.is_none_or(|s| invoice["status"] == s)
-        };
-        let page = list::page(
-            params,
-            store.invoices.newest_first(),
-            include,
-            URL,
-            RESOURCE,
-        )?;
-        request.render(store, page)
-    })
+        })
+    }
 }
 
 pub async fn lines(
@@ -137,7 +103,7 @@ pub async fn lines(
 ) -> ApiResult {
     let params = request.params(&LINES)?;
     app.read(|store| {
-        stored(store, &id)?;
+        Invoices::get(store, &id)?;
         let lines = store
             .billing
             .invoice_lines
@@ -157,8 +123,8 @@ pub async fn lines(
 
 /// What `subscription_details` asks the preview to change.
 struct Details {
-    inputs: Option<Vec<crate::api::subscriptions::ItemInput>>,
-    behavior: crate::billing::ProrationBehavior,
+    inputs: Option<Vec<ItemInput>>,
+    behavior: ProrationBehavior,
     proration_date: Option<i64>,
     cancel_at_period_end: Option<bool>,
     restart: bool,
@@ -189,7 +155,7 @@ const DETAILS_ITEMS: &str = "subscription_details[items]";
 /// `period.start`).
 pub async fn create_preview(State(app): State<App>, request: ApiRequest) -> ApiResult {
     let params = request.params(&PREVIEW)?;
-    let ctx = Ctx::of(&app);
+    let ctx = app.ctx();
     if let Change::Set(tax) = params.hash("automatic_tax")? {
         tax.check(&AUTOMATIC_TAX)?;
         if tax.boolean("enabled")? == Some(true) {
@@ -254,14 +220,14 @@ pub async fn create_preview(State(app): State<App>, request: ApiRequest) -> ApiR
                 ctx.now,
             )?;
             if let Some(t) = details.proration_date {
-                subscriptions::check_proration_date(
+                item_changes::check_proration_date(
                     &subscription,
                     t,
                     "subscription_details[proration_date]",
                 )?;
             }
             let t = details.proration_date.unwrap_or(ctx.now);
-            Some(subscriptions::plan_change(
+            Some(item_changes::plan_change(
                 store,
                 &view,
                 items,
@@ -302,19 +268,19 @@ fn preview(
     };
     let virtual_items = match plan {
         Some(plan) if !recurring_only => {
-            subscriptions::proration_items(store, subscription, plan, false, ctx.now)
+            item_changes::proration_items(store, subscription, plan, false, ctx.now)
         }
         _ => Vec::new(),
     };
     let pending = if recurring_only {
         Vec::new()
     } else {
-        subscriptions::with_pending(store, subscription_id, &virtual_items)
+        item_changes::with_pending(store, subscription_id, &virtual_items)
     };
     if let Some(plan) = plan.filter(|p| p.immediate.is_some() && !recurring_only) {
         let mut after = subscription.clone();
         subscriptions::set_items(&mut after, &plan.after, plan.period);
-        return subscriptions::immediate_invoice(store, &after, plan, pending, id, true, ctx.now);
+        return item_changes::immediate_invoice(store, &after, plan, pending, id, true, ctx.now);
     }
     let end = period.1;
     if subscription["cancel_at_period_end"] == true

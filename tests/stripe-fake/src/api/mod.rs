@@ -1,16 +1,17 @@
-//! The Stripe API routes under `/v1`, all behind the shared request pipeline.
+//! The Stripe API routes under `/v1`, all behind the shared request pipeline: one module per
+//! resource with its parameter specs and handlers; stored resources share `retrieve` and `list`.
 
 mod billing_portal;
-pub mod customers;
+mod customers;
 mod events;
 mod invoice_items;
 mod invoices;
-pub mod payment_methods;
+mod payment_methods;
 mod prices;
 mod products;
-pub mod setup_intents;
+mod setup_intents;
 mod subscription_schedules;
-pub mod subscriptions;
+mod subscriptions;
 mod webhook_endpoints;
 
 use axum::Router;
@@ -18,25 +19,36 @@ use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 
 use crate::app::App;
-use crate::pipeline::{api_layer, unrecognized};
+use crate::http::pipeline::{api_layer, unrecognized};
+use crate::http::resource::{list, retrieve};
+use customers::Customers;
+use events::Events;
+use invoice_items::InvoiceItems;
+use invoices::Invoices;
+use payment_methods::PaymentMethods;
+use prices::Prices;
+use products::Products;
+use subscription_schedules::SubscriptionSchedules;
+use subscriptions::Subscriptions;
+use webhook_endpoints::WebhookEndpoints;
 
 pub fn router(app: App) -> Router<App> {
     Router::new()
-        .route("/customers", get(customers::list).post(customers::create))
+        .route("/customers", get(list::<Customers>).post(customers::create))
         .route("/customers/search", get(customers::search))
         .route(
             "/customers/{id}",
-            get(customers::retrieve)
+            get(retrieve::<Customers>)
                 .post(customers::update)
                 .delete(customers::delete),
         )
         .route(
             "/webhook_endpoints",
-            get(webhook_endpoints::list).post(webhook_endpoints::create),
+            get(list::<WebhookEndpoints>).post(webhook_endpoints::create),
         )
         .route(
             "/webhook_endpoints/{id}",
-            get(webhook_endpoints::retrieve)
+            get(retrieve::<WebhookEndpoints>)
                 .post(webhook_endpoints::update)
                 .delete(webhook_endpoints::delete),
         )
@@ -49,10 +61,10 @@ pub fn router(app: App) -> Router<App> {
             get(payment_methods::retrieve_for_customer),
         )
         .route("/payment_methods", get(payment_methods::list))
-        .route("/payment_methods/{id}", get(payment_methods::retrieve))
+        .route("/payment_methods/{id}", get(retrieve::<PaymentMethods>))
         .route(
             "/payment_methods/{id}/attach",
-            post(payment_methods::attach_handler),
+            post(payment_methods::attach),
         )
         .route(
             "/payment_methods/{id}/detach",
@@ -64,26 +76,26 @@ pub fn router(app: App) -> Router<App> {
         .route("/setup_intents/{id}/cancel", post(setup_intents::cancel))
         .route("/billing_portal/sessions", post(billing_portal::create))
         .route("/products", post(products::create))
-        .route("/products/{id}", get(products::retrieve))
-        .route("/prices", get(prices::list).post(prices::create))
-        .route("/prices/{id}", get(prices::retrieve))
+        .route("/products/{id}", get(retrieve::<Products>))
+        .route("/prices", get(list::<Prices>).post(prices::create))
+        .route("/prices/{id}", get(retrieve::<Prices>))
         .route(
             "/subscriptions",
-            get(subscriptions::list).post(subscriptions::create),
+            get(list::<Subscriptions>).post(subscriptions::create),
         )
         .route(
             "/subscriptions/{id}",
-            get(subscriptions::retrieve)
+            get(retrieve::<Subscriptions>)
                 .post(subscriptions::update)
                 .delete(subscriptions::cancel),
         )
         .route(
             "/subscription_schedules",
-            get(subscription_schedules::list).post(subscription_schedules::create),
+            get(list::<SubscriptionSchedules>).post(subscription_schedules::create),
         )
         .route(
             "/subscription_schedules/{id}",
-            get(subscription_schedules::retrieve).post(subscription_schedules::update),
+            get(retrieve::<SubscriptionSchedules>).post(subscription_schedules::update),
         )
         .route(
             "/subscription_schedules/{id}/release",
@@ -93,14 +105,14 @@ pub fn router(app: App) -> Router<App> {
             "/subscription_schedules/{id}/cancel",
             post(subscription_schedules::cancel),
         )
-        .route("/invoices", get(invoices::list))
+        .route("/invoices", get(list::<Invoices>))
         .route("/invoices/create_preview", post(invoices::create_preview))
-        .route("/invoices/{id}", get(invoices::retrieve))
+        .route("/invoices/{id}", get(retrieve::<Invoices>))
         .route("/invoices/{id}/lines", get(invoices::lines))
-        .route("/invoiceitems", get(invoice_items::list))
-        .route("/invoiceitems/{id}", get(invoice_items::retrieve))
-        .route("/events", get(events::list))
-        .route("/events/{id}", get(events::retrieve))
+        .route("/invoiceitems", get(list::<InvoiceItems>))
+        .route("/invoiceitems/{id}", get(retrieve::<InvoiceItems>))
+        .route("/events", get(list::<Events>))
+        .route("/events/{id}", get(retrieve::<Events>))
         .fallback(unrecognized)
         .method_not_allowed_fallback(unrecognized)
         .layer(from_fn_with_state(app, api_layer))

@@ -1,37 +1,19 @@
 //! `/v1/prices`: list (with `lookup_keys[]`), retrieve and a basic create.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde_json::{Value, json};
 
+use super::products;
 use crate::app::App;
-use crate::calendar::Interval;
-use crate::catalogue::{self, NewPrice, NewProduct, Recurrence};
-use crate::error::ApiError;
-use crate::ids;
-use crate::list;
-use crate::params::{Change, EXPAND_ONLY, Params, Spec};
-use crate::pipeline::{ApiRequest, ApiResult};
-use crate::store::Store;
+use crate::http::params::{Change, Params, Spec};
+use crate::http::pipeline::{ApiRequest, ApiResult};
+use crate::http::resource::{Listed, Resource};
+use crate::model::calendar::Interval;
+use crate::model::catalogue::{self, NewPrice, NewProduct, Recurrence};
+use crate::model::error::ApiError;
+use crate::model::ids;
+use crate::model::store::{Collection, Store};
 
-const RESOURCE: &str = "price";
-const URL: &str = "/v1/prices";
-
-const LIST: Spec = Spec::new(
-    &[
-        "active",
-        "created",
-        "currency",
-        "ending_before",
-        "expand",
-        "limit",
-        "lookup_keys",
-        "product",
-        "recurring",
-        "starting_after",
-        "type",
-    ],
-    &[],
-);
 const LIST_RECURRING: Spec = Spec::new(&["interval", "usage_type"], &["meter"]);
 const CREATE: Spec = Spec::new(
     &[
@@ -111,41 +93,64 @@ fn usage_type(params: &Params) -> Result<(), ApiError> {
     }
 }
 
-pub async fn list(State(app): State<App>, request: ApiRequest) -> ApiResult {
-    let params = request.params(&LIST)?;
-    let active = params.boolean("active")?;
-    let currency = params.string("currency")?.map(str::to_lowercase);
-    let product = params.string("product")?.filter(|p| !p.is_empty());
-    let kind = params.string("type")?;
-    if let Some(bad) = kind.filter(|t| !["one_time", "recurring"].contains(t)) {
-        return Err(ApiError::invalid(
-            "type",
-            format!("Invalid type: must be one of one_time or recurring (got {bad})"),
-        ));
+pub struct Prices;
+
+impl Resource for Prices {
+    const NAME: &'static str = "price";
+
+    fn collection(store: &Store) -> &Collection {
+        &store.prices
     }
-    let lookup_keys = match params.string_list("lookup_keys")? {
-        Change::Set(keys) => Some(keys),
-        Change::Keep | Change::Clear => None,
-    };
-    if lookup_keys
-        .as_ref()
-        .is_some_and(|k| k.len() > MAX_LOOKUP_KEYS)
-    {
-        return Err(ApiError::invalid(
+}
+
+impl Listed for Prices {
+    const URL: &'static str = "/v1/prices";
+    const LIST: Spec = Spec::list(
+        &[
+            "active",
+            "created",
+            "currency",
             "lookup_keys",
-            format!("You can pass at most {MAX_LOOKUP_KEYS} lookup_keys."),
-        ));
-    }
-    let recurring_interval = match params.hash("recurring")? {
-        Change::Set(recurring) => {
-            recurring.check(&LIST_RECURRING)?;
-            usage_type(&recurring)?;
-            interval(&recurring)?
+            "product",
+            "recurring",
+            "type",
+        ],
+        &[],
+    );
+
+    fn filter(params: &Params) -> Result<impl Fn(&Value) -> bool + '_, ApiError> {
+        let active = params.boolean("active")?;
+        let currency = params.string("currency")?.map(str::to_lowercase);
+        let product = params.string("product")?.filter(|p| !p.is_empty());
+        let kind = params.string("type")?;
+        if let Some(bad) = kind.filter(|t| !["one_time", "recurring"].contains(t)) {
+            return Err(ApiError::invalid(
+                "type",
+                format!("Invalid type: must be one of one_time or recurring (got {bad})"),
+            ));
         }
-        Change::Keep | Change::Clear => None,
-    };
-    app.read(|store| {
-        let include = |price: &Value| {
+        let lookup_keys = match params.string_list("lookup_keys")? {
+            Change::Set(keys) => Some(keys),
+            Change::Keep | Change::Clear => None,
+        };
+        if lookup_keys
+            .as_ref()
+            .is_some_and(|k| k.len() > MAX_LOOKUP_KEYS)
+        {
+            return Err(ApiError::invalid(
+                "lookup_keys",
+                format!("You can pass at most {MAX_LOOKUP_KEYS} lookup_keys."),
+            ));
+        }
+        let recurring_interval = match params.hash("recurring")? {
+            Change::Set(recurring) => {
+                recurring.check(&LIST_RECURRING)?;
+                usage_type(&recurring)?;
+                interval(&recurring)?
+            }
+            Change::Keep | Change::Clear => None,
+        };
+        Ok(move |price: &Value| {
             active.is_none_or(|a| price["active"] == a)
                 && currency
                     .as_ref()
@@ -158,26 +163,8 @@ pub async fn list(State(app): State<App>, request: ApiRequest) -> ApiResult {
                         .is_some_and(|k| keys.iter().any(|key| key == k))
                 })
                 && recurring_interval.is_none_or(|i| price["recurring"]["interval"] == i.as_str())
-        };
-        let page = list::page(params, store.prices.newest_first(), include, URL, RESOURCE)?;
-        request.render(store, page)
-    })
-}
-
-pub async fn retrieve(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    request: ApiRequest,
-) -> ApiResult {
-    request.params(&EXPAND_ONLY)?;
-    app.read(|store| {
-        let price = store
-            .prices
-            .get(&id)
-            .cloned()
-            .ok_or_else(|| ApiError::no_such(RESOURCE, &id))?;
-        request.render(store, price)
-    })
+        })
+    }
 }
 
 fn recurrence(params: &Params) -> Result<Option<Recurrence>, ApiError> {
@@ -189,13 +176,7 @@ fn recurrence(params: &Params) -> Result<Option<Recurrence>, ApiError> {
     let interval = interval(&recurring)?
         .ok_or_else(|| ApiError::missing_parameter(&recurring.name("interval")))?;
     let count = recurring.integer("interval_count")?.unwrap_or(1);
-    let max = match interval {
-        Interval::Day => 1095,
-        Interval::Week => 156,
-        Interval::Month => 36,
-        Interval::Year => 3,
-    };
-    if !(1..=max).contains(&count) {
+    if !(1..=interval.max_count()).contains(&count) {
         return Err(ApiError::invalid(
             recurring.name("interval_count"),
             "The billing interval may be at most three years.",
@@ -244,7 +225,7 @@ fn product_for(
                 name: data.required_string("name")?,
                 created: now,
             });
-            super::products::apply(&mut product, &data)?;
+            products::apply(&mut product, &data)?;
             Ok((id, Some(product)))
         }
         (None, _) => Err(ApiError::missing_parameter("product")),

@@ -1,16 +1,26 @@
 //! `/v1/products`: retrieve and a basic create.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde_json::{Value, json};
 
 use crate::app::App;
-use crate::catalogue::{self, NewProduct};
-use crate::error::ApiError;
-use crate::ids;
-use crate::params::{Change, EXPAND_ONLY, Params, Spec};
-use crate::pipeline::{ApiRequest, ApiResult};
+use crate::http::params::{Change, Params, Spec};
+use crate::http::pipeline::{ApiRequest, ApiResult};
+use crate::http::resource::Resource;
+use crate::model::catalogue::{self, NewProduct};
+use crate::model::error::ApiError;
+use crate::model::ids;
+use crate::model::store::{Collection, Store};
 
-const RESOURCE: &str = "product";
+pub struct Products;
+
+impl Resource for Products {
+    const NAME: &'static str = "product";
+
+    fn collection(store: &Store) -> &Collection {
+        &store.products
+    }
+}
 
 const CREATE: Spec = Spec::new(
     &[
@@ -91,22 +101,6 @@ pub async fn create(State(app): State<App>, request: ApiRequest) -> ApiResult {
         }
         changes.created("product.created", &product);
         store.products.insert(product.clone());
-        request.render(store, product)
-    })
-}
-
-pub async fn retrieve(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    request: ApiRequest,
-) -> ApiResult {
-    request.params(&EXPAND_ONLY)?;
-    app.read(|store| {
-        let product = store
-            .products
-            .get(&id)
-            .cloned()
-            .ok_or_else(|| ApiError::no_such(RESOURCE, &id))?;
         request.render(store, product)
     })
 }

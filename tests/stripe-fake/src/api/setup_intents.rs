@@ -1,27 +1,22 @@
-//! `/v1/setup_intents`: create, retrieve, confirm and cancel. Confirming resolves the payment
-//! method (test tokens make a new one), then follows the test card: success attaches it to the
-//! intent's customer, a declining card fails with 402, a 3D Secure card waits in `requires_action`
-//! until `POST /_fake/setup_intents/:id/authenticate`. Stripe.js's path (publishable key plus the
-//! client secret) is accepted on retrieve and confirm.
+//! `/v1/setup_intents`: create, retrieve, confirm and cancel. The intent's state machine (what
+//! the test card does on confirm, the 3D Secure wait) is `crate::model::setup_intents`; a 3D
+//! Secure challenge is completed with `POST /_fake/setup_intents/:id/authenticate`. Stripe.js's
+//! path (publishable key plus the client secret) is accepted on retrieve and confirm.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use crate::api::{customers, payment_methods};
 use crate::app::App;
-use crate::cards::Setup;
-use crate::error::ApiError;
-use crate::events::Changes;
-use crate::ids;
-use crate::params::{Change, Params, Spec};
-use crate::pipeline::{ApiRequest, ApiResult};
-use crate::store::Store;
-
-/// Stripe's own spelling in `No such setupintent: 'seti_…'`.
-const RESOURCE: &str = "setupintent";
-const UNEXPECTED_STATE: &str = "setup_intent_unexpected_state";
-const SECRET_LEN: usize = 25;
+use crate::http::params::{Change, Params, Spec};
+use crate::http::pipeline::{ApiRequest, ApiResult};
+use crate::model::customers;
+use crate::model::error::ApiError;
+use crate::model::ids;
+use crate::model::payment_methods;
+use crate::model::setup_intents::{
+    self, OFFERED_TYPES, blank, check_confirmable, missing_payment_method, stored,
+};
+use crate::model::store::Store;
 
 const CREATE: Spec = Spec::new(
     &[
@@ -95,52 +90,6 @@ const RETURN_URL_NEEDED: &str = "This SetupIntent is configured to accept paymen
     methods, set `automatic_payment_methods[enabled]` to `true` and \
     `automatic_payment_methods[allow_redirects]` to `never` when creating Setup Intents and \
     Payment Intents.";
-
-/// The only payment method type the fake's account offers.
-const OFFERED_TYPES: &[&str] = &["card"];
-
-/// A new SetupIntent (key set of the published fixture plus endive's
-/// `allowed_payment_method_types`), using automatic payment methods like Stripe since 2023-08-16.
-fn blank(id: &str, created: i64, payment_method_configuration: &str) -> Value {
-    json!({
-        "id": id,
-        "object": "setup_intent",
-        "allowed_payment_method_types": null,
-        "application": null,
-        "automatic_payment_methods": { "enabled": true },
-        "cancellation_reason": null,
-        "client_secret": format!("{id}_secret_{}", ids::alphanumeric(SECRET_LEN)),
-        "created": created,
-        "customer": null,
-        "description": null,
-        "excluded_payment_method_types": null,
-        "flow_directions": null,
-        "last_setup_error": null,
-        "latest_attempt": null,
-        "livemode": false,
-        "mandate": null,
-        "metadata": {},
-        "next_action": null,
-        "on_behalf_of": null,
-        "payment_method": null,
-        "payment_method_configuration_details": { "id": payment_method_configuration, "parent": null },
-        "payment_method_options": {
-            "card": { "mandate_options": null, "network": null, "request_three_d_secure": "automatic" }
-        },
-        "payment_method_types": OFFERED_TYPES,
-        "single_use_mandate": null,
-        "status": "requires_payment_method",
-        "usage": "off_session"
-    })
-}
-
-fn stored(store: &Store, id: &str) -> Result<Value, ApiError> {
-    store
-        .setup_intents
-        .get(id)
-        .cloned()
-        .ok_or_else(|| ApiError::no_such(RESOURCE, id))
-}
 
 fn non_empty<'a>(params: &'a Params, key: &str) -> Result<Option<&'a str>, ApiError> {
     Ok(params.string(key)?.filter(|s| !s.is_empty()))
@@ -313,8 +262,7 @@ pub async fn create(State(app): State<App>, request: ApiRequest) -> ApiResult {
     }
     app.write(&request, |store, changes| {
         if let Some(customer) = customer {
-            customers::live(store, customer)
-                .map_err(|_| ApiError::no_such_param("customer", customer, "customer"))?;
+            customers::live_param(store, customer)?;
             intent["customer"] = json!(customer);
         }
         if let Some(pm) = payment_method {
@@ -325,7 +273,14 @@ pub async fn create(State(app): State<App>, request: ApiRequest) -> ApiResult {
         }
         changes.event("setup_intent.created", &intent);
         let outcome = if confirm {
-            confirm_intent(&app, store, changes, intent, None)?
+            setup_intents::confirm(
+                store,
+                changes,
+                intent,
+                None,
+                app.clock.now(),
+                &app.base_url(),
+            )?
         } else {
             store.setup_intents.insert(intent.clone());
             Ok(intent)
@@ -361,7 +316,14 @@ pub async fn confirm(
         check_client_secret(&request, params, &intent)?;
         check_confirmable(&intent)?;
         check_return_url(&app, &intent, return_url)?;
-        let outcome = confirm_intent(&app, store, changes, intent, payment_method)?;
+        let outcome = setup_intents::confirm(
+            store,
+            changes,
+            intent,
+            payment_method,
+            app.clock.now(),
+            &app.base_url(),
+        )?;
         Ok(outcome.and_then(|intent| respond(&request, store, intent)))
     })?
 }
@@ -386,61 +348,9 @@ pub async fn cancel(
         }
     };
     app.write(&request, |store, changes| {
-        let mut intent = stored(store, &id)?;
-        let status = intent["status"].as_str().unwrap_or_default().to_owned();
-        if !PENDING.contains(&status.as_str()) {
-            return Err(ApiError::unexpected_state(
-                UNEXPECTED_STATE,
-                format!(
-                    "You cannot cancel this SetupIntent because it has a status of {status}. \
-                     Only a SetupIntent with one of the following statuses may be canceled: \
-                     requires_payment_method, requires_confirmation, requires_action."
-                ),
-            ));
-        }
-        intent["status"] = json!("canceled");
-        intent["cancellation_reason"] = json!(reason);
-        intent["next_action"] = Value::Null;
-        changes.event("setup_intent.canceled", &intent);
-        store.setup_intents.insert(intent.clone());
+        let intent = setup_intents::cancel(store, changes, &id, reason)?;
         request.render(store, intent)
     })
-}
-
-/// Statuses from which an intent can still be confirmed or canceled.
-const PENDING: &[&str] = &[
-    "requires_payment_method",
-    "requires_confirmation",
-    "requires_action",
-];
-
-fn check_confirmable(intent: &Value) -> Result<(), ApiError> {
-    let status = intent["status"].as_str().unwrap_or_default();
-    if PENDING.contains(&status) {
-        return Ok(());
-    }
-    let message = if status == "succeeded" {
-        "You cannot confirm this SetupIntent because it has already succeeded after being \
-         previously confirmed."
-            .to_owned()
-    } else {
-        format!(
-            "You cannot confirm this SetupIntent because it has a status of {status}. Only a \
-             SetupIntent with one of the following statuses may be confirmed: \
-             requires_payment_method, requires_confirmation, requires_action."
-        )
-    };
-    Err(ApiError::unexpected_state(UNEXPECTED_STATE, message).object("setup_intent", intent))
-}
-
-fn missing_payment_method() -> ApiError {
-    ApiError::unexpected_state(
-        UNEXPECTED_STATE,
-        "You cannot confirm this SetupIntent because it's missing a payment method. You can \
-         either update the SetupIntent with a payment method and then confirm it again, or \
-         confirm it again directly with a payment method.",
-    )
-    .param("payment_method")
 }
 
 /// A server-side confirm of an intent that may offer redirect-based payment methods needs a
@@ -454,150 +364,4 @@ fn check_return_url(app: &App, intent: &Value, return_url: Option<&str>) -> Resu
         );
     }
     Ok(())
-}
-
-/// Confirms `intent` (already checked to be confirmable) with `payment_method` or the one it
-/// holds, stores it and records its events. A declined card is `Ok(Err(402))`: the intent changed
-/// and its events stand, but the client gets Stripe's card error.
-fn confirm_intent(
-    app: &App,
-    store: &mut Store,
-    changes: &mut Changes,
-    mut intent: Value,
-    payment_method: Option<&str>,
-) -> Result<Result<Value, ApiError>, ApiError> {
-    let customer = intent["customer"].as_str().map(str::to_owned);
-    let pm = match payment_method {
-        Some(pm) => payment_methods::resolve(store, pm, "payment_method", app.clock.now())?,
-        None => intent["payment_method"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(missing_payment_method)?,
-    };
-    payment_methods::check_usable(store, &pm, customer.as_deref())?;
-    let Some(state) = store.cards.get(&pm).copied() else {
-        return Err(ApiError::no_such_param(
-            "PaymentMethod",
-            &pm,
-            "payment_method",
-        ));
-    };
-    intent["last_setup_error"] = Value::Null;
-    intent["next_action"] = Value::Null;
-    match &state.card.setup {
-        Setup::Succeeds => {
-            if let Some(customer) = &customer {
-                payment_methods::attach(store, changes, &pm, customer)?;
-            }
-            payment_methods::mark_set_up(store, &pm);
-            intent["payment_method"] = json!(pm);
-            intent["status"] = json!("succeeded");
-            changes.event("setup_intent.succeeded", &intent);
-        }
-        Setup::RequiresAction => {
-            let id = intent["id"].as_str().unwrap_or_default().to_owned();
-            intent["payment_method"] = json!(pm);
-            intent["status"] = json!("requires_action");
-            intent["next_action"] = json!({
-                "type": "use_stripe_sdk",
-                "use_stripe_sdk": {
-                    "type": "three_d_secure_redirect",
-                    "stripe_js": format!("{}/_fake/setup_intents/{id}/authenticate", app.base_url()),
-                    "source": pm,
-                }
-            });
-            changes.event("setup_intent.requires_action", &intent);
-        }
-        Setup::Declines(decline) => {
-            let method = store.payment_methods.get(&pm).cloned().unwrap_or_default();
-            // `last_setup_error` is the error Stripe answers with, plus the payment method.
-            let mut error = ApiError::card_declined(decline).body()["error"].take();
-            error["payment_method"] = method.clone();
-            error["payment_method_type"] = json!("card");
-            intent["last_setup_error"] = error;
-            intent["payment_method"] = Value::Null;
-            intent["status"] = json!("requires_payment_method");
-            changes.event("setup_intent.setup_failed", &intent);
-            store.setup_intents.insert(intent.clone());
-            return Ok(Err(ApiError::card_declined(decline)
-                .object("setup_intent", &intent)
-                .object("payment_method", &method)));
-        }
-    }
-    store.setup_intents.insert(intent.clone());
-    Ok(Ok(intent))
-}
-
-/// Why `POST /_fake/setup_intents/:id/authenticate` could not act.
-pub enum AuthenticateError {
-    NotFound,
-    Conflict(String),
-}
-
-/// Stands in for the customer passing (or failing) the 3D Secure challenge of an intent in
-/// `requires_action`: success attaches the payment method to the intent's customer.
-pub fn authenticate(
-    store: &mut Store,
-    changes: &mut Changes,
-    id: &str,
-    fail: bool,
-) -> Result<Value, AuthenticateError> {
-    let mut intent = store
-        .setup_intents
-        .get(id)
-        .cloned()
-        .ok_or(AuthenticateError::NotFound)?;
-    if intent["status"] != "requires_action" {
-        return Err(AuthenticateError::Conflict(format!(
-            "setup intent {id} is {}, not requires_action",
-            intent["status"]
-        )));
-    }
-    let pm = intent["payment_method"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    intent["next_action"] = Value::Null;
-    if fail {
-        let method = store.payment_methods.get(&pm).cloned().unwrap_or_default();
-        intent["last_setup_error"] = json!({
-            "code": "setup_intent_authentication_failure",
-            "doc_url": "https://stripe.com/docs/error-codes/setup-intent-authentication-failure",
-            "message": "We are unable to authenticate your payment method. Please choose a \
-                        different payment method and try again.",
-            "payment_method": method,
-            "payment_method_type": "card",
-            "type": "invalid_request_error",
-        });
-        intent["payment_method"] = Value::Null;
-        intent["status"] = json!("requires_payment_method");
-        changes.event("setup_intent.setup_failed", &intent);
-    } else {
-        if let Some(customer) = intent["customer"].as_str() {
-            payment_methods::attach(store, changes, &pm, customer)
-                .map_err(|e| AuthenticateError::Conflict(e.message))?;
-        }
-        payment_methods::mark_set_up(store, &pm);
-        intent["status"] = json!("succeeded");
-        changes.event("setup_intent.succeeded", &intent);
-    }
-    store.setup_intents.insert(intent.clone());
-    Ok(intent)
-}
-
-impl AuthenticateError {
-    /// The control API's answer status.
-    pub fn status(&self) -> StatusCode {
-        match self {
-            Self::NotFound => StatusCode::NOT_FOUND,
-            Self::Conflict(_) => StatusCode::CONFLICT,
-        }
-    }
-
-    pub fn message(&self, id: &str) -> String {
-        match self {
-            Self::NotFound => format!("no setup intent {id}"),
-            Self::Conflict(message) => message.clone(),
-        }
-    }
 }

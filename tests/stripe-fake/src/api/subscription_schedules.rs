@@ -4,19 +4,17 @@
 use axum::extract::{Path, State};
 use serde_json::{Value, json};
 
-use crate::api::customers;
-use crate::api::subscriptions::{billing_mode, proration_behavior};
+use super::subscriptions::{billing_mode, proration_behavior};
 use crate::app::App;
 use crate::billing::schedules::{self, NewSchedule, PhaseEnd, PhaseInput, PhaseItem, RESOURCE};
-use crate::billing::{Ctx, subscriptions};
-use crate::calendar::Interval;
-use crate::error::ApiError;
-use crate::list;
-use crate::params::{Change, EXPAND_ONLY, Params, Spec};
-use crate::pipeline::{ApiRequest, ApiResult};
-use crate::store::Store;
-
-const URL: &str = "/v1/subscription_schedules";
+use crate::billing::subscriptions;
+use crate::http::params::{Change, Params, Spec};
+use crate::http::pipeline::{ApiRequest, ApiResult};
+use crate::http::resource::{Listed, Resource};
+use crate::model::calendar::Interval;
+use crate::model::customers;
+use crate::model::error::ApiError;
+use crate::model::store::{Collection, Store};
 
 const CREATE: Spec = Spec::new(
     &[
@@ -96,30 +94,37 @@ const PHASE_ITEM: Spec = Spec::new(
 const DURATION: Spec = Spec::new(&["interval", "interval_count"], &[]);
 const RELEASE: Spec = Spec::new(&["expand", "preserve_cancel_date"], &[]);
 const CANCEL: Spec = Spec::new(&["expand"], &["invoice_now", "prorate"]);
-const LIST: Spec = Spec::new(
-    &[
-        "created",
-        "customer",
-        "ending_before",
-        "expand",
-        "limit",
-        "scheduled",
-        "starting_after",
-    ],
-    &[
-        "canceled_at",
-        "completed_at",
-        "customer_account",
-        "released_at",
-    ],
-);
 
-fn stored(store: &Store, id: &str) -> Result<Value, ApiError> {
-    store
-        .subscription_schedules
-        .get(id)
-        .cloned()
-        .ok_or_else(|| ApiError::no_such(RESOURCE, id))
+pub struct SubscriptionSchedules;
+
+impl Resource for SubscriptionSchedules {
+    const NAME: &'static str = RESOURCE;
+
+    fn collection(store: &Store) -> &Collection {
+        &store.subscription_schedules
+    }
+}
+
+impl Listed for SubscriptionSchedules {
+    const URL: &'static str = "/v1/subscription_schedules";
+    const LIST: Spec = Spec::list(
+        &["created", "customer", "scheduled"],
+        &[
+            "canceled_at",
+            "completed_at",
+            "customer_account",
+            "released_at",
+        ],
+    );
+
+    fn filter(params: &Params) -> Result<impl Fn(&Value) -> bool + '_, ApiError> {
+        let customer = params.string("customer")?.filter(|c| !c.is_empty());
+        let scheduled = params.boolean("scheduled")?;
+        Ok(move |schedule: &Value| {
+            customer.is_none_or(|c| schedule["customer"] == c)
+                && scheduled.is_none_or(|s| (schedule["status"] == "not_started") == s)
+        })
+    }
 }
 
 /// `now` or a unix timestamp.
@@ -254,7 +259,7 @@ fn check_phase_items(phases: &[schedules::Phase], now: i64) -> Result<(), ApiErr
 
 pub async fn create(State(app): State<App>, request: ApiRequest) -> ApiResult {
     let params = request.params(&CREATE)?;
-    let ctx = Ctx::of(&app);
+    let ctx = app.ctx();
     if let Some(subscription) = params
         .string("from_subscription")?
         .filter(|s| !s.is_empty())
@@ -292,8 +297,7 @@ pub async fn create(State(app): State<App>, request: ApiRequest) -> ApiResult {
     let billing_mode = billing_mode(params, ctx.now)?;
     let metadata_update = params.metadata()?;
     app.write(&request, |store, changes| {
-        customers::live(store, &customer)
-            .map_err(|_| ApiError::no_such_param("customer", &customer, "customer"))?;
+        customers::live_param(store, &customer)?;
         let inputs = phase_inputs(store, params, &CREATE_PHASE, ctx.now)?
             .ok_or_else(|| ApiError::missing_parameter("phases"))?;
         let phases = schedules::resolve_phases(inputs, start)?;
@@ -318,30 +322,18 @@ pub async fn create(State(app): State<App>, request: ApiRequest) -> ApiResult {
     })
 }
 
-pub async fn retrieve(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    request: ApiRequest,
-) -> ApiResult {
-    request.params(&EXPAND_ONLY)?;
-    app.read(|store| {
-        let schedule = stored(store, &id)?;
-        request.render(store, schedule)
-    })
-}
-
 pub async fn update(
     State(app): State<App>,
     Path(id): Path<String>,
     request: ApiRequest,
 ) -> ApiResult {
     let params = request.params(&UPDATE)?;
-    let ctx = Ctx::of(&app);
+    let ctx = app.ctx();
     let end_behavior = end_behavior(params)?;
     let metadata = params.metadata()?;
     let behavior = proration_behavior(params)?;
     app.write(&request, |store, changes| {
-        stored(store, &id)?;
+        SubscriptionSchedules::get(store, &id)?;
         let phases = match phase_inputs(store, params, &UPDATE_PHASE, ctx.now)? {
             Some(inputs) => {
                 let requested = inputs.first().and_then(|p| p.start);
@@ -374,7 +366,7 @@ pub async fn release(
     request: ApiRequest,
 ) -> ApiResult {
     let params = request.params(&RELEASE)?;
-    let ctx = Ctx::of(&app);
+    let ctx = app.ctx();
     let preserve = params.boolean("preserve_cancel_date")?.unwrap_or(false);
     app.write(&request, |store, changes| {
         let schedule = schedules::release(store, changes, &ctx, &id, preserve)?;
@@ -388,29 +380,9 @@ pub async fn cancel(
     request: ApiRequest,
 ) -> ApiResult {
     request.params(&CANCEL)?;
-    let ctx = Ctx::of(&app);
+    let ctx = app.ctx();
     app.write(&request, |store, changes| {
         let schedule = schedules::cancel(store, changes, &ctx, &id)?;
         request.render(store, schedule)
-    })
-}
-
-pub async fn list(State(app): State<App>, request: ApiRequest) -> ApiResult {
-    let params = request.params(&LIST)?;
-    let customer = params.string("customer")?.filter(|c| !c.is_empty());
-    let scheduled = params.boolean("scheduled")?;
-    app.read(|store| {
-        let include = |schedule: &Value| {
-            customer.is_none_or(|c| schedule["customer"] == c)
-                && scheduled.is_none_or(|s| (schedule["status"] == "not_started") == s)
-        };
-        let page = list::page(
-            params,
-            store.subscription_schedules.newest_first(),
-            include,
-            URL,
-            RESOURCE,
-        )?;
-        request.render(store, page)
     })
 }

@@ -4,18 +4,19 @@
 use axum::extract::{Path, State};
 use serde_json::{Value, json};
 
-use crate::api::{customers, payment_methods};
 use crate::app::App;
+use crate::billing::item_changes;
 use crate::billing::subscriptions::{self, NewSubscription, RESOURCE};
-use crate::billing::{Ctx, Item, PaymentBehavior, ProrationBehavior};
-use crate::calendar::DAY;
-use crate::error::ApiError;
-use crate::list;
-use crate::params::{Change, EXPAND_ONLY, MetadataUpdate, Params, Spec};
-use crate::pipeline::{ApiRequest, ApiResult};
-use crate::store::Store;
-
-const URL: &str = "/v1/subscriptions";
+use crate::billing::{Item, PaymentBehavior, ProrationBehavior};
+use crate::http::params::{Change, Params, Spec};
+use crate::http::pipeline::{ApiRequest, ApiResult};
+use crate::http::resource::{Listed, Resource};
+use crate::model::calendar::DAY;
+use crate::model::customers;
+use crate::model::error::ApiError;
+use crate::model::metadata::MetadataUpdate;
+use crate::model::payment_methods;
+use crate::model::store::{Collection, Store};
 
 const CREATE: Spec = Spec::new(
     &[
@@ -127,27 +128,6 @@ const PAYMENT_SETTINGS: Spec = Spec::new(
 );
 pub const BILLING_MODE: Spec = Spec::new(&["flexible", "type"], &[]);
 const FLEXIBLE: Spec = Spec::new(&["proration_discounts"], &[]);
-const LIST: Spec = Spec::new(
-    &[
-        "created",
-        "customer",
-        "ending_before",
-        "expand",
-        "limit",
-        "price",
-        "starting_after",
-        "status",
-    ],
-    &[
-        "automatic_tax",
-        "collection_method",
-        "current_period_end",
-        "current_period_start",
-        "customer_account",
-        "plan",
-        "test_clock",
-    ],
-);
 const CANCEL: Spec = Spec::new(
     &["cancellation_details", "expand"],
     &["invoice_now", "prorate"],
@@ -179,15 +159,56 @@ const FEEDBACK: &[&str] = &[
 /// Stripe caps trials at two years.
 const MAX_TRIAL_DAYS: i64 = 730;
 
-fn stored(store: &Store, id: &str) -> Result<Value, ApiError> {
-    store
-        .subscriptions
-        .get(id)
-        .cloned()
-        .ok_or_else(|| ApiError::no_such(RESOURCE, id))
+pub struct Subscriptions;
+
+impl Resource for Subscriptions {
+    const NAME: &'static str = RESOURCE;
+
+    fn collection(store: &Store) -> &Collection {
+        &store.subscriptions
+    }
 }
 
-/// `billing_mode[type]` (default `flexible`, §5) and `billing_mode[flexible][proration_discounts]`.
+impl Listed for Subscriptions {
+    const URL: &'static str = "/v1/subscriptions";
+    const LIST: Spec = Spec::list(
+        &["created", "customer", "price", "status"],
+        &[
+            "automatic_tax",
+            "collection_method",
+            "current_period_end",
+            "current_period_start",
+            "customer_account",
+            "plan",
+            "test_clock",
+        ],
+    );
+
+    /// `status` defaults to everything but `canceled`; `all` and `ended` are Stripe's groups.
+    fn filter(params: &Params) -> Result<impl Fn(&Value) -> bool + '_, ApiError> {
+        let customer = params.string("customer")?.filter(|c| !c.is_empty());
+        let price = params.string("price")?.filter(|p| !p.is_empty());
+        let status = params.one_of("status", STATUSES)?;
+        Ok(move |s: &Value| {
+            let matches_status = match status {
+                None => s["status"] != "canceled",
+                Some("all") => true,
+                Some("ended") => subscriptions::is_ended(s),
+                Some(wanted) => s["status"] == wanted,
+            };
+            matches_status
+                && customer.is_none_or(|c| s["customer"] == c)
+                && price.is_none_or(|p| {
+                    subscriptions::items_of(s)
+                        .iter()
+                        .any(|item| item.price_id() == p)
+                })
+        })
+    }
+}
+
+/// `billing_mode[type]` (default `flexible`, SEMANTICS §5) and
+/// `billing_mode[flexible][proration_discounts]`.
 pub fn billing_mode(params: &Params, now: i64) -> Result<Value, ApiError> {
     let Change::Set(mode) = params.hash("billing_mode")? else {
         return Ok(subscriptions::billing_mode("flexible", None, now));
@@ -404,7 +425,7 @@ fn trial_end(params: &Params, now: i64) -> Result<Option<i64>, ApiError> {
 
 pub async fn create(State(app): State<App>, request: ApiRequest) -> ApiResult {
     let params = request.params(&CREATE)?;
-    let ctx = Ctx::of(&app);
+    let ctx = app.ctx();
     let customer = params.required_string("customer")?.to_owned();
     let payment_behavior = PaymentBehavior::parse(params.string("payment_behavior")?)?;
     proration_behavior(params)?;
@@ -455,8 +476,7 @@ pub async fn create(State(app): State<App>, request: ApiRequest) -> ApiResult {
         .filter(|pm| !pm.is_empty())
         .map(str::to_owned);
     app.write(&request, |store, changes| {
-        let live = customers::live(store, &customer)
-            .map_err(|_| ApiError::no_such_param("customer", &customer, "customer"))?;
+        let live = customers::live_param(store, &customer)?;
         if let Some(pm) = &default_payment_method {
             payment_methods::check_attached(store, pm, &live["id"], "default_payment_method")?;
         }
@@ -500,66 +520,13 @@ pub async fn create(State(app): State<App>, request: ApiRequest) -> ApiResult {
     })
 }
 
-pub async fn retrieve(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    request: ApiRequest,
-) -> ApiResult {
-    request.params(&EXPAND_ONLY)?;
-    app.read(|store| {
-        let subscription = stored(store, &id)?;
-        request.render(store, subscription)
-    })
-}
-
-pub async fn list(State(app): State<App>, request: ApiRequest) -> ApiResult {
-    let params = request.params(&LIST)?;
-    let customer = params.string("customer")?.filter(|c| !c.is_empty());
-    let price = params.string("price")?.filter(|p| !p.is_empty());
-    let status = params.string("status")?;
-    if let Some(bad) = status.filter(|s| !STATUSES.contains(s)) {
-        return Err(ApiError::invalid(
-            "status",
-            format!(
-                "Invalid status: must be one of {} (got {bad})",
-                STATUSES.join(", ")
-            ),
-        ));
-    }
-    app.read(|store| {
-        let include = |s: &Value| {
-            let matches_status = match status {
-                None => s["status"] != "canceled",
-                Some("all") => true,
-                Some("ended") => subscriptions::is_ended(s),
-                Some(wanted) => s["status"] == wanted,
-            };
-            matches_status
-                && customer.is_none_or(|c| s["customer"] == c)
-                && price.is_none_or(|p| {
-                    subscriptions::items_of(s)
-                        .iter()
-                        .any(|item| item.price_id() == p)
-                })
-        };
-        let page = list::page(
-            params,
-            store.subscriptions.newest_first(),
-            include,
-            URL,
-            RESOURCE,
-        )?;
-        request.render(store, page)
-    })
-}
-
 pub async fn update(
     State(app): State<App>,
     Path(id): Path<String>,
     request: ApiRequest,
 ) -> ApiResult {
     let params = request.params(&UPDATE)?;
-    let ctx = Ctx::of(&app);
+    let ctx = app.ctx();
     let payment_behavior = PaymentBehavior::parse(params.string("payment_behavior")?)?;
     let behavior = proration_behavior(params)?;
     let proration_date = params.integer("proration_date")?;
@@ -575,7 +542,7 @@ pub async fn update(
         .as_object()
         .is_some_and(|p| p.keys().all(|k| k == "metadata" || k == "expand"));
     app.write(&request, |store, changes| {
-        let before = stored(store, &id)?;
+        let before = Subscriptions::get(store, &id)?;
         if subscriptions::is_ended(&before) && !only_metadata {
             return Err(ApiError::refused(
                 "id",
@@ -619,16 +586,16 @@ pub async fn update(
                 ctx.now,
             )?;
             if let Some(t) = proration_date {
-                subscriptions::check_proration_date(&before, t, "proration_date")?;
+                item_changes::check_proration_date(&before, t, "proration_date")?;
             }
             let t = proration_date.unwrap_or(ctx.now);
-            Some(subscriptions::plan_change(
+            Some(item_changes::plan_change(
                 store, &after, items, behavior, t, restart,
             ))
         } else {
             None
         };
-        let subscription = subscriptions::apply_update(
+        let subscription = item_changes::apply_update(
             store,
             changes,
             &ctx,
@@ -648,7 +615,7 @@ pub async fn cancel(
     request: ApiRequest,
 ) -> ApiResult {
     let params = request.params(&CANCEL)?;
-    let ctx = Ctx::of(&app);
+    let ctx = app.ctx();
     let mut details = (None, None);
     if let Change::Set(hash) = params.hash("cancellation_details")? {
         hash.check(&CANCELLATION_DETAILS)?;
@@ -670,7 +637,7 @@ pub async fn cancel(
         );
     }
     app.write(&request, |store, changes| {
-        let mut subscription = stored(store, &id)?;
+        let mut subscription = Subscriptions::get(store, &id)?;
         if subscriptions::is_ended(&subscription) {
             return Err(ApiError::unexpected_state(
                 "resource_missing",

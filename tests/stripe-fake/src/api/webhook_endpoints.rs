@@ -5,14 +5,13 @@ use axum::response::Json;
 use serde_json::{Value, json};
 
 use crate::app::App;
-use crate::error::ApiError;
-use crate::ids;
-use crate::list;
-use crate::params::{Change, EXPAND_ONLY, NONE, Params, Spec};
-use crate::pipeline::{ApiRequest, ApiResult};
+use crate::http::params::{Change, NONE, Params, Spec};
+use crate::http::pipeline::{ApiRequest, ApiResult};
+use crate::http::resource::{Listed, Resource};
+use crate::model::error::ApiError;
+use crate::model::ids;
+use crate::model::store::{Collection, Store};
 
-const RESOURCE: &str = "webhook endpoint";
-const URL: &str = "/v1/webhook_endpoints";
 const SECRET_LEN: usize = 32;
 
 const CREATE: Spec = Spec::new(
@@ -37,7 +36,25 @@ const UPDATE: Spec = Spec::new(
     ],
     &[],
 );
-const LIST: Spec = Spec::new(&["ending_before", "expand", "limit", "starting_after"], &[]);
+
+pub struct WebhookEndpoints;
+
+impl Resource for WebhookEndpoints {
+    const NAME: &'static str = "webhook endpoint";
+
+    fn collection(store: &Store) -> &Collection {
+        &store.webhook_endpoints
+    }
+}
+
+impl Listed for WebhookEndpoints {
+    const URL: &'static str = "/v1/webhook_endpoints";
+    const LIST: Spec = Spec::list(&[], &[]);
+
+    fn filter(_: &Params) -> Result<impl Fn(&Value) -> bool + '_, ApiError> {
+        Ok(|_: &Value| true)
+    }
+}
 
 pub async fn create(State(app): State<App>, request: ApiRequest) -> ApiResult {
     let params = request.params(&CREATE)?;
@@ -79,21 +96,6 @@ pub async fn create(State(app): State<App>, request: ApiRequest) -> ApiResult {
     })
 }
 
-pub async fn retrieve(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    request: ApiRequest,
-) -> ApiResult {
-    request.params(&EXPAND_ONLY)?;
-    app.read(|store| {
-        let endpoint = store
-            .webhook_endpoints
-            .get(&id)
-            .ok_or_else(|| ApiError::no_such(RESOURCE, &id))?;
-        request.render(store, endpoint.clone())
-    })
-}
-
 pub async fn update(
     State(app): State<App>,
     Path(id): Path<String>,
@@ -101,11 +103,7 @@ pub async fn update(
 ) -> ApiResult {
     let params = request.params(&UPDATE)?;
     app.write(&request, |store, _| {
-        let mut endpoint = store
-            .webhook_endpoints
-            .get(&id)
-            .ok_or_else(|| ApiError::no_such(RESOURCE, &id))?
-            .clone();
+        let mut endpoint = WebhookEndpoints::get(store, &id)?;
         if let Some(url) = params.string("url")? {
             endpoint["url"] = json!(valid_url(url, "url")?);
         }
@@ -138,25 +136,11 @@ pub async fn delete(
         store
             .webhook_endpoints
             .remove(&id)
-            .ok_or_else(|| ApiError::no_such(RESOURCE, &id))?;
+            .ok_or_else(|| ApiError::no_such(WebhookEndpoints::NAME, &id))?;
         store.webhook_secrets.remove(&id);
         Ok(Json(
             json!({ "id": id, "object": "webhook_endpoint", "deleted": true }),
         ))
-    })
-}
-
-pub async fn list(State(app): State<App>, request: ApiRequest) -> ApiResult {
-    let params = request.params(&LIST)?;
-    app.read(|store| {
-        let page = list::page(
-            params,
-            store.webhook_endpoints.newest_first(),
-            |_| true,
-            URL,
-            RESOURCE,
-        )?;
-        request.render(store, page)
     })
 }
 

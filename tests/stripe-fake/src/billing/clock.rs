@@ -4,15 +4,9 @@
 //! period ends (cancellation at period end, renewals, trial ends) and incomplete expiry. At one
 //! instant a schedule acts first, so a renewal at a phase boundary bills the new phase's price.
 
-use std::convert::Infallible;
-
 use super::{Ctx, schedules, subscriptions};
-use crate::app::App;
-use crate::events::Changes;
-use crate::store::Store;
-
-/// A safety net against a transition that fails to move its object forward.
-const MAX_STEPS: usize = 10_000;
+use crate::model::events::Changes;
+use crate::model::store::Store;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Kind {
@@ -122,22 +116,12 @@ fn apply(store: &mut Store, changes: &mut Changes, ctx: &Ctx, due: &Due) {
     }
 }
 
-/// Runs every transition due at the fake clock's now; returns how many ran.
-pub fn run_due(app: &App) -> usize {
-    let mut processed = 0;
-    while processed < MAX_STEPS {
-        let ctx = Ctx::of(app);
-        let ran = app.write_automatic(|store, changes| {
-            let Some(due) = next_due(store, ctx.now) else {
-                return Ok::<_, Infallible>(false);
-            };
-            apply(store, changes, &ctx.at(due.at), &due);
-            Ok(true)
-        });
-        if ran != Ok(true) {
-            break;
-        }
-        processed += 1;
-    }
-    processed
+/// Runs the earliest transition due at `ctx.now`, at its own moment; false when nothing is due.
+/// The caller runs it until false, one store write (and its events) per transition.
+pub fn run_next(store: &mut Store, changes: &mut Changes, ctx: &Ctx) -> bool {
+    let Some(due) = next_due(store, ctx.now) else {
+        return false;
+    };
+    apply(store, changes, &ctx.at(due.at), &due);
+    true
 }

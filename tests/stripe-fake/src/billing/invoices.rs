@@ -5,14 +5,14 @@ use serde_json::{Value, json};
 
 use super::proration::Proration;
 use super::{Ctx, Item, money};
-use crate::api::customers;
-use crate::calendar::DAY;
-use crate::cards::{self, AUTHENTICATION_REQUIRED, Decline, GENERIC_DECLINE};
-use crate::catalogue::{self, Recurrence};
-use crate::error::ApiError;
-use crate::events::Changes;
-use crate::ids;
-use crate::store::Store;
+use crate::model::calendar::DAY;
+use crate::model::cards::{self, AUTHENTICATION_REQUIRED, Decline, GENERIC_DECLINE};
+use crate::model::catalogue::{self, Recurrence};
+use crate::model::customers;
+use crate::model::error::ApiError;
+use crate::model::events::Changes;
+use crate::model::ids;
+use crate::model::store::Store;
 
 /// How many lines an invoice embeds (the rest via `GET /v1/invoices/:id/lines`).
 pub const LINES_PAGE: usize = 10;
@@ -97,7 +97,7 @@ pub fn invoice_item(
 }
 
 /// An invoice line from a pending invoice item. Prorations of a subscription item are
-/// `subscription_item_details` lines (STRIPE-SEMANTICS §6), other items `invoice_item_details`.
+/// `subscription_item_details` lines (SEMANTICS §6), other items `invoice_item_details`.
 pub fn line_from_item(item: &Value, line_id: &str, invoice_id: &str) -> Value {
     let subscription = &item["parent"]["subscription_details"]["subscription"];
     let subscription_item = &item["parent"]["subscription_details"]["subscription_item"];
@@ -565,7 +565,7 @@ pub fn finalize(store: &mut Store, changes: &mut Changes, ctx: &Ctx, id: &str) {
         after["balance"] = json!(ending);
         changes.updated("customer.updated", &customer, &after);
     }
-    customers::save_at(store, after, ctx.now_ms);
+    customers::save(store, after, ctx.now_ms);
     if due == 0 {
         mark_paid(store, changes, ctx, id, false);
     }

@@ -4,16 +4,16 @@
 
 pub mod clock;
 pub mod invoices;
+pub mod item_changes;
 pub mod proration;
 pub mod schedules;
 pub mod subscriptions;
 
 use serde_json::Value;
 
-use crate::app::App;
-use crate::behaviours::Behaviours;
-use crate::catalogue::Recurrence;
-use crate::error::ApiError;
+use crate::model::behaviours::Behaviours;
+use crate::model::catalogue::Recurrence;
+use crate::model::error::ApiError;
 
 /// The moment and settings one change runs with.
 #[derive(Debug, Clone)]
@@ -26,12 +26,12 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    pub fn of(app: &App) -> Self {
-        let now_ms = app.clock.now_ms();
+    /// At fake time `now_ms`.
+    pub fn new(now_ms: i64, behaviours: Behaviours) -> Self {
         Self {
             now: now_ms.div_euclid(1000),
             now_ms,
-            behaviours: app.behaviours(),
+            behaviours,
         }
     }
 

@@ -1,4 +1,4 @@
-//! Proration: deterministic and time-proportional to the second (STRIPE-SEMANTICS §6).
+//! Proration: deterministic and time-proportional to the second (SEMANTICS §6).
 //!
 //! For an item change at time `t` inside the period `[start, end)`, with `f = (end − t) / (end −
 //! start)`:
@@ -13,7 +13,7 @@
 use serde_json::Value;
 
 use super::Item;
-use crate::calendar;
+use crate::model::calendar;
 
 /// One proration line, before it becomes an invoice item (update) or a preview line.
 #[derive(Debug, Clone)]
@@ -125,7 +125,7 @@ mod tests {
 
     #[test]
     fn halfway_upgrade_matches_stripes_example() {
-        // $10 → $20 halfway: −$5 and +$10 (STRIPE-SEMANTICS §6).
+        // $10 → $20 halfway: −$5 and +$10 (SEMANTICS §6).
         let lines = prorations(
             &[item("si_1", "p10", 1000, 1)],
             &[item("si_1", "p20", 2000, 1)],

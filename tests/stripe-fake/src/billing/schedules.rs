@@ -1,16 +1,18 @@
-//! Subscription schedules (§8): phases that switch a subscription's items at their boundaries,
-//! release, cancel, and completion at the last phase's end.
+//! Subscription schedules (SEMANTICS §8): phases that switch a subscription's items at their
+//! boundaries, release, cancel, and completion at the last phase's end.
 
 use serde_json::{Value, json};
 
+use super::item_changes;
 use super::subscriptions::{self, NewSubscription};
 use super::{Ctx, Item, PaymentBehavior, ProrationBehavior};
-use crate::calendar::{self, Interval};
-use crate::catalogue::Recurrence;
-use crate::error::ApiError;
-use crate::events::Changes;
-use crate::ids;
-use crate::store::Store;
+use crate::model::calendar::{self, Interval};
+use crate::model::catalogue::Recurrence;
+use crate::model::error::ApiError;
+use crate::model::events::Changes;
+use crate::model::ids;
+use crate::model::metadata::MetadataUpdate;
+use crate::model::store::Store;
 
 pub const RESOURCE: &str = "subscription schedule";
 pub const MAX_PHASES: usize = 10;
@@ -470,7 +472,7 @@ pub fn first_start(
 pub struct ScheduleUpdate {
     pub phases: Option<Vec<Phase>>,
     pub end_behavior: Option<String>,
-    pub metadata: Option<crate::params::MetadataUpdate>,
+    pub metadata: Option<MetadataUpdate>,
     pub proration_behavior: ProrationBehavior,
 }
 
@@ -533,7 +535,7 @@ pub fn update(
             })
             .map(|wanted| {
                 subscriptions::check_items(&wanted, "phases[0][items]")?;
-                Ok::<_, ApiError>(subscriptions::plan_change(
+                Ok::<_, ApiError>(item_changes::plan_change(
                     store,
                     &sub_before,
                     wanted,
@@ -543,7 +545,7 @@ pub fn update(
                 ))
             })
             .transpose()?;
-        subscriptions::apply_update(
+        item_changes::apply_update(
             store,
             changes,
             ctx,
@@ -678,7 +680,7 @@ pub fn advance(store: &mut Store, changes: &mut Changes, ctx: &Ctx, id: &str) {
             let changed = wanted.len() != current.len()
                 || wanted.iter().zip(&current).any(|(w, c)| !w.same_terms(c));
             if changed && subscriptions::check_items(&wanted, "phases").is_ok() {
-                let plan = subscriptions::plan_change(
+                let plan = item_changes::plan_change(
                     store,
                     &sub_before,
                     wanted,
@@ -687,7 +689,7 @@ pub fn advance(store: &mut Store, changes: &mut Changes, ctx: &Ctx, id: &str) {
                     false,
                 );
                 let after = sub_before.clone();
-                let _ = subscriptions::apply_update(
+                let _ = item_changes::apply_update(
                     store,
                     changes,
                     ctx,

@@ -1,4 +1,4 @@
-//! Idempotency keys (STRIPE-SEMANTICS §1): replay, mismatch, concurrency, what is not saved.
+//! Idempotency keys (SEMANTICS §1): replay, mismatch, concurrency, what is not saved.
 
 use std::time::Duration;
 

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use serde_json::Value;
-use stripe_fake::{Config, RunningFake};
+use stripe_fake::{Catalogue, Config, RunningFake};
 use tokio::sync::mpsc;
 
 pub const KEY: &str = "sk_test_stripe_fake";
@@ -44,11 +45,17 @@ pub fn form(pairs: &[(&str, &str)]) -> String {
 }
 
 impl Fake {
+    /// A fake seeded with this project's catalogue (`fixtures/catalogue.json`).
     pub async fn start() -> Self {
+        let catalogue = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/catalogue.json");
+        Self::start_with(Catalogue::load(&catalogue).expect("the project's catalogue loads")).await
+    }
+
+    pub async fn start_with(seed: Catalogue) -> Self {
         let server = stripe_fake::spawn(Config {
             port: 0,
             log_requests: false,
-            seed: true,
+            seed,
         })
         .await
         .expect("fake starts");

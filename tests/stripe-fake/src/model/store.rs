@@ -4,8 +4,8 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
-use crate::cards::TestCard;
-use crate::search::SearchIndex;
+use super::cards::TestCard;
+use super::search::SearchIndex;
 
 /// What the fake knows about a payment method beyond its JSON.
 #[derive(Debug, Clone, Copy)]

@@ -9,16 +9,17 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Json, Response};
 use serde_json::Value;
 
+use super::error::NotSaved;
+use super::expand;
+use super::faults::{self, Kind, When};
+use super::idempotency::{Begin, Fingerprint, MAX_KEY_LEN};
+use super::params::{Params, Spec};
 use crate::API_VERSION;
 use crate::app::App;
-use crate::error::{ApiError, NotSaved};
-use crate::events::Origin;
-use crate::expand;
-use crate::faults::{self, Kind, When};
-use crate::idempotency::{Begin, Fingerprint, MAX_KEY_LEN};
-use crate::ids;
-use crate::params::{Params, Spec};
-use crate::store::Store;
+use crate::model::error::ApiError;
+use crate::model::events::Origin;
+use crate::model::ids;
+use crate::model::store::Store;
 
 const MAX_BODY_BYTES: usize = 1 << 20;
 
@@ -134,10 +135,7 @@ pub async fn api_layer(State(app): State<App>, request: Request, next: Next) -> 
     }
     headers.insert("stripe-version", HeaderValue::from_static(API_VERSION));
     if cross_origin {
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_ORIGIN,
-            HeaderValue::from_static("*"),
-        );
+        allow_any_origin(headers);
         headers.insert(
             header::ACCESS_CONTROL_EXPOSE_HEADERS,
             HeaderValue::from_static("request-id, stripe-version, idempotent-replayed"),
@@ -158,10 +156,7 @@ fn preflight(request_headers: &HeaderMap) -> Response {
         });
     let mut response = StatusCode::NO_CONTENT.into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
+    allow_any_origin(headers);
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_METHODS,
         HeaderValue::from_static("GET, POST, DELETE"),
@@ -172,6 +167,14 @@ fn preflight(request_headers: &HeaderMap) -> Response {
         HeaderValue::from_static("600"),
     );
     response
+}
+
+/// Any page may call the fake, like any page may call Stripe with a publishable key.
+fn allow_any_origin(headers: &mut HeaderMap) {
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
 }
 
 async fn run(

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::error::ApiError;
+use super::error::ApiError;
 
 /// The searchable fields of one resource.
 pub struct Fields {

@@ -2,8 +2,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::ApiError;
-use crate::form;
+use super::form;
+use crate::model::error::ApiError;
+use crate::model::metadata::MetadataUpdate;
 
 /// The top-level (or hash-level) parameters one endpoint takes. `supported ∪ unsupported` is
 /// Stripe's list for that endpoint (taken from its API reference / async-stripe's generated request
@@ -12,7 +13,12 @@ use crate::form;
 pub struct Spec {
     pub supported: &'static [&'static str],
     pub unsupported: &'static [&'static str],
+    /// Also takes [`PAGINATION`] (list endpoints).
+    paginated: bool,
 }
+
+/// What every list endpoint takes besides its filters.
+const PAGINATION: &[&str] = &["ending_before", "expand", "limit", "starting_after"];
 
 impl Spec {
     pub const fn new(
@@ -22,7 +28,25 @@ impl Spec {
         Self {
             supported,
             unsupported,
+            paginated: false,
         }
+    }
+
+    /// A list endpoint: its `filters` plus [`PAGINATION`].
+    pub const fn list(
+        filters: &'static [&'static str],
+        unsupported: &'static [&'static str],
+    ) -> Self {
+        Self {
+            paginated: true,
+            ..Self::new(filters, unsupported)
+        }
+    }
+
+    fn takes(&self, key: &str) -> bool {
+        self.supported.contains(&key)
+            || self.unsupported.contains(&key)
+            || (self.paginated && PAGINATION.contains(&key))
     }
 }
 
@@ -73,8 +97,7 @@ impl Params {
     }
 
     pub fn check(&self, spec: &Spec) -> Result<(), ApiError> {
-        let known = |key: &str| spec.supported.contains(&key) || spec.unsupported.contains(&key);
-        if let Some(key) = self.map.keys().find(|key| !known(key)) {
+        if let Some(key) = self.map.keys().find(|key| !spec.takes(key)) {
             return Err(ApiError::unknown_parameter(&self.name(key)));
         }
         if let Some(key) = self
@@ -104,6 +127,21 @@ impl Params {
                 format!("Invalid string: {other}"),
             )),
         }
+    }
+
+    /// A string that must be one of `allowed`, which the error lists.
+    pub fn one_of(&self, key: &str, allowed: &[&str]) -> Result<Option<&str>, ApiError> {
+        let value = self.string(key)?;
+        if let Some(bad) = value.filter(|v| !allowed.contains(v)) {
+            return Err(ApiError::invalid(
+                self.name(key),
+                format!(
+                    "Invalid {key}: must be one of {} (got {bad})",
+                    allowed.join(", ")
+                ),
+            ));
+        }
+        Ok(value)
     }
 
     pub fn required_string(&self, key: &str) -> Result<&str, ApiError> {
@@ -181,26 +219,32 @@ impl Params {
     }
 
     pub fn string_list(&self, key: &str) -> Result<Change<Vec<String>>, ApiError> {
-        Ok(match self.list(key)? {
-            Change::Keep => Change::Keep,
-            Change::Clear => Change::Clear,
-            Change::Set(items) => Change::Set(
-                items
-                    .into_iter()
-                    .map(|item| match item {
-                        Value::String(s) => Ok(s),
-                        other => Err(ApiError::invalid(
-                            self.name(key),
-                            format!("Invalid string: {other}"),
-                        )),
-                    })
-                    .collect::<Result<_, _>>()?,
-            ),
+        self.list_of(key, |_, item| match item {
+            Value::String(s) => Ok(s),
+            other => Err(ApiError::invalid(
+                self.name(key),
+                format!("Invalid string: {other}"),
+            )),
         })
     }
 
     /// An array of hashes; each element reports errors as `key[i][field]`.
     pub fn hash_list(&self, key: &str) -> Result<Change<Vec<Params>>, ApiError> {
+        self.list_of(key, |i, item| {
+            let prefix = format!("{}[{i}]", self.name(key));
+            match item {
+                Value::Object(map) => Ok(Params { map, prefix }),
+                _ => Err(ApiError::invalid(prefix, "Invalid hash")),
+            }
+        })
+    }
+
+    /// [`list`](Self::list) with each element (and its index) converted by `item`.
+    fn list_of<T>(
+        &self,
+        key: &str,
+        item: impl Fn(usize, Value) -> Result<T, ApiError>,
+    ) -> Result<Change<Vec<T>>, ApiError> {
         Ok(match self.list(key)? {
             Change::Keep => Change::Keep,
             Change::Clear => Change::Clear,
@@ -208,16 +252,7 @@ impl Params {
                 items
                     .into_iter()
                     .enumerate()
-                    .map(|(i, item)| match item {
-                        Value::Object(map) => Ok(Params {
-                            map,
-                            prefix: format!("{}[{i}]", self.name(key)),
-                        }),
-                        _ => Err(ApiError::invalid(
-                            format!("{}[{i}]", self.name(key)),
-                            "Invalid hash",
-                        )),
-                    })
+                    .map(|(i, value)| item(i, value))
                     .collect::<Result<_, _>>()?,
             ),
         })
@@ -233,10 +268,7 @@ impl Params {
     pub fn metadata(&self) -> Result<Option<MetadataUpdate>, ApiError> {
         Ok(match self.hash("metadata")? {
             Change::Keep => None,
-            Change::Clear => Some(MetadataUpdate {
-                clear: true,
-                entries: Vec::new(),
-            }),
+            Change::Clear => Some(MetadataUpdate::clear()),
             Change::Set(hash) => {
                 let entries = hash
                     .map
@@ -250,76 +282,9 @@ impl Params {
                         ))
                     })
                     .collect::<Result<_, ApiError>>()?;
-                Some(MetadataUpdate {
-                    clear: false,
-                    entries,
-                })
+                Some(MetadataUpdate::entries(entries))
             }
         })
-    }
-}
-
-/// `metadata=` clears every key; `metadata[k]=` removes `k`; other values are set.
-#[derive(Debug)]
-pub struct MetadataUpdate {
-    clear: bool,
-    entries: Vec<(String, Option<String>)>,
-}
-
-const METADATA_MAX_KEYS: usize = 50;
-const METADATA_MAX_KEY_LEN: usize = 40;
-const METADATA_MAX_VALUE_LEN: usize = 500;
-
-impl MetadataUpdate {
-    /// Applies the update to a `metadata` object, enforcing Stripe's documented limits.
-    pub fn apply(&self, metadata: &mut Value) -> Result<(), ApiError> {
-        if self.clear || !metadata.is_object() {
-            *metadata = Value::Object(Map::new());
-        }
-        let Value::Object(map) = metadata else {
-            return Ok(());
-        };
-        for (key, value) in &self.entries {
-            let chars = key.chars().count();
-            if chars > METADATA_MAX_KEY_LEN {
-                return Err(ApiError::invalid(
-                    "metadata",
-                    format!(
-                        "Metadata keys can have up to {METADATA_MAX_KEY_LEN} characters, but you \
-                         passed in a key that is {chars} characters."
-                    ),
-                ));
-            }
-            match value {
-                Some(value) => {
-                    let chars = value.chars().count();
-                    if chars > METADATA_MAX_VALUE_LEN {
-                        return Err(ApiError::invalid(
-                            format!("metadata[{key}]"),
-                            format!(
-                                "Metadata values can have up to {METADATA_MAX_VALUE_LEN} \
-                                 characters, but you passed in a value that is {chars} characters."
-                            ),
-                        ));
-                    }
-                    map.insert(key.clone(), Value::String(value.clone()));
-                }
-                None => {
-                    map.remove(key);
-                }
-            }
-        }
-        if map.len() > METADATA_MAX_KEYS {
-            return Err(ApiError::invalid(
-                "metadata",
-                format!(
-                    "You can have up to {METADATA_MAX_KEYS} metadata keys; this request would \
-                     leave {}.",
-                    map.len()
-                ),
-            ));
-        }
-        Ok(())
     }
 }
 

@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
+use super::ids;
+use super::store::Store;
 use crate::API_VERSION;
-use crate::ids;
-use crate::store::Store;
 
 /// What caused an event: an API request, or nothing (automatic events such as a 3D Secure
 /// challenge completing, whose `request.id` is null).

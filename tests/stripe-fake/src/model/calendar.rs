@@ -3,10 +3,13 @@
 //! that is 31 March again, because every boundary is counted from the anchor), and the date labels
 //! Stripe puts in proration descriptions.
 
+use serde::Deserialize;
+
 pub const DAY: i64 = 86_400;
 
 /// A price's `recurring.interval`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Interval {
     Day,
     Week,
@@ -22,6 +25,16 @@ impl Interval {
             "month" => Some(Self::Month),
             "year" => Some(Self::Year),
             _ => None,
+        }
+    }
+
+    /// The most intervals one billing cycle may span: three years.
+    pub fn max_count(self) -> i64 {
+        match self {
+            Self::Day => 1095,
+            Self::Week => 156,
+            Self::Month => 36,
+            Self::Year => 3,
         }
     }
 

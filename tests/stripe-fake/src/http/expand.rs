@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 
-use crate::error::ApiError;
-use crate::store::Store;
+use crate::model::error::ApiError;
+use crate::model::store::Store;
 
 const MAX_DEPTH: usize = 4;
 

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use crate::app::lock;
-use crate::error::{ApiError, ErrorType};
+use crate::model::error::{ApiError, ErrorType};
 
 /// Stripe prunes keys after at least 24 hours; the fake measures that on its own clock.
 const LIFETIME_MS: i64 = 24 * 60 * 60 * 1000;

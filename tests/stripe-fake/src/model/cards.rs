@@ -1,7 +1,7 @@
 //! Stripe's test PaymentMethod tokens (`pm_card_visa`, …): the card behind each one and how it
 //! behaves when set up (SetupIntent confirm, attach) and, for later phases, when charged.
 //! Source: docs.stripe.com/testing ("Cards by brand", "Declined payments", "Authentication and
-//! setup"); see STRIPE-SEMANTICS §3. Every use of a token makes a new `pm_…` object.
+//! setup"); see SEMANTICS §3. Every use of a token makes a new `pm_…` object.
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -327,7 +327,7 @@ impl TestCard {
             "country": self.country,
             "display_brand": self.display_brand,
             "exp_month": 12,
-            "exp_year": crate::calendar::year_of(now) + 3,
+            "exp_year": super::calendar::year_of(now) + 3,
             "fingerprint": self.fingerprint(),
             "funding": self.funding,
             "generated_from": null,

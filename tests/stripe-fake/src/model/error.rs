@@ -1,11 +1,10 @@
 //! Stripe's error envelope: `{"error":{"type","code","message","param","doc_url"}}`.
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::cards::Decline;
+use super::cards::Decline;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ErrorType {
@@ -30,11 +29,6 @@ impl ErrorType {
     }
 }
 
-/// Marks a response that was refused before the endpoint began executing: Stripe keeps no
-/// idempotency record for it (bad parameters, auth, rate limits).
-#[derive(Debug, Clone, Copy)]
-pub struct NotSaved;
-
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -42,7 +36,8 @@ pub struct ApiError {
     pub code: Option<&'static str>,
     pub message: String,
     pub param: Option<String>,
-    /// False for validation failures, which the idempotency layer must not save.
+    /// False for validation failures, which the idempotency layer must not save (the response
+    /// then carries `NotSaved`).
     pub saved: bool,
     pub should_retry: Option<bool>,
     /// Card errors: why the issuer declined.
@@ -235,7 +230,7 @@ impl ApiError {
         .validation()
     }
 
-    /// The code is documented; the `type` is UNCONFIRMED (STRIPE-SEMANTICS §1), hence a switch.
+    /// The code is documented; the `type` is UNCONFIRMED (SEMANTICS §1), hence a switch.
     pub fn idempotency_in_use(key: &str, kind: ErrorType) -> Self {
         Self::new(
             StatusCode::CONFLICT,
@@ -294,28 +289,6 @@ impl ApiError {
             error.insert((*key).into(), object.clone());
         }
         json!({ "error": error })
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut response = (self.status, axum::Json(self.body())).into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"Stripe\""),
-            );
-        }
-        if let Some(retry) = self.should_retry {
-            response.headers_mut().insert(
-                "stripe-should-retry",
-                HeaderValue::from_static(if retry { "true" } else { "false" }),
-            );
-        }
-        if !self.saved {
-            response.extensions_mut().insert(NotSaved);
-        }
-        response
     }
 }
 

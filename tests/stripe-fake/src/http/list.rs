@@ -2,8 +2,8 @@
 
 use serde_json::{Value, json};
 
-use crate::error::ApiError;
-use crate::params::{Change, Params, Spec};
+use super::params::{Change, Params, Spec};
+use crate::model::error::ApiError;
 
 const DEFAULT_LIMIT: usize = 10;
 const MAX_LIMIT: i64 = 100;

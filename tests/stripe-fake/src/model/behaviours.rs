@@ -1,26 +1,27 @@
-//! Switches for behaviours STRIPE-SEMANTICS marks UNCONFIRMED. Each default is the best guess;
-//! tests flip a switch to check that the product copes with the alternative too.
+//! Switches for behaviours SEMANTICS.md marks UNCONFIRMED. Each default is the best guess; tests
+//! flip a switch to check that the product copes with the alternative too.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::error::ErrorType;
+use super::error::ErrorType;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Behaviours {
-    /// `type` of the 409 `idempotency_key_in_use` error (§1: the code is documented, the type
-    /// is not; `idempotency_error` is the likely one).
+    /// `type` of the 409 `idempotency_key_in_use` error (SEMANTICS §1: the code is documented,
+    /// the type is not; `idempotency_error` is the likely one).
     pub idempotency_in_use_type: ErrorType,
     /// Detaching a customer's default payment method nulls
-    /// `invoice_settings.default_payment_method` (and emits `customer.updated`). §4: UNCONFIRMED.
+    /// `invoice_settings.default_payment_method` (and emits `customer.updated`). SEMANTICS §4:
+    /// UNCONFIRMED.
     pub detach_clears_default: bool,
     /// The account has redirect-based payment methods enabled, so a server-side SetupIntent
     /// confirm with `automatic_payment_methods` (allow_redirects ≠ never) needs a `return_url`.
     /// OBS for PaymentIntents (the error text names Setup Intents too); depends on the account.
     pub confirm_requires_return_url: bool,
-    /// `cancel_at_period_end=true` also sets `cancel_at` to the period end (§5: UNCONFIRMED
-    /// whether endive fills it).
+    /// `cancel_at_period_end=true` also sets `cancel_at` to the period end (SEMANTICS §5:
+    /// UNCONFIRMED whether endive fills it).
     pub cancel_at_period_end_sets_cancel_at: bool,
     /// A subscription invoice that needs charging when the customer has no payment method:
     /// `false` (the brief's model) makes the subscription `incomplete` / `past_due` under
