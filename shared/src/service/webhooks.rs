@@ -6,7 +6,7 @@
 //! any order, any number of times, leave the record equal to Stripe.
 
 use super::subscriptions::{SubscriptionPorts, sync};
-use crate::domain::StripeCustomerId;
+use crate::domain::{OrgId, StripeCustomerId};
 use crate::error::BillingError;
 use crate::store::EventLog;
 use serde::Deserialize;
@@ -104,6 +104,24 @@ pub async fn handle_event(
     Ok(outcome)
 }
 
+/// The event's customer and the org linked to it; `None` (logged) when the event names no
+/// customer or no org is linked to it.
+async fn linked_org(
+    ports: WebhookPorts<'_>,
+    event: &WebhookEvent,
+) -> Result<Option<(StripeCustomerId, OrgId)>, BillingError> {
+    let Some(customer) = event.customer() else {
+        tracing::warn!(event_id = %event.id, event_type = %event.event_type, "event without a customer");
+        return Ok(None);
+    };
+    let org_id = ports.subscriptions.customers.find_org(&customer).await?;
+    if org_id.is_none() {
+        tracing::info!(event_id = %event.id, event_type = %event.event_type, %customer,
+            "event for a customer no org is linked to");
+    }
+    Ok(org_id.map(|org_id| (customer, org_id)))
+}
+
 /// A deleted Stripe customer is final, so the event itself is the truth (no re-fetch): the
 /// org's record becomes a tombstone, reads answer "no customer", and the next ensure links a
 /// new one. A record already linked to another customer is left alone.
@@ -111,12 +129,7 @@ async fn unlink_customer(
     ports: WebhookPorts<'_>,
     event: &WebhookEvent,
 ) -> Result<WebhookOutcome, BillingError> {
-    let Some(customer) = event.customer() else {
-        tracing::warn!(event_id = %event.id, "customer.deleted without a customer id");
-        return Ok(WebhookOutcome::Ignored);
-    };
-    let Some(org_id) = ports.subscriptions.customers.find_org(&customer).await? else {
-        tracing::info!(event_id = %event.id, %customer, "deleted customer no org is linked to");
+    let Some((customer, org_id)) = linked_org(ports, event).await? else {
         return Ok(WebhookOutcome::Ignored);
     };
     if ports
@@ -136,12 +149,7 @@ async fn sync_subscription(
     ports: WebhookPorts<'_>,
     event: &WebhookEvent,
 ) -> Result<WebhookOutcome, BillingError> {
-    let Some(customer) = event.customer() else {
-        tracing::warn!(event_id = %event.id, "event without a customer");
-        return Ok(WebhookOutcome::Ignored);
-    };
-    let Some(org_id) = ports.subscriptions.customers.find_org(&customer).await? else {
-        tracing::info!(event_id = %event.id, %customer, "event for a customer no org is linked to");
+    let Some((customer, org_id)) = linked_org(ports, event).await? else {
         return Ok(WebhookOutcome::Ignored);
     };
     let Some(state) = ports
@@ -159,7 +167,7 @@ async fn sync_subscription(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{OrgId, SubscriptionStatus};
+    use crate::domain::SubscriptionStatus;
     use crate::service::customers::{Ensured, ensure_customer};
     use crate::store::CustomerStore;
     use crate::testing::World;
