@@ -37,6 +37,13 @@ fn sdk_enum<T: std::str::FromStr<Err = std::convert::Infallible>>(stripe_name: &
     }
 }
 
+/// An item's quantity as Stripe reports it (absent: 1).
+fn from_stripe_quantity(quantity: Option<u64>) -> Result<i64, GatewayError> {
+    quantity.map_or(Ok(1), |q| {
+        i64::try_from(q).map_err(|_| unexpected(format!("quantity {q} out of range")))
+    })
+}
+
 fn unexpected(what: impl Into<String>) -> GatewayError {
     GatewayError::Rejected {
         status: 200,
@@ -66,7 +73,7 @@ fn state_of(subscription: &stripe_shared::Subscription) -> Result<SubscriptionSt
             .map_err(|e| unexpected(e.to_string()))?,
         item_id: item.id.as_str().to_owned(),
         price_id: item.price.id.as_str().to_owned(),
-        quantity: item.quantity.map(|q| q as i64).unwrap_or(1),
+        quantity: from_stripe_quantity(item.quantity)?,
         current_period_start: item.current_period_start,
         current_period_end: item.current_period_end,
         cancel_at_period_end: subscription.cancel_at_period_end,
@@ -113,7 +120,7 @@ impl SubscriptionGateway for StripeGateway {
                         currency: Currency::parse(&price.currency.to_string()).ok()?,
                     },
                     interval: recurring.interval.as_str().to_owned(),
-                    interval_count: recurring.interval_count as i64,
+                    interval_count: i64::try_from(recurring.interval_count).ok()?,
                 })
             })
             .collect())
@@ -138,7 +145,7 @@ impl SubscriptionGateway for StripeGateway {
     ) -> Result<SubscriptionState, GatewayError> {
         let mut item = CreateSubscriptionItems::new();
         item.price = Some(new.price_id.to_owned());
-        item.quantity = Some(new.quantity as u64);
+        item.quantity = Some(new.quantity.unsigned_abs());
         // Either way an invoice that needs the customer (3-D Secure, no card) comes back open
         // with its confirmation secret, and the subscription `incomplete` — never a fake success.
         let behavior = if new.charge_now {
@@ -174,7 +181,7 @@ impl SubscriptionGateway for StripeGateway {
         let mut item = UpdateSubscriptionItems::new();
         item.id = Some(change.item_id.clone());
         item.price = Some(change.price_id.clone());
-        item.quantity = Some(change.quantity as u64);
+        item.quantity = Some(change.quantity.unsigned_abs());
         let mut update = UpdateSubscription::new(subscription.as_str())
             .items(vec![item])
             .proration_behavior(sdk_enum::<UpdateSubscriptionProrationBehavior>(
@@ -206,7 +213,7 @@ impl SubscriptionGateway for StripeGateway {
                 let item = phase.items.first()?;
                 Some(ScheduledPrice {
                     price_id: item.price.id().as_str().to_owned(),
-                    quantity: item.quantity.map(|q| q as i64).unwrap_or(1),
+                    quantity: from_stripe_quantity(item.quantity).ok()?,
                     effective_at: phase.start_date,
                 })
             }))
@@ -233,7 +240,7 @@ impl SubscriptionGateway for StripeGateway {
         let phase = |price: &str, quantity: i64| {
             let mut item = UpdateSubscriptionSchedulePhasesItems::new();
             item.price = Some(price.to_owned());
-            item.quantity = Some(quantity as u64);
+            item.quantity = Some(quantity.unsigned_abs());
             UpdateSubscriptionSchedulePhases::new(vec![item])
         };
         // Both phases are sent: Stripe unsets any phase an update leaves out.
@@ -252,7 +259,7 @@ impl SubscriptionGateway for StripeGateway {
             _ => UpdateSubscriptionSchedulePhasesDurationInterval::Month,
         };
         let mut duration = UpdateSubscriptionSchedulePhasesDuration::new(interval);
-        duration.interval_count = Some(price.interval_count as u64);
+        duration.interval_count = Some(price.interval_count.unsigned_abs());
         next.duration = Some(duration);
         let update = UpdateSubscriptionSchedule::new(schedule_id.as_str())
             .phases(vec![current, next])
@@ -309,7 +316,7 @@ impl SubscriptionGateway for StripeGateway {
             let mut item = CreatePreviewInvoiceSubscriptionDetailsItems::new();
             item.id = Some(change.item_id.clone());
             item.price = Some(change.price_id.clone());
-            item.quantity = Some(change.quantity as u64);
+            item.quantity = Some(change.quantity.unsigned_abs());
             let mut details = CreatePreviewInvoiceSubscriptionDetails::new();
             details.items = Some(vec![item]);
             details.proration_behavior = Some(sdk_enum(change.proration_behavior.as_str()));
