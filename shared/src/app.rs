@@ -3,6 +3,7 @@
 
 use crate::aws::sdk_config;
 use crate::config::{ProcessEnv, Settings};
+use crate::https::TlsSettings;
 use crate::service::plans::{PlanCatalogue, PlanPrices};
 use crate::service::subscriptions::SubscriptionPorts;
 use crate::service::webhooks::WebhookPorts;
@@ -30,7 +31,7 @@ impl App {
     /// on its first call, so functions that never call Stripe never touch Secrets Manager.
     pub async fn load() -> Result<Self, InitError> {
         let settings = Settings::from_env(&ProcessEnv)?;
-        let aws = sdk_config().await;
+        let aws = sdk_config(&ProcessEnv, &TlsSettings::from_env(&ProcessEnv)?)?;
         let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
         let customers =
             DynamoCustomerStore::new(dynamodb.clone(), settings.customers_table.clone());

@@ -12,7 +12,7 @@ pub struct ConfigError {
     pub problem: String,
 }
 
-fn config_error(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+pub(crate) fn config_error(variable: &'static str, problem: impl Into<String>) -> ConfigError {
     ConfigError {
         variable,
         problem: problem.into(),
@@ -35,19 +35,30 @@ impl Env for ProcessEnv {
 
 impl<const N: usize> Env for [(&str, &str); N] {
     fn get(&self, name: &str) -> Option<String> {
-        self.iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| (*v).to_owned())
+        lookup(self, name)
     }
 }
 
-fn optional(env: &dyn Env, name: &'static str) -> Option<String> {
+impl Env for Vec<(&str, &str)> {
+    fn get(&self, name: &str) -> Option<String> {
+        lookup(self, name)
+    }
+}
+
+fn lookup(pairs: &[(&str, &str)], name: &str) -> Option<String> {
+    pairs
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| (*v).to_owned())
+}
+
+pub(crate) fn optional(env: &dyn Env, name: &'static str) -> Option<String> {
     env.get(name)
         .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty())
 }
 
-fn required(env: &dyn Env, name: &'static str) -> Result<String, ConfigError> {
+pub(crate) fn required(env: &dyn Env, name: &'static str) -> Result<String, ConfigError> {
     optional(env, name).ok_or_else(|| config_error(name, "is not set"))
 }
 

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod endpoints;
 pub mod error;
 pub mod http;
+mod https;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod secrets;

@@ -27,3 +27,14 @@ def test_the_lambda_build_does_not_compile_utoipa():
 def test_the_contract_tool_does():
     tree = dependents_of("utoipa", "--workspace")
     assert tree.returncode == 0 and "billing-contract" in tree.stdout, tree.stderr
+
+
+def test_the_lambda_build_has_no_credential_chain_or_trust_store_loader():
+    # shared/src/aws.rs builds the SdkConfig from the environment and shared/src/https.rs compiles
+    # the trust roots in: aws-config (profile files, SSO, STS, IMDS) and the OS trust-store loader
+    # must not creep back through a feature or a new dependency.
+    for crate in ("aws-config", "aws-sdk-sts", "aws-smithy-http-client", "rustls-native-certs"):
+        tree = dependents_of(crate)
+        # Not in the lock file at all, or there only for tests (aws-smithy-mocks): no normal edge.
+        absent = tree.returncode != 0 and "did not match any packages" in tree.stderr
+        assert absent or "nothing to print" in tree.stderr, (crate, tree.stdout)

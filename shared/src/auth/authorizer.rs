@@ -423,7 +423,11 @@ pub(crate) mod tests {
             socket.write_all(response.as_bytes()).await.unwrap();
         });
         let url = url::Url::parse(&format!("http://{address}/.well-known/jwks.json")).unwrap();
-        let keys = crate::auth::HttpJwksSource::new(url).fetch().await.unwrap();
+        let tls = crate::https::TlsSettings::from_env(&[]).unwrap();
+        let keys = crate::auth::HttpJwksSource::new(url, tls)
+            .fetch()
+            .await
+            .unwrap();
         assert!(keys.find("rsa-1").is_some() && keys.find("ec-1").is_some());
     }
 }

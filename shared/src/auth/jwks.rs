@@ -1,6 +1,7 @@
 //! JWKS: the identity provider's public keys, fetched on first use and cached per container.
 
 use super::token::TokenRejected;
+use crate::https::TlsSettings;
 use async_trait::async_trait;
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::client::legacy::Client;
@@ -20,6 +21,7 @@ pub trait JwksSource: Send + Sync {
 /// Fetches the key set over HTTPS (or plain HTTP for a local issuer).
 pub struct HttpJwksSource {
     url: Url,
+    tls: TlsSettings,
 }
 
 /// Key sets are small; anything bigger is not a key set.
@@ -27,21 +29,16 @@ const MAX_JWKS_BYTES: usize = 256 * 1024;
 const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
 
 impl HttpJwksSource {
-    pub fn new(url: Url) -> Self {
-        Self { url }
+    pub(crate) fn new(url: Url, tls: TlsSettings) -> Self {
+        Self { url, tls }
     }
 }
 
 #[async_trait]
 impl JwksSource for HttpJwksSource {
     async fn fetch(&self) -> Result<JwkSet, String> {
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_webpki_roots()
-            .https_or_http()
-            .enable_http1()
-            .build();
         let client: Client<_, Empty<bytes::Bytes>> =
-            Client::builder(TokioExecutor::new()).build(connector);
+            Client::builder(TokioExecutor::new()).build(self.tls.connector(FETCH_TIMEOUT));
         let uri: http::Uri = self
             .url
             .as_str()

@@ -2,6 +2,7 @@
 
 use super::jwks::{HttpJwksSource, JwksCache};
 use crate::config::{AuthSettings, ClaimNames, ConfigError, ProcessEnv, TokenKeySource};
+use crate::https::TlsSettings;
 use crate::secrets::read_secret;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use secrecy::ExposeSecret;
@@ -108,12 +109,14 @@ impl TokenVerifier {
 /// JWKS keys are fetched on the first token and cached.
 pub async fn load_token_verifier() -> Result<TokenVerifier, crate::error::InitError> {
     let settings = AuthSettings::from_env(&ProcessEnv)?;
+    let tls = TlsSettings::from_env(&ProcessEnv)?;
     let keys = match &settings.keys {
-        TokenKeySource::Jwks(url) => {
-            TokenKeys::Jwks(JwksCache::new(Box::new(HttpJwksSource::new(url.clone()))))
-        }
+        TokenKeySource::Jwks(url) => TokenKeys::Jwks(JwksCache::new(Box::new(
+            HttpJwksSource::new(url.clone(), tls),
+        ))),
         TokenKeySource::Hs256SecretId(secret_id) => {
-            let client = aws_sdk_secretsmanager::Client::new(&crate::aws::sdk_config().await);
+            let config = crate::aws::sdk_config(&ProcessEnv, &tls)?;
+            let client = aws_sdk_secretsmanager::Client::new(&config);
             let secret = read_secret(&client, secret_id).await?;
             if secret.expose_secret().len() < 32 {
                 return Err(ConfigError {
