@@ -4,6 +4,8 @@
 #
 #   tests/bench/run.sh                 # everything; writes tests/bench/results.md and prints it
 #   tests/bench/run.sh --only get-customer,authorizer --cold-runs 5 --warm 20
+#   tests/bench/run.sh --quick         # CI: the whole harness on the debug builds `make build` made,
+#                                      # 2 cold runs, 5 warm; fails only on a wrong answer, never on time
 #
 # Builds what it needs (native x86_64 `cargo build --release` of the template's functions and of
 # tests/bench/empty-lambda, the debug fake Stripe), installs the Python baseline's pinned packages
@@ -24,6 +26,25 @@ nice_level="${BENCH_NICE:-10}"
 .venv/bin/pip install --quiet --disable-pip-version-check -r tests/bench/requirements.txt
 
 read -r -a binaries <<<"$(.venv/bin/python tests/bench/bench.py --print-binaries)"
+# --quick: proves the harness works end to end, cheaply (no release build; timings meaningless).
+quick=0
+args=()
+for arg in "$@"; do
+  if [[ "$arg" == --quick ]]; then quick=1; else args+=("$arg"); fi
+done
+set -- "${args[@]}"
+if [[ "$quick" == 1 ]]; then
+  started=$SECONDS
+  nice -n "$nice_level" cargo build --bins
+  warm_path="$CARGO_TARGET_DIR/bench-warm-path-quick.tsv"
+  rm -f "$warm_path"
+  BENCH_WARM_OUT="$warm_path" nice -n "$nice_level" \
+    cargo test -p billing-core --lib warm_path -- --ignored --quiet
+  echo "bench: quick builds and in-process run took $((SECONDS - started)) s" >&2
+  exec nice -n "$nice_level" .venv/bin/python tests/bench/bench.py --quick \
+    --bin-dir "$CARGO_TARGET_DIR/debug" --cold-runs 2 --warm 5 --warm-path "$warm_path" \
+    --out .dev/bench/quick-results.md --log-dir .dev/bench-logs/quick "$@"
+fi
 # `--only a,b` benchmarks (and builds) only those functions.
 previous=""
 for arg in "$@"; do
