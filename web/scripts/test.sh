@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every check of the billing web app, in one entrypoint (the Makefile's web-test calls it):
 #   setup (chromium, npm ci) → eslint → tsc → OpenAPI drift → Vitest (stories) → storybook build →
-#   next build → Playwright e2e (Debian Chromium) against a stack started here on free ports.
+#   next build (each as the `npm run` command web/README.md documents) → Playwright e2e (Debian Chromium) against a stack started here on free ports.
 # The Rust function binaries must be built (`make build`); dev_stack.py runs an incremental
 # `cargo build` itself. Everything listens on 127.0.0.1 and is stopped on exit.
 #   WEB_TEST_SKIP_E2E=1   skip the end-to-end part
@@ -23,12 +23,12 @@ step() {
 }
 
 step setup bash "$repo/scripts/setup-web.sh"
-step eslint nice -n 10 "$bin/eslint" --max-warnings=0 .
-step tsc nice -n 10 "$bin/tsc" --noEmit
-step api-drift bash scripts/gen-api.sh --check
-step vitest nice -n 10 "$bin/vitest" run
-step storybook nice -n 10 "$bin/storybook" build --quiet --output-dir storybook-static
-step next-build nice -n 10 "$bin/next" build
+step eslint nice -n 10 npm run lint
+step tsc nice -n 10 npm run typecheck
+step api-drift npm run check:api
+step vitest nice -n 10 npm run test:unit
+step storybook nice -n 10 npm run build-storybook
+step next-build nice -n 10 npm run build
 
 stack_pid=""
 stop_stack() {
