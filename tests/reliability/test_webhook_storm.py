@@ -50,6 +50,32 @@ def change(stripe, subscription_id: str, rng: random.Random, prices: dict[str, s
     stripe.v1("POST", f"/v1/subscriptions/{subscription_id}", data=data)
 
 
+def copy_mismatches(api, stripe, orgs) -> list[tuple[str, dict, dict]]:
+    """Orgs whose copy (GET /billing/customer) differs from the subscription Stripe holds."""
+    mismatches = []
+
+    def compare(org):
+        org_id, subscription, _ = org
+        truth = stripe.v1("GET", f"/v1/subscriptions/{subscription['id']}")
+        item = truth["items"]["data"][0]
+        expected = {
+            "id": truth["id"],
+            "status": truth["status"],
+            "plan": plan_of(truth),
+            "quantity": item["quantity"],
+            "cancel_at_period_end": truth["cancel_at_period_end"],
+            "current_period_end": item["current_period_end"],
+        }
+        copy = api.get_customer(mint_token(org_id, "viewer")).json().get("subscription") or {}
+        got = {key: copy.get(key) for key in expected}  # the record's copy has no period start
+        if got != expected:
+            mismatches.append((org_id, expected, got))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(compare, orgs))
+    return mismatches
+
+
 def sign(secret: str, payload: bytes) -> str:
     timestamp = int(time.time())
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256).hexdigest()
@@ -94,27 +120,7 @@ def test_500_events_delivered_3_times_shuffled_end_equal_to_stripe(api, stack, s
     refetches = stripe.requests_by_route().get("GET /v1/subscriptions/:id", 0) - refetches_before
 
     # 1. every org's copy equals Stripe's subscription
-    mismatches = []
-
-    def compare(org):
-        org_id, subscription, _ = org
-        truth = stripe.v1("GET", f"/v1/subscriptions/{subscription['id']}")
-        item = truth["items"]["data"][0]
-        expected = {
-            "id": truth["id"],
-            "status": truth["status"],
-            "plan": plan_of(truth),
-            "quantity": item["quantity"],
-            "cancel_at_period_end": truth["cancel_at_period_end"],
-            "current_period_end": item["current_period_end"],
-        }
-        copy = api.get_customer(mint_token(org_id, "viewer")).json().get("subscription") or {}
-        got = {key: copy.get(key) for key in expected}  # the record's copy has no period start
-        if got != expected:
-            mismatches.append((org_id, expected, got))
-
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(compare, orgs))
+    mismatches = copy_mismatches(api, stripe, orgs)
 
     # 2. the processed-events table holds each event id exactly once
     recorded = Counter()
@@ -174,3 +180,54 @@ def test_500_events_delivered_3_times_shuffled_end_equal_to_stripe(api, stack, s
     assert not mismatches, mismatches[:3]
     assert not missing, missing[:5]
     assert set(outcomes) == {"duplicate"}, outcomes
+
+
+def test_a_rate_limited_storm_recovers_through_backoff_and_stripe_redelivery(api, stripe):
+    """Stripe's limiter answers 429 to the webhook's re-fetches: the function backs off, answers
+    503 when its retries are spent (never 500, never half-written), and Stripe's redelivery
+    completes the sync; every copy ends equal to Stripe."""
+    rng = random.Random(29)
+    orgs = [subscribed_org(api, stripe) for _ in range(3)]
+    prices = {plan: stripe.price_id(plan) for plan in PLANS}
+    assert eventually(lambda: all(d["status"] in ("delivered", "failed") for d in stripe.deliveries()), 60)
+    first_delivery = len(stripe.deliveries())
+    stripe.webhook_mode(pause=True, max_attempts=10, retry_backoff_ms=100)
+    try:
+        for _ in range(12):
+            _, subscription, _ = rng.choice(orgs)
+            change(stripe, subscription["id"], rng, prices)
+        # Armed after the changes: from here on only the function calls /v1 until the deliveries end.
+        # A call that succeeds met at most 2 (its 3rd attempt went through, so none were left): with
+        # 3 per delivery (+3 for a container's first catalogue read) the deliveries cannot all get
+        # through on their own retries, so at least one spends all 3 attempts on 429s, answers 503
+        # and is redelivered — and every 429 is consumed by the time all are delivered.
+        held = len(stripe.deliveries()) - first_delivery
+        rate_limited = 3 * held + 3
+        stripe.fault("*", "status", status=429, times=rate_limited)
+        stripe.flush()
+        stripe.webhook_mode(pause=False)
+
+        def done():
+            log = stripe.deliveries()[first_delivery:]
+            return log if log and all(d["status"] in ("delivered", "failed") for d in log) else None
+
+        log = eventually(done, 120, 0.5)
+        left = stripe.control("GET", "/faults")["data"]
+    finally:
+        stripe.clear_faults()
+        stripe.webhook_mode(max_attempts=4, retry_backoff_ms=200, pause=False)
+    assert log, "deliveries still pending after 120 s"
+    failed = [d for d in log if d["status"] != "delivered" or d["response_status"] != 200]
+    redelivered = [d for d in log if d["attempts"] > 1]
+    mismatches = copy_mismatches(api, stripe, orgs)
+    LEDGER.record("webhooks", f"{rate_limited} Stripe 429s under a storm: all delivered in the end",
+                  not failed and not mismatches, f"{len(failed)} failed, {len(mismatches)} copies differ")
+    LEDGER.figure(
+        f"rate-limited storm: {len(log)} deliveries, {rate_limited} re-fetches answered 429, "
+        f"{len(redelivered)} deliveries needed Stripe's redelivery (max attempts "
+        f"{max(d['attempts'] for d in log)}), {len(failed)} failed, {len(mismatches)}/{len(orgs)} copies differ"
+    )
+    assert not left, f"the 429s were not all consumed: {left}"
+    assert not failed, failed[:3]
+    assert redelivered, "some delivery must have spent its retries on 429s and been redelivered"
+    assert not mismatches, mismatches[:3]

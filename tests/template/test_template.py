@@ -184,3 +184,14 @@ def test_functions_are_arm64_al2023_cargo_lambda_builds(sam):
         assert function["Metadata"]["BuildMethod"] == "rust-cargolambda", name
         binary = function["Metadata"]["BuildProperties"]["Binary"]
         assert (TEMPLATE.parent / "functions" / binary / "Cargo.toml").exists(), binary
+
+
+def test_webhook_concurrency_is_reserved_from_a_parameter_that_can_turn_it_off(sam, cfn):
+    parameter = sam["Parameters"]["WebhookReservedConcurrency"]
+    assert parameter["Type"] == "Number" and int(parameter["Default"]) > 0 and int(parameter["MinValue"]) == 0
+    reserved = cfn["Resources"]["StripeWebhookFunction"]["Properties"]["ReservedConcurrentExecutions"]
+    assert reserved == {
+        "Fn::If": ["ReservesWebhookConcurrency", {"Ref": "WebhookReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
+    }
+    others = [n for n, r in cfn["Resources"].items() if r["Type"] == "AWS::Lambda::Function" and n != "StripeWebhookFunction"]
+    assert others and all("ReservedConcurrentExecutions" not in cfn["Resources"][n]["Properties"] for n in others)

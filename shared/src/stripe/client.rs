@@ -167,13 +167,21 @@ where
             Ok(value) => return Ok(value),
             Err(error) if is_retryable(&error) && attempt_number < MAX_ATTEMPTS => {
                 tracing::warn!(attempt = attempt_number, error = %error, "stripe request failed; retrying");
-                tokio::time::sleep(backoff).await;
+                tokio::time::sleep(jittered(backoff)).await;
                 backoff *= 2;
             }
             Err(error) => return Err(into_gateway_error(error)),
         }
     }
     unreachable!("the last attempt returns")
+}
+
+/// Half the backoff plus a random part of the other half ("equal jitter"): containers that were
+/// rate-limited together (an event storm, a month-end burst) do not retry in lockstep and meet
+/// Stripe's limiter again at the same instant.
+fn jittered(backoff: Duration) -> Duration {
+    let half = backoff / 2;
+    half + half.mul_f64(fastrand::f64())
 }
 
 pub(super) fn customer_id(
@@ -183,4 +191,18 @@ pub(super) fn customer_id(
         status: 200,
         code: format!("unexpected customer id: {e}"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_waits_are_jittered_between_half_and_the_whole_backoff() {
+        let backoff = Duration::from_millis(400);
+        let waits: Vec<Duration> = (0..200).map(|_| jittered(backoff)).collect();
+        assert!(waits.iter().all(|w| *w >= backoff / 2 && *w <= backoff));
+        let distinct: std::collections::HashSet<_> = waits.iter().collect();
+        assert!(distinct.len() > 100, "spread, not one fixed wait");
+    }
 }
