@@ -10,7 +10,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 # One shared target dir for every build, test and cargo-lambda run.
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 
-.PHONY: setup build dev test lint fmt-check clippy template-lint unit e2e security openapi web-setup web-test package package-test bench reliability
+.PHONY: setup build dev test lint fmt-check clippy template-lint unit e2e security openapi web-setup web-test package package-test bench reliability readme
 
 setup:
 	@bash scripts/setup.sh
@@ -27,8 +27,11 @@ dev: build web-setup
 	$(PY) scripts/dev_stack.py
 
 ## make test: formatting, clippy, template lint, unit tests, end-to-end tests over the local stack,
-## then the web app's checks and browser tests.
-test: setup lint unit e2e reliability security web-test
+## the reliability and security suites, the web app's checks and browser tests, then every README
+## command run against `make dev`. Each stage is timed (scripts/stages.sh prints the table).
+TEST_STAGES := setup fmt-check clippy template-lint unit e2e reliability security web-test readme
+test:
+	@MAKE="$(MAKE)" bash scripts/stages.sh $(TEST_STAGES)
 
 lint: fmt-check clippy template-lint
 
@@ -70,7 +73,13 @@ web-setup:
 ## make web-test: the billing web app — eslint, tsc, OpenAPI drift, Vitest (stories), storybook
 ## build, next build, Playwright (Debian Chromium) against its own stack on free 127.0.0.1 ports.
 web-test: build web-setup
-	bash web/scripts/test.sh
+	cd web && bash scripts/test.sh
+
+## make readme: every shell block of README.md, web/README.md and tests/*/README.md, checked as its
+## marker says (tests/readme): `make dev` is started on free ports, the commands run against it, the
+## benchmark harness runs in its quick mode.
+readme: build web-setup
+	$(VENV)/bin/pytest -q tests/readme
 
 ## make openapi: rewrite openapi.json from the endpoints' contracts (`make unit` fails while it
 ## is stale); the contract tool tests/contract builds billing-core with its `openapi` feature.
