@@ -1,12 +1,13 @@
 //! Shared state of one fake Stripe: the store and the cross-cutting pieces around it.
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde_json::Value;
 
-use crate::billing::Ctx;
+use crate::billing::{self, Ctx};
 use crate::http::counter::RequestCounter;
 use crate::http::faults::Faults;
 use crate::http::idempotency::Idempotency;
@@ -32,6 +33,9 @@ pub struct Config {
 }
 
 pub const DEFAULT_PORT: u16 = 12111;
+
+/// A safety net against a transition that fails to move its object forward.
+const MAX_STEPS: usize = 10_000;
 
 impl Default for Config {
     fn default() -> Self {
@@ -153,6 +157,23 @@ impl App {
         drop(store);
         self.webhooks.enqueue(deliveries);
         Ok(out)
+    }
+
+    /// Runs every transition due (at the fake clock's now, or a test clock's frozen time for its
+    /// customers), each in its own write with its own events; returns how many ran.
+    pub fn run_due(&self) -> usize {
+        let mut processed = 0;
+        while processed < MAX_STEPS {
+            let ctx = self.ctx();
+            let ran = self.write_automatic(|store, changes| {
+                Ok::<_, Infallible>(billing::clock::run_next(store, changes, &ctx))
+            });
+            if ran != Ok(true) {
+                break;
+            }
+            processed += 1;
+        }
+        processed
     }
 
     /// Back to a fresh fake; webhook endpoints stay unless `all`.

@@ -71,6 +71,14 @@ pub async fn create(State(app): State<App>, request: ApiRequest) -> ApiResult {
     }
     // The fake keeps one portal configuration; any `bpc_…` id is taken as an existing one.
     let configuration = match params.string("configuration")?.filter(|c| !c.is_empty()) {
+        None if !app.behaviours().portal_default_configuration => {
+            return Err(ApiError::state_refused(
+                "No configuration provided and your test mode default configuration has not \
+                 been created. Provide a configuration or create your default by saving your \
+                 customer portal settings in test mode at \
+                 https://dashboard.stripe.com/test/settings/billing/portal.",
+            ));
+        }
         None => app.portal_configuration.clone(),
         Some(id) if id.starts_with("bpc_") => id.to_owned(),
         Some(id) => {

@@ -5,7 +5,7 @@ use axum::response::Json;
 use serde_json::{Value, json};
 
 use crate::app::App;
-use crate::billing::subscriptions;
+use crate::billing::{subscriptions, test_clocks};
 use crate::http::list;
 use crate::http::params::{Change, NONE, Params, Spec};
 use crate::http::pipeline::{ApiRequest, ApiResult};
@@ -17,7 +17,8 @@ use crate::model::payment_methods;
 use crate::model::search::{Fields, Query};
 use crate::model::store::{Collection, Store};
 
-/// What create and update both take; they differ in what they refuse.
+/// What create and update both take; they differ in what they refuse. `test_clock` is create's
+/// only: update refuses it as unknown (a customer joins a clock at creation only, [S10]).
 const FIELDS: &[&str] = &[
     "address",
     "balance",
@@ -35,6 +36,7 @@ const FIELDS: &[&str] = &[
     "preferred_locales",
     "shipping",
     "tax_exempt",
+    "test_clock",
 ];
 const CREATE: Spec = Spec::new(
     FIELDS,
@@ -44,7 +46,6 @@ const CREATE: Spec = Spec::new(
         "source",
         "tax",
         "tax_id_data",
-        "test_clock",
         "validate",
     ],
 );
@@ -99,19 +100,35 @@ impl Resource for Customers {
 
 impl Listed for Customers {
     const URL: &'static str = "/v1/customers";
-    const LIST: Spec = Spec::list(&["created", "email"], &["test_clock"]);
+    const LIST: Spec = Spec::list(&["created", "email", "test_clock"], &[]);
 
-    /// Deleted customers are never listed; Stripe documents `email` as case-sensitive.
+    /// Deleted customers are never listed; Stripe documents `email` as case-sensitive. Customers
+    /// on a test clock appear only when `test_clock` names their clock [S10].
     fn filter(params: &Params) -> Result<impl Fn(&Value) -> bool + '_, ApiError> {
         let email = params.string("email")?;
-        Ok(move |c: &Value| !is_deleted(c) && email.is_none_or(|e| c["email"] == e))
+        let clock = params.string("test_clock")?.filter(|c| !c.is_empty());
+        Ok(move |c: &Value| {
+            !is_deleted(c)
+                && email.is_none_or(|e| c["email"] == e)
+                && match clock {
+                    Some(clock) => c["test_clock"] == clock,
+                    None => c["test_clock"].is_null(),
+                }
+        })
     }
 }
 
 pub async fn create(State(app): State<App>, request: ApiRequest) -> ApiResult {
     let params = request.params(&CREATE)?;
+    let clock = params.string("test_clock")?.filter(|c| !c.is_empty());
     app.write(&request, |store, changes| {
-        let mut customer = blank(&ids::generate("cus", ids::SHORT), app.clock.now());
+        // A customer on a test clock is created at the clock's frozen time.
+        let created = match clock {
+            Some(clock) => test_clocks::check_joinable(store, clock)?,
+            None => app.clock.now(),
+        };
+        let mut customer = blank(&ids::generate("cus", ids::SHORT), created);
+        customer["test_clock"] = json!(clock);
         apply(&mut customer, params)?;
         check_default_payment_method(store, &Value::Null, &customer)?;
         changes.created("customer.created", &customer);
@@ -126,6 +143,9 @@ pub async fn update(
     request: ApiRequest,
 ) -> ApiResult {
     let params = request.params(&UPDATE)?;
+    if params.contains("test_clock") {
+        return Err(ApiError::unknown_parameter("test_clock"));
+    }
     app.write(&request, |store, changes| {
         let before = live(store, &id)?.clone();
         let mut after = before.clone();
@@ -146,6 +166,7 @@ pub async fn delete(
     let ctx = app.ctx();
     app.write(&request, |store, changes| {
         let customer = live(store, &id)?.clone();
+        let ctx = test_clocks::ctx_for(store, &ctx, &id);
         // Its subscriptions end first, then the customer.
         subscriptions::cancel_all_of(store, changes, &ctx, &id);
         customers::delete(store, changes, customer, app.clock.now_ms());

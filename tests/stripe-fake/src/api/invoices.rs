@@ -4,18 +4,21 @@
 use axum::extract::{Path, State};
 use serde_json::Value;
 
+use super::subscription_schedules::{UPDATE_PHASE, check_phase_items, end_behavior, phase_inputs};
 use super::subscriptions::{
     ItemInput, item_inputs, proration_behavior, resolve_items, restarts_cycle,
 };
 use crate::app::App;
 use crate::billing::invoices::PREVIEW_PREFIX;
 use crate::billing::item_changes::{self, ChangePlan};
+use crate::billing::schedules::{Phase, PhaseRules};
 use crate::billing::subscriptions::{self, InvoiceSpec};
-use crate::billing::{Ctx, ProrationBehavior, schedules};
+use crate::billing::{Ctx, Item, ProrationBehavior, schedules, test_clocks};
 use crate::http::list;
 use crate::http::params::{Change, Params, Spec};
 use crate::http::pipeline::{ApiRequest, ApiResult};
 use crate::http::resource::{Listed, Resource};
+use crate::model::customers;
 use crate::model::error::ApiError;
 use crate::model::ids;
 use crate::model::store::{Collection, Store};
@@ -27,6 +30,8 @@ const PREVIEW: Spec = Spec::new(
         "customer",
         "expand",
         "preview_mode",
+        "schedule",
+        "schedule_details",
         "subscription",
         "subscription_details",
     ],
@@ -38,10 +43,14 @@ const PREVIEW: Spec = Spec::new(
         "invoice_items",
         "issuer",
         "on_behalf_of",
-        "schedule",
-        "schedule_details",
     ],
 );
+const SCHEDULE_DETAILS: Spec = Spec::new(
+    &["end_behavior", "phases", "proration_behavior"],
+    &["billing_mode"],
+);
+/// How errors name the preview's phases.
+const PHASES: &str = "schedule_details[phases]";
 const PREVIEW_DETAILS: Spec = Spec::new(
     &[
         "billing_cycle_anchor",
@@ -173,6 +182,9 @@ pub async fn create_preview(State(app): State<App>, request: ApiRequest) -> ApiR
         }
     };
     let customer = params.string("customer")?.filter(|c| !c.is_empty());
+    if params.contains("schedule") || params.is_hash("schedule_details") {
+        return schedule_preview(&app, &request, params, customer, recurring_only);
+    }
     let details = details(params)?;
     let Some(subscription_id) = params.string("subscription")?.filter(|s| !s.is_empty()) else {
         if details.inputs.is_some() {
@@ -194,6 +206,7 @@ pub async fn create_preview(State(app): State<App>, request: ApiRequest) -> ApiR
             .ok_or_else(|| {
                 ApiError::no_such_param("subscription", subscription_id, "subscription")
             })?;
+        let ctx = test_clocks::ctx_of(store, &ctx, Some(&subscription));
         let owner = subscription["customer"].as_str().unwrap_or_default();
         if customer.is_some_and(|c| c != owner) {
             return Err(ApiError::invalid(
@@ -238,21 +251,144 @@ pub async fn create_preview(State(app): State<App>, request: ApiRequest) -> ApiR
         } else {
             None
         };
-        let invoice = preview(store, &ctx, &view, plan.as_ref(), recurring_only)?;
+        let invoice = preview(store, &ctx, &view, plan.as_ref(), recurring_only, None)?;
+        request.render(store, invoice)
+    })
+}
+
+/// `create_preview` with `schedule` and/or `schedule_details` (SEMANTICS §13 "Previewing
+/// schedules"): without `schedule`, the first invoice of a new schedule for `customer`; with it,
+/// the schedule's next invoice after the update `schedule_details` describes (all current and
+/// future phases, as the update takes them). The phases are checked as the schedule API checks
+/// them. A preview whose update would change the subscription now (the current phase's items,
+/// or ending its trial) is not modelled.
+fn schedule_preview(
+    app: &App,
+    request: &ApiRequest,
+    params: &Params,
+    customer: Option<&str>,
+    recurring_only: bool,
+) -> ApiResult {
+    // "Cannot be used with `subscription` or `subscription_` prefixed fields" (Stripe's OpenAPI
+    // description of `schedule_details`, in async-stripe's CreatePreviewInvoiceScheduleDetails).
+    if let Some(key) = ["subscription", "subscription_details"]
+        .into_iter()
+        .find(|key| params.contains(key))
+    {
+        return Err(ApiError::invalid(
+            key,
+            "`schedule` and `schedule_details` cannot be used with `subscription` or \
+             `subscription_` prefixed fields.",
+        ));
+    }
+    let ctx = app.ctx();
+    let details = match params.hash("schedule_details")? {
+        Change::Set(details) => details,
+        Change::Keep | Change::Clear => Params::default(),
+    };
+    details.check(&SCHEDULE_DETAILS)?;
+    let end_behavior = end_behavior(&details)?;
+    let behavior = proration_behavior(&details)?;
+    let schedule_id = params.string("schedule")?.filter(|s| !s.is_empty());
+    app.read(|store| {
+        let id = ids::generate(PREVIEW_PREFIX, ids::LONG);
+        let Some(schedule_id) = schedule_id else {
+            let customer = customer.ok_or_else(|| ApiError::missing_parameter("customer"))?;
+            customers::live_param(store, customer)?;
+            let ctx = test_clocks::ctx_for(store, &ctx, customer);
+            let inputs = phase_inputs(store, &details, &UPDATE_PHASE, ctx.now)?
+                .ok_or_else(|| ApiError::missing_parameter(PHASES))?;
+            let start = inputs
+                .first()
+                .and_then(|p| p.start)
+                .ok_or_else(|| ApiError::missing_parameter(&format!("{PHASES}[0][start_date]")))?;
+            if start < ctx.now {
+                return Err(schedules::backdating());
+            }
+            let phases = schedules::resolve_phases(inputs, start, PHASES, PhaseRules::Update)?;
+            check_phase_items(&phases, PHASES, ctx.now)?;
+            let invoice = schedules::first_invoice_preview(store, customer, &phases, id)?;
+            return request.render(store, invoice);
+        };
+        if store.subscription_schedules.get(schedule_id).is_none() {
+            return Err(ApiError::no_such_param(
+                schedules::RESOURCE,
+                schedule_id,
+                "schedule",
+            ));
+        }
+        let schedule = schedules::live_schedule(store, schedule_id, "preview")?;
+        let ctx = test_clocks::ctx_of(store, &ctx, Some(&schedule));
+        let inputs = phase_inputs(store, &details, &UPDATE_PHASE, ctx.now)?;
+        let owner = schedule["customer"].as_str().unwrap_or_default();
+        if customer.is_some_and(|c| c != owner) {
+            return Err(ApiError::invalid(
+                "customer",
+                format!(
+                    "The subscription schedule {schedule_id} does not belong to customer {}.",
+                    customer.unwrap_or_default()
+                ),
+            ));
+        }
+        let phases = match inputs {
+            Some(inputs) => {
+                let requested = inputs.first().and_then(|p| p.start);
+                let start = schedules::first_start(&schedule, requested, ctx.now)?;
+                let phases = schedules::resolve_phases(inputs, start, PHASES, PhaseRules::Update)?;
+                check_phase_items(&phases, PHASES, ctx.now)?;
+                schedules::check_current_phase(&schedule, &phases, ctx.now)?;
+                phases
+            }
+            None => schedules::phases_of(store, &schedule),
+        };
+        let Some(subscription) = schedule["subscription"]
+            .as_str()
+            .and_then(|s| store.subscriptions.get(s))
+        else {
+            let invoice = schedules::first_invoice_preview(store, owner, &phases, id)?;
+            return request.render(store, invoice);
+        };
+        let (view, immediate) =
+            schedules::current_phase_change(store, subscription, &phases, behavior, &ctx)?;
+        if immediate.is_some() {
+            return Err(ApiError::not_implemented(
+                "schedule_details that change the subscription now (the current phase's items, \
+                 or the end of its trial)",
+            ));
+        }
+        let period_end = subscriptions::period_of(subscription).1;
+        if phases
+            .iter()
+            .any(|p| ctx.now < p.start && p.start < period_end)
+        {
+            return Err(ApiError::not_implemented(
+                "schedule_details with a phase starting inside the current period",
+            ));
+        }
+        let cancels = end_behavior
+            .as_deref()
+            .unwrap_or_else(|| schedule["end_behavior"].as_str().unwrap_or("release"))
+            == "cancel";
+        if cancels && phases.last().is_some_and(|p| p.end <= period_end) {
+            return Err(ApiError::upcoming_none(owner));
+        }
+        let invoice = preview(store, &ctx, &view, None, recurring_only, Some(&phases))?;
         request.render(store, invoice)
     })
 }
 
 /// The preview invoice: the immediate invoice of a change that invoices now, else the next
 /// renewal (pending items, the change's prorations, the next period at the new prices; a
-/// schedule phase starting then wins), or with `preview_mode=recurring` only the next period's
-/// charges.
+/// schedule phase starting then wins, and one with another billing interval restarts the cycle
+/// there), or with `preview_mode=recurring` only the next period's charges. `phases` replace the
+/// subscription's schedule's (a schedule preview).
 fn preview(
     store: &Store,
     ctx: &Ctx,
     subscription: &Value,
     plan: Option<&ChangePlan>,
     recurring_only: bool,
+    phases: Option<&[Phase]>,
 ) -> Result<Value, ApiError> {
     let id = ids::generate(PREVIEW_PREFIX, ids::LONG);
     let subscription_id = subscriptions::id_of(subscription);
@@ -290,7 +426,19 @@ fn preview(
     {
         return Err(ApiError::upcoming_none(customer));
     }
-    let items = schedules::items_at(store, subscription, end).unwrap_or(items);
+    let phases = phases.map_or_else(
+        || schedules::active_phases(store, subscription),
+        |p| Some(p.to_vec()),
+    );
+    let scheduled = phases
+        .as_deref()
+        .and_then(|phases| schedules::items_at(phases, subscription, end));
+    let recurrence = |items: &[Item]| items.first().and_then(Item::recurrence);
+    let anchor = match &scheduled {
+        Some(next) if recurrence(next) != recurrence(&items) => end,
+        _ => anchor,
+    };
+    let items = scheduled.unwrap_or(items);
     let mut view = subscription.clone();
     view["billing_cycle_anchor"] = anchor.into();
     let next = subscriptions::next_period(&view, &items, end);

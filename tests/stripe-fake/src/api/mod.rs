@@ -12,6 +12,7 @@ mod products;
 mod setup_intents;
 mod subscription_schedules;
 mod subscriptions;
+mod test_clocks;
 mod webhook_endpoints;
 
 use axum::Router;
@@ -30,6 +31,7 @@ use prices::Prices;
 use products::Products;
 use subscription_schedules::SubscriptionSchedules;
 use subscriptions::Subscriptions;
+use test_clocks::TestClocks;
 use webhook_endpoints::WebhookEndpoints;
 
 pub fn router(app: App) -> Router<App> {
@@ -111,6 +113,18 @@ pub fn router(app: App) -> Router<App> {
         .route("/invoices/{id}/lines", get(invoices::lines))
         .route("/invoiceitems", get(list::<InvoiceItems>))
         .route("/invoiceitems/{id}", get(retrieve::<InvoiceItems>))
+        .route(
+            "/test_helpers/test_clocks",
+            get(list::<TestClocks>).post(test_clocks::create),
+        )
+        .route(
+            "/test_helpers/test_clocks/{id}",
+            get(retrieve::<TestClocks>).delete(test_clocks::delete),
+        )
+        .route(
+            "/test_helpers/test_clocks/{id}/advance",
+            post(test_clocks::advance),
+        )
         .route("/events", get(list::<Events>))
         .route("/events/{id}", get(retrieve::<Events>))
         .fallback(unrecognized)

@@ -6,8 +6,10 @@ use serde_json::{Value, json};
 
 use super::subscriptions::{billing_mode, proration_behavior};
 use crate::app::App;
-use crate::billing::schedules::{self, NewSchedule, PhaseEnd, PhaseInput, PhaseItem, RESOURCE};
-use crate::billing::subscriptions;
+use crate::billing::schedules::{
+    self, NewSchedule, PhaseEnd, PhaseInput, PhaseItem, PhaseRules, RESOURCE,
+};
+use crate::billing::{subscriptions, test_clocks};
 use crate::http::params::{Change, Params, Spec};
 use crate::http::pipeline::{ApiRequest, ApiResult};
 use crate::http::resource::{Listed, Resource};
@@ -55,8 +57,6 @@ const PHASE_UNSUPPORTED: &[&str] = &[
     "invoice_settings",
     "on_behalf_of",
     "transfer_data",
-    "trial",
-    "trial_end",
 ];
 /// Create's phases have no `start_date` (the schedule's `start_date` gives it). `iterations` was
 /// removed in clover: it is an unknown parameter now.
@@ -67,10 +67,13 @@ const CREATE_PHASE: Spec = Spec::new(
         "items",
         "metadata",
         "proration_behavior",
+        "trial",
+        "trial_end",
     ],
     PHASE_UNSUPPORTED,
 );
-const UPDATE_PHASE: Spec = Spec::new(
+/// Update's phases, also those of the invoice preview's `schedule_details[phases]`.
+pub const UPDATE_PHASE: Spec = Spec::new(
     &[
         "duration",
         "end_date",
@@ -78,6 +81,8 @@ const UPDATE_PHASE: Spec = Spec::new(
         "metadata",
         "proration_behavior",
         "start_date",
+        "trial",
+        "trial_end",
     ],
     PHASE_UNSUPPORTED,
 );
@@ -128,7 +133,7 @@ impl Listed for SubscriptionSchedules {
 }
 
 /// `now` or a unix timestamp.
-fn timestamp(params: &Params, key: &str, now: i64) -> Result<Option<i64>, ApiError> {
+pub fn timestamp(params: &Params, key: &str, now: i64) -> Result<Option<i64>, ApiError> {
     params
         .string(key)?
         .map(|value| match value {
@@ -143,7 +148,7 @@ fn timestamp(params: &Params, key: &str, now: i64) -> Result<Option<i64>, ApiErr
         .transpose()
 }
 
-fn end_behavior(params: &Params) -> Result<Option<String>, ApiError> {
+pub fn end_behavior(params: &Params) -> Result<Option<String>, ApiError> {
     match params.string("end_behavior")? {
         None => Ok(None),
         Some(value @ ("release" | "cancel")) => Ok(Some(value.to_owned())),
@@ -155,7 +160,7 @@ fn end_behavior(params: &Params) -> Result<Option<String>, ApiError> {
 }
 
 /// The requested phases (prices resolved; dates resolved later against the schedule).
-fn phase_inputs(
+pub fn phase_inputs(
     store: &Store,
     params: &Params,
     spec: &Spec,
@@ -244,15 +249,22 @@ fn phase_inputs(
             items: phase_items,
             proration_behavior,
             metadata,
+            trial: phase.boolean("trial")?.unwrap_or(false),
+            trial_end: timestamp(phase, "trial_end", now)?,
         });
     }
     Ok(Some(inputs))
 }
 
-fn check_phase_items(phases: &[schedules::Phase], now: i64) -> Result<(), ApiError> {
+/// Each phase's items must make a valid subscription (`prefix` names the phases in errors).
+pub fn check_phase_items(
+    phases: &[schedules::Phase],
+    prefix: &str,
+    now: i64,
+) -> Result<(), ApiError> {
     for (i, phase) in phases.iter().enumerate() {
         let items = schedules::items_for_phase(&[], phase, now);
-        subscriptions::check_items(&items, &format!("phases[{i}][items]"))?;
+        subscriptions::check_items(&items, &format!("{prefix}[{i}][items]"))?;
     }
     Ok(())
 }
@@ -282,26 +294,26 @@ pub async fn create(State(app): State<App>, request: ApiRequest) -> ApiResult {
         }
         let subscription = subscription.to_owned();
         return app.write(&request, |store, changes| {
+            let ctx = test_clocks::ctx_of(store, &ctx, store.subscriptions.get(&subscription));
             let schedule = schedules::from_subscription(store, changes, &ctx, &subscription)?;
             request.render(store, schedule)
         });
     }
     let customer = params.required_string("customer")?.to_owned();
-    let start = timestamp(params, "start_date", ctx.now)?.unwrap_or(ctx.now);
-    if start < ctx.now {
-        return Err(ApiError::not_implemented(
-            "start_date in the past (backdating)",
-        ));
-    }
     let end_behavior = end_behavior(params)?.unwrap_or_else(|| "release".into());
-    let billing_mode = billing_mode(params, ctx.now)?;
     let metadata_update = params.metadata()?;
     app.write(&request, |store, changes| {
         customers::live_param(store, &customer)?;
+        let ctx = test_clocks::ctx_for(store, &ctx, &customer);
+        let start = timestamp(params, "start_date", ctx.now)?.unwrap_or(ctx.now);
+        if start < ctx.now {
+            return Err(schedules::backdating());
+        }
+        let billing_mode = billing_mode(params, ctx.now)?;
         let inputs = phase_inputs(store, params, &CREATE_PHASE, ctx.now)?
             .ok_or_else(|| ApiError::missing_parameter("phases"))?;
-        let phases = schedules::resolve_phases(inputs, start)?;
-        check_phase_items(&phases, ctx.now)?;
+        let phases = schedules::resolve_phases(inputs, start, "phases", PhaseRules::Create)?;
+        check_phase_items(&phases, "phases", ctx.now)?;
         let mut metadata = json!({});
         if let Some(update) = &metadata_update {
             update.apply(&mut metadata)?;
@@ -333,13 +345,15 @@ pub async fn update(
     let metadata = params.metadata()?;
     let behavior = proration_behavior(params)?;
     app.write(&request, |store, changes| {
-        SubscriptionSchedules::get(store, &id)?;
+        let schedule = schedules::live_schedule(store, &id, "update")?;
+        let ctx = test_clocks::ctx_of(store, &ctx, Some(&schedule));
         let phases = match phase_inputs(store, params, &UPDATE_PHASE, ctx.now)? {
             Some(inputs) => {
                 let requested = inputs.first().and_then(|p| p.start);
-                let first_start = schedules::first_start(store, &id, requested)?.unwrap_or(ctx.now);
-                let phases = schedules::resolve_phases(inputs, first_start)?;
-                check_phase_items(&phases, ctx.now)?;
+                let first_start = schedules::first_start(&schedule, requested, ctx.now)?;
+                let phases =
+                    schedules::resolve_phases(inputs, first_start, "phases", PhaseRules::Update)?;
+                check_phase_items(&phases, "phases", ctx.now)?;
                 Some(phases)
             }
             None => None,
@@ -369,6 +383,7 @@ pub async fn release(
     let ctx = app.ctx();
     let preserve = params.boolean("preserve_cancel_date")?.unwrap_or(false);
     app.write(&request, |store, changes| {
+        let ctx = test_clocks::ctx_of(store, &ctx, store.subscription_schedules.get(&id));
         let schedule = schedules::release(store, changes, &ctx, &id, preserve)?;
         request.render(store, schedule)
     })
@@ -382,6 +397,7 @@ pub async fn cancel(
     request.params(&CANCEL)?;
     let ctx = app.ctx();
     app.write(&request, |store, changes| {
+        let ctx = test_clocks::ctx_of(store, &ctx, store.subscription_schedules.get(&id));
         let schedule = schedules::cancel(store, changes, &ctx, &id)?;
         request.render(store, schedule)
     })

@@ -5,9 +5,10 @@ use axum::extract::{Path, State};
 use serde_json::{Value, json};
 
 use crate::app::App;
-use crate::billing::item_changes;
 use crate::billing::subscriptions::{self, NewSubscription, RESOURCE};
-use crate::billing::{Item, PaymentBehavior, ProrationBehavior};
+use crate::billing::{
+    Item, PaymentBehavior, ProrationBehavior, item_changes, schedules, test_clocks,
+};
 use crate::http::params::{Change, Params, Spec};
 use crate::http::pipeline::{ApiRequest, ApiResult};
 use crate::http::resource::{Listed, Resource};
@@ -71,9 +72,12 @@ const CREATE_ITEM: Spec = Spec::new(
         "tax_rates",
     ],
 );
+/// `cancel_at` is taken only to give a schedule-managed subscription Stripe's refusal; otherwise
+/// it is refused as not implemented.
 const UPDATE: Spec = Spec::new(
     &[
         "billing_cycle_anchor",
+        "cancel_at",
         "cancel_at_period_end",
         "default_payment_method",
         "description",
@@ -91,7 +95,6 @@ const UPDATE: Spec = Spec::new(
         "automatic_tax",
         "billing_schedules",
         "billing_thresholds",
-        "cancel_at",
         "cancellation_details",
         "collection_method",
         "days_until_due",
@@ -172,7 +175,7 @@ impl Resource for Subscriptions {
 impl Listed for Subscriptions {
     const URL: &'static str = "/v1/subscriptions";
     const LIST: Spec = Spec::list(
-        &["created", "customer", "price", "status"],
+        &["created", "customer", "price", "status", "test_clock"],
         &[
             "automatic_tax",
             "collection_method",
@@ -180,7 +183,6 @@ impl Listed for Subscriptions {
             "current_period_start",
             "customer_account",
             "plan",
-            "test_clock",
         ],
     );
 
@@ -189,6 +191,7 @@ impl Listed for Subscriptions {
         let customer = params.string("customer")?.filter(|c| !c.is_empty());
         let price = params.string("price")?.filter(|p| !p.is_empty());
         let status = params.one_of("status", STATUSES)?;
+        let clock = params.string("test_clock")?.filter(|c| !c.is_empty());
         Ok(move |s: &Value| {
             let matches_status = match status {
                 None => s["status"] != "canceled",
@@ -196,7 +199,13 @@ impl Listed for Subscriptions {
                 Some("ended") => subscriptions::is_ended(s),
                 Some(wanted) => s["status"] == wanted,
             };
+            // Without `test_clock` or `customer`, test clock subscriptions are left out [S10].
+            let matches_clock = match clock {
+                Some(clock) => s["test_clock"] == clock,
+                None => customer.is_some() || s["test_clock"].is_null(),
+            };
             matches_status
+                && matches_clock
                 && customer.is_none_or(|c| s["customer"] == c)
                 && price.is_none_or(|p| {
                     subscriptions::items_of(s)
@@ -462,14 +471,12 @@ pub async fn create(State(app): State<App>, request: ApiRequest) -> ApiResult {
         let price = item.required_string("price")?.to_owned();
         inputs.push((price, quantity(item)?.unwrap_or(1), item.metadata()?));
     }
-    let trial_end = trial_end(params, ctx.now)?;
     let cancel_at_period_end = params.boolean("cancel_at_period_end")?.unwrap_or(false);
     let description = params
         .string("description")?
         .filter(|d| !d.is_empty())
         .map(str::to_owned);
     let metadata = params.metadata()?;
-    let billing_mode = billing_mode(params, ctx.now)?;
     let save_default = save_default_payment_method(params)?.unwrap_or_else(|| "off".into());
     let default_payment_method = params
         .string("default_payment_method")?
@@ -477,6 +484,10 @@ pub async fn create(State(app): State<App>, request: ApiRequest) -> ApiResult {
         .map(str::to_owned);
     app.write(&request, |store, changes| {
         let live = customers::live_param(store, &customer)?;
+        // A test clock customer's subscription starts at the clock's time.
+        let ctx = test_clocks::ctx_for(store, &ctx, &customer);
+        let trial_end = trial_end(params, ctx.now)?;
+        let billing_mode = billing_mode(params, ctx.now)?;
         if let Some(pm) = &default_payment_method {
             payment_methods::check_attached(store, pm, &live["id"], "default_payment_method")?;
         }
@@ -531,6 +542,7 @@ pub async fn update(
     let behavior = proration_behavior(params)?;
     let proration_date = params.integer("proration_date")?;
     let cancel_at_period_end = params.boolean("cancel_at_period_end")?;
+    let cancel_at = params.contains("cancel_at");
     let default_payment_method = params.text("default_payment_method")?;
     let description = params.text("description")?;
     let metadata = params.metadata()?;
@@ -543,6 +555,13 @@ pub async fn update(
         .is_some_and(|p| p.keys().all(|k| k == "metadata" || k == "expand"));
     app.write(&request, |store, changes| {
         let before = Subscriptions::get(store, &id)?;
+        let ctx = test_clocks::ctx_of(store, &ctx, Some(&before));
+        if cancel_at_period_end.is_some() || cancel_at {
+            schedules::refuse_direct_cancelation(store, &before)?;
+        }
+        if cancel_at {
+            return Err(ApiError::not_implemented("cancel_at"));
+        }
         if subscriptions::is_ended(&before) && !only_metadata {
             return Err(ApiError::refused(
                 "id",
@@ -638,6 +657,7 @@ pub async fn cancel(
     }
     app.write(&request, |store, changes| {
         let mut subscription = Subscriptions::get(store, &id)?;
+        let ctx = test_clocks::ctx_of(store, &ctx, Some(&subscription));
         if subscriptions::is_ended(&subscription) {
             return Err(ApiError::unexpected_state(
                 "resource_missing",

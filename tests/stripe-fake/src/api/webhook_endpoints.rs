@@ -13,6 +13,9 @@ use crate::model::ids;
 use crate::model::store::{Collection, Store};
 
 const SECRET_LEN: usize = 32;
+/// "You can register up to 16 webhook endpoints on each Stripe account"
+/// (docs.stripe.com/development/dashboard/webhooks).
+const MAX_ENDPOINTS: usize = 16;
 
 const CREATE: Spec = Spec::new(
     &[
@@ -87,6 +90,12 @@ pub async fn create(State(app): State<App>, request: ApiRequest) -> ApiResult {
     }
     let secret = ids::generate("whsec", SECRET_LEN);
     app.write(&request, |store, _| {
+        if store.webhook_endpoints.oldest_first().count() >= MAX_ENDPOINTS {
+            return Err(ApiError::state_refused(format!(
+                "You have reached the maximum of {MAX_ENDPOINTS} webhook endpoints on this \
+                 account."
+            )));
+        }
         let id = endpoint["id"].as_str().unwrap_or_default().to_owned();
         store.webhook_secrets.insert(id, secret.clone());
         store.webhook_endpoints.insert(endpoint.clone());

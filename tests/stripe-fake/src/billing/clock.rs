@@ -4,7 +4,9 @@
 //! period ends (cancellation at period end, renewals, trial ends) and incomplete expiry. At one
 //! instant a schedule acts first, so a renewal at a phase boundary bills the new phase's price.
 
-use super::{Ctx, schedules, subscriptions};
+use super::{Ctx, schedules, subscriptions, test_clocks};
+use serde_json::Value;
+
 use crate::model::events::Changes;
 use crate::model::store::Store;
 
@@ -34,9 +36,14 @@ fn rank(kind: &Kind) -> u8 {
     }
 }
 
+/// What is due by `now`; a test clock customer's objects are due by their clock's frozen time.
 fn next_due(store: &Store, now: i64) -> Option<Due> {
+    let now_of = |object: &Value| {
+        test_clocks::now_for(store, object["customer"].as_str().unwrap_or_default(), now)
+    };
     let mut due: Vec<Due> = Vec::new();
     for schedule in store.subscription_schedules.oldest_first() {
+        let now = now_of(schedule);
         if let Some(at) = schedules::due_at(schedule).filter(|at| *at <= now) {
             due.push(Due {
                 at,
@@ -50,6 +57,7 @@ fn next_due(store: &Store, now: i64) -> Option<Due> {
             continue;
         }
         let id = subscriptions::id_of(subscription).to_owned();
+        let now = now_of(subscription);
         let status = subscription["status"].as_str().unwrap_or_default();
         let mut push = |at: i64, kind: Kind| {
             if at <= now {

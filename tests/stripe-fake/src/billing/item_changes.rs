@@ -116,6 +116,23 @@ pub fn plan_change(
     }
 }
 
+/// Ends a trial at `t`: the billing cycle restarts at `t` with the items `after`, whose first
+/// period is invoiced at once. Nothing is prorated: trial time is free.
+pub fn end_trial(after: Vec<Item>, t: i64) -> ChangePlan {
+    let period = after
+        .first()
+        .and_then(Item::recurrence)
+        .map_or((t, t), |r| (t, calendar::add(t, r.interval, r.count)));
+    ChangePlan {
+        after,
+        prorations: Vec::new(),
+        period,
+        anchor: t,
+        immediate: Some(Immediate::NewPeriod),
+        t,
+    }
+}
+
 /// The plan's prorations as invoice items: stored ones get `ii_…` ids, a preview's have none.
 pub fn proration_items(
     store: &Store,

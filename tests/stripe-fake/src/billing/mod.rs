@@ -8,6 +8,7 @@ pub mod item_changes;
 pub mod proration;
 pub mod schedules;
 pub mod subscriptions;
+pub mod test_clocks;
 
 use serde_json::Value;
 
@@ -35,11 +36,12 @@ impl Ctx {
         }
     }
 
-    /// The same settings at another moment (clock-driven transitions run at their boundary).
+    /// The same settings at another moment (clock-driven transitions run at their boundary). The
+    /// search index never runs ahead of the fake clock (a test clock's time may).
     pub fn at(&self, now: i64) -> Self {
         Self {
             now,
-            now_ms: now * 1000,
+            now_ms: (now * 1000).min(self.now_ms),
             behaviours: self.behaviours.clone(),
         }
     }

@@ -3,9 +3,10 @@
 
 use serde_json::{Value, json};
 
-use super::item_changes;
-use super::subscriptions::{self, NewSubscription};
-use super::{Ctx, Item, PaymentBehavior, ProrationBehavior};
+use super::item_changes::{self, ChangePlan};
+use super::subscriptions::{self, InvoiceSpec, NewSubscription};
+use super::{Ctx, Item, PaymentBehavior, ProrationBehavior, test_clocks};
+use crate::model::behaviours::TrialOmitted;
 use crate::model::calendar::{self, Interval};
 use crate::model::catalogue::Recurrence;
 use crate::model::error::ApiError;
@@ -33,6 +34,8 @@ pub struct Phase {
     pub items: Vec<PhaseItem>,
     pub proration_behavior: ProrationBehavior,
     pub metadata: Value,
+    /// The subscription trials until then (first phase only).
+    pub trial_end: Option<i64>,
 }
 
 /// How a requested phase ends.
@@ -50,22 +53,90 @@ pub struct PhaseInput {
     pub items: Vec<PhaseItem>,
     pub proration_behavior: Option<ProrationBehavior>,
     pub metadata: Value,
+    /// `trial=true`: the whole phase is a trial.
+    pub trial: bool,
+    pub trial_end: Option<i64>,
+}
+
+/// Whether phases come from a create (`trial_end` must be before the phase's end and cannot be
+/// combined with `trial`) or an update / preview (`trial_end` within the phase, equal to its end
+/// when combined with `trial=true`): Stripe's parameter descriptions (SEMANTICS §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhaseRules {
+    Create,
+    Update,
 }
 
 fn live(status: &Value) -> bool {
     matches!(status.as_str(), Some("not_started" | "active"))
 }
 
+/// A phase's trial end from `trial` / `trial_end`. Only the first phase may have a trial (a trial
+/// starting at a later phase is not modelled).
+fn trial_end(
+    input: &PhaseInput,
+    i: usize,
+    (start, end): (i64, i64),
+    prefix: &str,
+    rules: PhaseRules,
+) -> Result<Option<i64>, ApiError> {
+    let param = format!("{prefix}[{i}][trial_end]");
+    let at = match (input.trial, input.trial_end) {
+        (false, None) => return Ok(None),
+        (true, None) => end,
+        (true, Some(_)) if rules == PhaseRules::Create => {
+            return Err(ApiError::invalid(
+                param,
+                "You may only specify one of these parameters: trial, trial_end.",
+            ));
+        }
+        (true, Some(at)) if at != end => {
+            return Err(ApiError::invalid(
+                param,
+                "When `trial` is true, `trial_end` must equal the phase's end_date.",
+            ));
+        }
+        (_, Some(at)) => at,
+    };
+    if i > 0 {
+        // A trial starting at a later phase is not modelled.
+        let key = if input.trial_end.is_some() {
+            param
+        } else {
+            format!("{prefix}[{i}][trial]")
+        };
+        return Err(ApiError::not_implemented(&key));
+    }
+    let within = match rules {
+        PhaseRules::Create => start < at && at < end,
+        PhaseRules::Update => start < at && at <= end,
+    };
+    if !within {
+        return Err(ApiError::invalid(
+            param,
+            "The trial_end must be within the phase: after its start_date and not after its \
+             end_date.",
+        ));
+    }
+    Ok(Some(at))
+}
+
 /// Dates for each phase: the first starts at `first_start` (an active schedule's current phase
 /// must keep its start), each later one where the previous ended; an end is `end_date`, a
-/// `duration`, or (last phase only) one billing interval of its first price.
-pub fn resolve_phases(inputs: Vec<PhaseInput>, first_start: i64) -> Result<Vec<Phase>, ApiError> {
+/// `duration`, or (last phase only) one billing interval of its first price. `prefix` names the
+/// phases in errors (`phases`, `schedule_details[phases]`).
+pub fn resolve_phases(
+    inputs: Vec<PhaseInput>,
+    first_start: i64,
+    prefix: &str,
+    rules: PhaseRules,
+) -> Result<Vec<Phase>, ApiError> {
     if inputs.is_empty() {
-        return Err(ApiError::missing_parameter("phases"));
+        return Err(ApiError::missing_parameter(prefix));
     }
     if inputs.len() > MAX_PHASES {
         return Err(ApiError::invalid(
-            "phases",
+            prefix,
             format!(
                 "A subscription schedule can have at most {MAX_PHASES} current or future phases."
             ),
@@ -87,12 +158,14 @@ pub fn resolve_phases(inputs: Vec<PhaseInput>, first_start: i64) -> Result<Vec<P
                 )
             };
             return Err(ApiError::invalid(
-                format!("phases[{i}][start_date]"),
+                format!("{prefix}[{i}][start_date]"),
                 message,
             ));
         }
         if input.items.is_empty() {
-            return Err(ApiError::missing_parameter(&format!("phases[{i}][items]")));
+            return Err(ApiError::missing_parameter(&format!(
+                "{prefix}[{i}][items]"
+            )));
         }
         let end = match input.end {
             Some(PhaseEnd::At(end)) => end,
@@ -106,16 +179,17 @@ pub fn resolve_phases(inputs: Vec<PhaseInput>, first_start: i64) -> Result<Vec<P
             }
             None => {
                 return Err(ApiError::missing_parameter(&format!(
-                    "phases[{i}][end_date]"
+                    "{prefix}[{i}][end_date]"
                 )));
             }
         };
         if end <= start {
             return Err(ApiError::invalid(
-                format!("phases[{i}][end_date]"),
+                format!("{prefix}[{i}][end_date]"),
                 "The end_date of a phase must be after its start_date.",
             ));
         }
+        let trial_end = trial_end(&input, i, (start, end), prefix, rules)?;
         phases.push(Phase {
             start,
             end,
@@ -124,6 +198,7 @@ pub fn resolve_phases(inputs: Vec<PhaseInput>, first_start: i64) -> Result<Vec<P
                 .proration_behavior
                 .unwrap_or(ProrationBehavior::CreateProrations),
             metadata: input.metadata,
+            trial_end,
         });
     }
     Ok(phases)
@@ -164,7 +239,7 @@ fn phase_json(phase: &Phase) -> Value {
         "proration_behavior": phase.proration_behavior.as_str(),
         "start_date": phase.start,
         "transfer_data": null,
-        "trial_end": null
+        "trial_end": phase.trial_end
     })
 }
 
@@ -197,6 +272,7 @@ pub fn phases_of(store: &Store, schedule: &Value) -> Vec<Phase> {
             )
             .unwrap_or(ProrationBehavior::CreateProrations),
             metadata: phase["metadata"].clone(),
+            trial_end: phase["trial_end"].as_i64(),
         })
         .collect()
 }
@@ -292,6 +368,30 @@ fn blank(customer: &str, billing_mode: Value, end_behavior: &str, now: i64) -> V
     })
 }
 
+/// The live schedule (`not_started` / `active`) that manages `subscription`, if any.
+pub fn managing<'a>(store: &'a Store, subscription: &Value) -> Option<&'a str> {
+    let schedule = store
+        .subscription_schedules
+        .get(subscription["schedule"].as_str()?)?;
+    live(&schedule["status"])
+        .then(|| schedule["id"].as_str())
+        .flatten()
+}
+
+/// A subscription a live schedule manages refuses direct `cancel_at_period_end` / `cancel_at`
+/// updates (OBS, SEMANTICS §13 "Schedule attached to a subscription": the message is quoted from
+/// real responses; the `code`, if any, is unknown).
+pub fn refuse_direct_cancelation(store: &Store, subscription: &Value) -> Result<(), ApiError> {
+    match managing(store, subscription) {
+        Some(schedule) => Err(ApiError::state_refused(format!(
+            "The subscription is managed by the subscription schedule `{schedule}`, and updating \
+             any cancelation behavior directly is not allowed. Please update the schedule \
+             instead."
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// `cancel_at` a schedule puts on its subscription: the last phase's end with
 /// `end_behavior=cancel`.
 fn schedule_cancel_at(schedule: &Value, phases: &[Phase]) -> Option<i64> {
@@ -313,10 +413,20 @@ pub fn from_subscription(
         .subscriptions
         .get(subscription_id)
         .cloned()
-        .filter(|s| !subscriptions::is_ended(s))
         .ok_or_else(|| {
             ApiError::no_such_param("subscription", subscription_id, "from_subscription")
         })?;
+    if subscriptions::is_ended(&before) {
+        // OBS: "cannot migrate a subscription that is currently in the canceled status" (quoted
+        // in third-party code); the rest of the sentence follows the schedule's own refusals.
+        return Err(ApiError::refused(
+            "from_subscription",
+            format!(
+                "You cannot migrate a subscription that is currently in the `{}` status.",
+                before["status"].as_str().unwrap_or_default()
+            ),
+        ));
+    }
     if let Some(existing) = before["schedule"].as_str() {
         return Err(ApiError::refused(
             "from_subscription",
@@ -340,9 +450,13 @@ pub fn from_subscription(
             .collect(),
         proration_behavior: ProrationBehavior::CreateProrations,
         metadata: json!({}),
+        trial_end: (before["status"] == "trialing")
+            .then(|| before["trial_end"].as_i64())
+            .flatten(),
     };
     let customer = before["customer"].as_str().unwrap_or_default();
     let mut schedule = blank(customer, before["billing_mode"].clone(), "release", ctx.now);
+    schedule["test_clock"] = test_clocks::field_for(store, customer);
     schedule["status"] = json!("active");
     schedule["subscription"] = json!(subscription_id);
     set_phases(&mut schedule, &[phase], ctx.now);
@@ -373,6 +487,7 @@ pub fn create(
     new: NewSchedule,
 ) -> Result<Value, ApiError> {
     let mut schedule = blank(&new.customer, new.billing_mode, &new.end_behavior, ctx.now);
+    schedule["test_clock"] = test_clocks::field_for(store, &new.customer);
     schedule["metadata"] = new.metadata;
     set_phases(&mut schedule, &new.phases, ctx.now);
     let starts_now = new.phases.first().is_some_and(|p| p.start <= ctx.now);
@@ -388,6 +503,63 @@ pub fn create(
     }
     store.subscription_schedules.insert(schedule.clone());
     Ok(schedule)
+}
+
+/// The preview of the first invoice of the subscription a schedule starting with `phases` would
+/// create, at the first phase's start: its items for one interval of the first price (or the
+/// trial), nothing prorated. Not stored.
+pub fn first_invoice_preview(
+    store: &Store,
+    customer: &str,
+    phases: &[Phase],
+    id: String,
+) -> Result<Value, ApiError> {
+    let first = phases
+        .first()
+        .ok_or_else(|| ApiError::missing_parameter("schedule_details[phases]"))?;
+    let start = first.start;
+    let items = items_for_phase(&[], first, start);
+    let recurrence = items
+        .first()
+        .and_then(Item::recurrence)
+        .unwrap_or(Recurrence {
+            interval: Interval::Month,
+            count: 1,
+        });
+    let (period, trial) = match first.trial_end {
+        Some(end) => ((start, end), true),
+        None => (
+            (
+                start,
+                calendar::add(start, recurrence.interval, recurrence.count),
+            ),
+            false,
+        ),
+    };
+    // The subscription does not exist yet: no id.
+    let subscription = json!({
+        "id": null,
+        "customer": customer,
+        "currency": items.first().map_or(Value::Null, |i| i.price["currency"].clone()),
+        "collection_method": "charge_automatically",
+        "metadata": {}
+    });
+    subscriptions::subscription_invoice(
+        store,
+        InvoiceSpec {
+            id,
+            subscription: &subscription,
+            pending: Vec::new(),
+            recurring: &items,
+            recurring_period: period,
+            trial,
+            billing_reason: "upcoming",
+            period: (start, start),
+            created: start,
+            proration_date: None,
+            next_payment_attempt: Some(start),
+        },
+    )
 }
 
 fn start_subscription(
@@ -411,7 +583,7 @@ fn start_subscription(
             items,
             default_payment_method: None,
             payment_behavior: PaymentBehavior::AllowIncomplete,
-            trial_end: None,
+            trial_end: first.trial_end.filter(|end| *end > ctx.now),
             metadata: None,
             description: None,
             cancel_at_period_end: false,
@@ -434,7 +606,8 @@ fn start_subscription(
     }
 }
 
-fn live_schedule(store: &Store, id: &str, action: &str) -> Result<Value, ApiError> {
+/// A schedule that may still change (`not_started` / `active`); others refuse `action`.
+pub fn live_schedule(store: &Store, id: &str, action: &str) -> Result<Value, ApiError> {
     let schedule = store
         .subscription_schedules
         .get(id)
@@ -453,19 +626,38 @@ fn live_schedule(store: &Store, id: &str, action: &str) -> Result<Value, ApiErro
     Ok(schedule)
 }
 
-/// The start an update's first phase gets: an active schedule's current phase keeps its start; a
-/// schedule not started yet takes the requested one (else its old one).
-pub fn first_start(
-    store: &Store,
-    id: &str,
-    requested: Option<i64>,
-) -> Result<Option<i64>, ApiError> {
-    let schedule = live_schedule(store, id, "update")?;
-    Ok(if schedule["status"] == "active" {
-        schedule["current_phase"]["start_date"].as_i64()
-    } else {
-        requested.or_else(|| schedule["phases"][0]["start_date"].as_i64())
-    })
+/// A start before now: backdating is not modelled.
+pub fn backdating() -> ApiError {
+    ApiError::not_implemented("start_date in the past (backdating)")
+}
+
+/// The start an update's (or a preview's) first phase gets: an active schedule's current phase
+/// keeps its start; a schedule not started yet takes the requested one (else its old one), which
+/// must not be in the past.
+pub fn first_start(schedule: &Value, requested: Option<i64>, now: i64) -> Result<i64, ApiError> {
+    if schedule["status"] == "active" {
+        return Ok(schedule["current_phase"]["start_date"]
+            .as_i64()
+            .unwrap_or(now));
+    }
+    let start = requested
+        .or_else(|| schedule["phases"][0]["start_date"].as_i64())
+        .unwrap_or(now);
+    if start < now {
+        return Err(backdating());
+    }
+    Ok(start)
+}
+
+/// An active schedule's current phase must end in the future.
+pub fn check_current_phase(schedule: &Value, phases: &[Phase], now: i64) -> Result<(), ApiError> {
+    if schedule["status"] == "active" && phases.first().is_some_and(|p| p.end <= now) {
+        return Err(ApiError::invalid(
+            "phases[0][end_date]",
+            "The current phase must end in the future.",
+        ));
+    }
+    Ok(())
 }
 
 /// What an update request changes.
@@ -496,25 +688,24 @@ pub fn update(
     }
     let phases = match update.phases {
         Some(phases) => {
-            if schedule["status"] == "active" && phases[0].end <= ctx.now {
-                return Err(ApiError::invalid(
-                    "phases[0][end_date]",
-                    "The current phase must end in the future.",
-                ));
-            }
+            check_current_phase(&schedule, &phases, ctx.now)?;
             phases
         }
         None => phases_of(store, &schedule),
     };
     set_phases(&mut schedule, &phases, ctx.now);
-    let subscription = schedule["subscription"]
+    let subscription_change = schedule["subscription"]
         .as_str()
         .and_then(|s| store.subscriptions.get(s))
-        .cloned();
+        .map(|sub_before| {
+            let (after, plan) =
+                current_phase_change(store, sub_before, &phases, update.proration_behavior, ctx)?;
+            Ok::<_, ApiError>((sub_before.clone(), after, plan))
+        })
+        .transpose()?;
     changes.updated("subscription_schedule.updated", &before, &schedule);
     store.subscription_schedules.insert(schedule.clone());
-    if let Some(sub_before) = subscription {
-        let mut sub_after = sub_before.clone();
+    if let Some((sub_before, mut sub_after, plan)) = subscription_change {
         let old_cancel_at = schedule_cancel_at(&before, &phases_of(store, &before));
         match schedule_cancel_at(&schedule, &phases) {
             Some(at) => sub_after["cancel_at"] = json!(at),
@@ -523,28 +714,6 @@ pub fn update(
             }
             None => {}
         }
-        let current = phases
-            .iter()
-            .find(|p| p.start <= ctx.now && ctx.now < p.end);
-        let items = subscriptions::items_of(&sub_before);
-        let plan = current
-            .map(|phase| items_for_phase(&items, phase, ctx.now))
-            .filter(|wanted| {
-                wanted.len() != items.len()
-                    || wanted.iter().zip(&items).any(|(w, i)| !w.same_terms(i))
-            })
-            .map(|wanted| {
-                subscriptions::check_items(&wanted, "phases[0][items]")?;
-                Ok::<_, ApiError>(item_changes::plan_change(
-                    store,
-                    &sub_before,
-                    wanted,
-                    update.proration_behavior,
-                    ctx.now,
-                    false,
-                ))
-            })
-            .transpose()?;
         item_changes::apply_update(
             store,
             changes,
@@ -556,6 +725,72 @@ pub fn update(
         )?;
     }
     Ok(schedule)
+}
+
+/// Whether two item lists differ in prices or quantities.
+fn differs(current: &[Item], wanted: &[Item]) -> bool {
+    wanted.len() != current.len() || wanted.iter().zip(current).any(|(w, c)| !w.same_terms(c))
+}
+
+/// Whether updated phases end the subscription's trial now: the current phase's `trial_end` is
+/// now or past, or it is omitted while the subscription trials and the switch
+/// `schedule_update_without_trial_end` says the trial ends (SEMANTICS §13: UNCONFIRMED). Moving
+/// a trial's end, or starting one on a subscription that is not trialing, is not modelled.
+fn ends_trial(subscription: &Value, phase: Option<&Phase>, ctx: &Ctx) -> Result<bool, ApiError> {
+    let trialing = subscription["status"] == "trialing";
+    match phase.and_then(|p| p.trial_end) {
+        Some(at) if trialing && subscription["trial_end"].as_i64() == Some(at) => Ok(false),
+        Some(at) if at <= ctx.now => Ok(trialing),
+        Some(_) if trialing => Err(ApiError::not_implemented(
+            "phases[0][trial_end] other than the subscription's trial_end (moving a trial's end)",
+        )),
+        Some(_) => Err(ApiError::not_implemented(
+            "phases[0][trial_end] on a subscription that is not trialing",
+        )),
+        None => {
+            Ok(trialing
+                && ctx.behaviours.schedule_update_without_trial_end == TrialOmitted::EndsTrial)
+        }
+    }
+}
+
+/// What updated `phases` do to the subscription now, without changing anything: the
+/// subscription with its new simple fields, and the item change (its current phase's items
+/// differ, prorated with `behavior`) or the end of its trial (invoiced at once).
+pub fn current_phase_change(
+    store: &Store,
+    subscription: &Value,
+    phases: &[Phase],
+    behavior: ProrationBehavior,
+    ctx: &Ctx,
+) -> Result<(Value, Option<ChangePlan>), ApiError> {
+    let current = phases
+        .iter()
+        .find(|p| p.start <= ctx.now && ctx.now < p.end);
+    let items = subscriptions::items_of(subscription);
+    let wanted = current.map(|phase| items_for_phase(&items, phase, ctx.now));
+    let mut after = subscription.clone();
+    if ends_trial(subscription, current, ctx)? {
+        after["status"] = json!("active");
+        after["trial_end"] = json!(ctx.now);
+        let plan = item_changes::end_trial(wanted.unwrap_or(items), ctx.now);
+        return Ok((after, Some(plan)));
+    }
+    let plan = wanted
+        .filter(|wanted| differs(&items, wanted))
+        .map(|wanted| {
+            subscriptions::check_items(&wanted, "phases[0][items]")?;
+            Ok::<_, ApiError>(item_changes::plan_change(
+                store,
+                subscription,
+                wanted,
+                behavior,
+                ctx.now,
+                false,
+            ))
+        })
+        .transpose()?;
+    Ok((after, plan))
 }
 
 /// Release: the subscription stays, without the schedule (`preserve_cancel_date` keeps a
@@ -677,9 +912,7 @@ pub fn advance(store: &mut Store, changes: &mut Changes, ctx: &Ctx, id: &str) {
             };
             let current = subscriptions::items_of(&sub_before);
             let wanted = items_for_phase(&current, phase, ctx.now);
-            let changed = wanted.len() != current.len()
-                || wanted.iter().zip(&current).any(|(w, c)| !w.same_terms(c));
-            if changed && subscriptions::check_items(&wanted, "phases").is_ok() {
+            if differs(&current, &wanted) && subscriptions::check_items(&wanted, "phases").is_ok() {
                 let plan = item_changes::plan_change(
                     store,
                     &sub_before,
@@ -724,16 +957,17 @@ pub fn advance(store: &mut Store, changes: &mut Changes, ctx: &Ctx, id: &str) {
     }
 }
 
-/// The items a subscription will have at `t` if its schedule starts a phase then (the renewal
-/// preview bills them).
-pub fn items_at(store: &Store, subscription: &Value, t: i64) -> Option<Vec<Item>> {
+/// The phases of the active schedule managing `subscription`, if any.
+pub fn active_phases(store: &Store, subscription: &Value) -> Option<Vec<Phase>> {
     let schedule = store
         .subscription_schedules
         .get(subscription["schedule"].as_str()?)?;
-    if schedule["status"] != "active" {
-        return None;
-    }
-    let phases = phases_of(store, schedule);
+    (schedule["status"] == "active").then(|| phases_of(store, schedule))
+}
+
+/// The items a subscription will have at `t` if one of `phases` starts then (the renewal
+/// preview bills them).
+pub fn items_at(phases: &[Phase], subscription: &Value, t: i64) -> Option<Vec<Item>> {
     let phase = phases.iter().find(|p| p.start == t)?;
     Some(items_for_phase(
         &subscriptions::items_of(subscription),

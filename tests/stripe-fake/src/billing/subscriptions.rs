@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::invoices::{self, Charge, Contents, Draft};
-use super::{Ctx, Item, PaymentBehavior, schedules};
+use super::{Ctx, Item, PaymentBehavior, schedules, test_clocks};
 use crate::model::calendar;
 use crate::model::error::ApiError;
 use crate::model::events::Changes;
@@ -323,7 +323,7 @@ pub fn subscription_invoice(store: &Store, spec: InvoiceSpec<'_>) -> Result<Valu
     let lines = invoices::compose(
         store,
         &spec.id,
-        id_of(subscription),
+        &subscription["id"],
         &Contents {
             pending: &spec.pending,
             recurring: spec.recurring,
@@ -421,6 +421,7 @@ pub fn create(
     let currency = first.price["currency"].clone();
     let id = ids::generate("sub", ids::LONG);
     let mut subscription = blank(&id, &new, &currency, now);
+    subscription["test_clock"] = test_clocks::field_for(store, &new.customer);
     if let Some(update) = &new.metadata {
         update.apply(&mut subscription["metadata"])?;
     }

@@ -1,8 +1,6 @@
 //! Billing controls: the fake clock (advancing it runs what fell due), failing a subscription's
 //! next payment, and paying an open invoice as Stripe.js would.
 
-use std::convert::Infallible;
-
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -36,30 +34,10 @@ pub async fn advance_clock(State(app): State<App>, bytes: Bytes) -> ControlResul
         return Err(bad_request("seconds must not be negative"));
     }
     app.clock.advance(seconds);
-    let processed = run_due(&app);
+    let processed = app.run_due();
     let Json(mut view) = clock_view(&app);
     view["processed"] = json!(processed);
     Ok(Json(view))
-}
-
-/// A safety net against a transition that fails to move its object forward.
-const MAX_STEPS: usize = 10_000;
-
-/// Runs every transition due at the fake clock's now, each in its own write; returns how many
-/// ran.
-fn run_due(app: &App) -> usize {
-    let mut processed = 0;
-    while processed < MAX_STEPS {
-        let ctx = app.ctx();
-        let ran = app.write_automatic(|store, changes| {
-            Ok::<_, Infallible>(billing::clock::run_next(store, changes, &ctx))
-        });
-        if ran != Ok(true) {
-            break;
-        }
-        processed += 1;
-    }
-    processed
 }
 
 /// The subscription's next payment attempt (renewal or immediate update invoice) declines.

@@ -59,6 +59,10 @@ pub fn router() -> Router<App> {
         .route("/webhooks/flush", post(flush_webhooks))
         .route("/webhooks/deliveries", get(webhook_deliveries))
         .route("/search/delay", get(search_delay).post(set_search_delay))
+        .route(
+            "/idempotency",
+            get(idempotency_view).post(set_idempotency_lifetime),
+        )
 }
 
 pub struct ControlError(StatusCode, String);
@@ -187,4 +191,35 @@ async fn set_search_delay(State(app): State<App>, bytes: Bytes) -> ControlResult
     }
     lock(&app.store).search_delay_ms = (seconds * 1000.0).round() as i64;
     Ok(delay_view(&app))
+}
+
+fn idempotency_json(app: &App) -> Json<Value> {
+    Json(json!({ "lifetime_seconds": app.idempotency.lifetime_ms() as f64 / 1000.0 }))
+}
+
+async fn idempotency_view(State(app): State<App>) -> Json<Value> {
+    idempotency_json(&app)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Lifetime {
+    lifetime_seconds: f64,
+}
+
+/// Longest key lifetime a test may set (30 days).
+const MAX_KEY_LIFETIME_SECONDS: f64 = 30.0 * 86_400.0;
+
+/// How long idempotency keys live, in real seconds since first use (default 86400, Stripe's
+/// "at least 24 hours"); lets tests see a key expire without waiting a day. Reset restores it.
+async fn set_idempotency_lifetime(State(app): State<App>, bytes: Bytes) -> ControlResult {
+    let Lifetime { lifetime_seconds } = body(&bytes)?;
+    if !(0.0..=MAX_KEY_LIFETIME_SECONDS).contains(&lifetime_seconds) {
+        return Err(bad_request(
+            "lifetime_seconds must be between 0 and 2592000",
+        ));
+    }
+    app.idempotency
+        .set_lifetime_ms((lifetime_seconds * 1000.0).round() as i64);
+    Ok(idempotency_json(&app))
 }

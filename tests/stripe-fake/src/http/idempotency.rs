@@ -2,6 +2,7 @@
 //! a key reused with other parameters, or while its first request still runs, is refused.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, Bytes, to_bytes};
@@ -12,8 +13,10 @@ use serde_json::Value;
 use crate::app::lock;
 use crate::model::error::{ApiError, ErrorType};
 
-/// Stripe prunes keys after at least 24 hours; the fake measures that on its own clock.
-const LIFETIME_MS: i64 = 24 * 60 * 60 * 1000;
+/// Stripe prunes keys "after they're at least 24 hours old" (SEMANTICS §1): real time, so the
+/// fake measures it on the wall clock (advancing the fake clock expires nothing). Tests may
+/// shorten it (`POST /_fake/idempotency`).
+pub const DEFAULT_LIFETIME_MS: i64 = 24 * 60 * 60 * 1000;
 pub const MAX_KEY_LEN: usize = 255;
 
 /// What a key is bound to: the endpoint and the parsed parameters.
@@ -61,9 +64,19 @@ struct Entry {
 
 type Entries = Arc<Mutex<HashMap<String, Entry>>>;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Idempotency {
     entries: Entries,
+    lifetime_ms: AtomicI64,
+}
+
+impl Default for Idempotency {
+    fn default() -> Self {
+        Self {
+            entries: Entries::default(),
+            lifetime_ms: AtomicI64::new(DEFAULT_LIFETIME_MS),
+        }
+    }
 }
 
 pub enum Begin {
@@ -72,7 +85,17 @@ pub enum Begin {
 }
 
 impl Idempotency {
-    /// `in_use_type` is the error `type` for a key whose first request still runs.
+    /// How long a key lives, in wall-clock milliseconds since its first use.
+    pub fn lifetime_ms(&self) -> i64 {
+        self.lifetime_ms.load(Ordering::Relaxed)
+    }
+
+    pub fn set_lifetime_ms(&self, lifetime_ms: i64) {
+        self.lifetime_ms.store(lifetime_ms, Ordering::Relaxed);
+    }
+
+    /// `now_ms` is wall-clock time; `in_use_type` is the error `type` for a key whose first
+    /// request still runs.
     pub fn begin(
         &self,
         key: &str,
@@ -80,10 +103,11 @@ impl Idempotency {
         now_ms: i64,
         in_use_type: ErrorType,
     ) -> Result<Begin, ApiError> {
+        let lifetime_ms = self.lifetime_ms();
         let mut entries = lock(&self.entries);
         if let Some(entry) = entries
             .get(key)
-            .filter(|e| now_ms - e.created_ms < LIFETIME_MS)
+            .filter(|e| now_ms - e.created_ms < lifetime_ms)
         {
             if entry.fingerprint.endpoint != fingerprint.endpoint {
                 return Err(ApiError::idempotency_other_endpoint(
@@ -115,8 +139,10 @@ impl Idempotency {
         }))
     }
 
+    /// Forgets every key and restores the default lifetime.
     pub fn clear(&self) {
         lock(&self.entries).clear();
+        self.set_lifetime_ms(DEFAULT_LIFETIME_MS);
     }
 }
 
@@ -200,8 +226,22 @@ mod tests {
             panic!("second use must replay")
         };
         assert_eq!(saved.replay().headers()["idempotent-replayed"], "true");
-        let expired = begin(&idem, json!({"a": "2"}), LIFETIME_MS);
+        let expired = begin(&idem, json!({"a": "2"}), DEFAULT_LIFETIME_MS);
         assert!(matches!(expired, Ok(Begin::Execute(_))));
+        drop(expired);
+        idem.set_lifetime_ms(10);
+        let Ok(Begin::Execute(mut guard)) = begin(&idem, json!({"b": "1"}), 0) else {
+            panic!("first use must execute")
+        };
+        let _ = guard.record(Response::new(Body::from("{}")), "req_2").await;
+        drop(guard);
+        assert!(begin(&idem, json!({"c": "1"}), 9).is_err(), "still live");
+        assert!(matches!(
+            begin(&idem, json!({"c": "1"}), 10),
+            Ok(Begin::Execute(_))
+        ));
+        idem.clear();
+        assert_eq!(idem.lifetime_ms(), DEFAULT_LIFETIME_MS);
     }
 
     #[test]

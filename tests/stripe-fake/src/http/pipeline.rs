@@ -16,6 +16,7 @@ use super::idempotency::{Begin, Fingerprint, MAX_KEY_LEN};
 use super::params::{Params, Spec};
 use crate::API_VERSION;
 use crate::app::App;
+use crate::model::clock::wall_now_ms;
 use crate::model::error::ApiError;
 use crate::model::events::Origin;
 use crate::model::ids;
@@ -216,7 +217,7 @@ async fn run(
             let in_use_type = app.behaviours().idempotency_in_use_type;
             match app
                 .idempotency
-                .begin(key, fingerprint, app.clock.now_ms(), in_use_type)?
+                .begin(key, fingerprint, wall_now_ms(), in_use_type)?
             {
                 Begin::Replay(saved) => return Ok(with_key(saved.replay(), key)),
                 Begin::Execute(guard) => Some(guard),
@@ -274,15 +275,35 @@ const NO_KEY: &str = "You did not provide an API key. You need to provide your A
     https://stripe.com/docs/api#authentication for details, or we can help at \
     https://support.stripe.com/.";
 
+/// The key from `Authorization`: HTTP Basic with the key as the user name and no password
+/// (Stripe's documented scheme, what `curl -u sk_…:` sends), or Bearer (also documented, for
+/// cross-origin requests). Source: the API reference, "Authentication".
+fn presented_key(headers: &HeaderMap) -> String {
+    use base64::Engine;
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if let Some(bearer) = value.strip_prefix("Bearer ") {
+        return bearer.trim().to_owned();
+    }
+    value
+        .strip_prefix("Basic ")
+        .and_then(|encoded| {
+            base64::engine::general_purpose::STANDARD
+                .decode(encoded.trim())
+                .ok()
+        })
+        .and_then(|decoded| String::from_utf8(decoded).ok())
+        .map(|user_pass| user_pass.split(':').next().unwrap_or_default().to_owned())
+        .unwrap_or_default()
+}
+
 /// Any `sk_test_…` key is accepted (this fake is one test-mode account), and any `pk_test_…` key
 /// on the routes Stripe.js calls.
 fn authenticate(headers: &HeaderMap) -> Result<KeyKind, ApiError> {
-    let key = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .unwrap_or_default();
+    let key = presented_key(headers);
+    let key = key.as_str();
     if key.is_empty() {
         return Err(ApiError::unauthorized(NO_KEY));
     }
@@ -350,7 +371,7 @@ mod tests {
     }
 
     #[test]
-    fn only_bearer_test_keys_pass() {
+    fn only_test_keys_pass_as_bearer_or_basic() {
         assert_eq!(
             authenticate(&headers("Bearer sk_test_123")).ok(),
             Some(KeyKind::Secret)
@@ -360,9 +381,14 @@ mod tests {
             Some(KeyKind::Publishable)
         );
         assert!(authenticate(&headers("Bearer pk_live_123")).is_err());
+        // curl -u sk_test_123:  (Basic, the key as user name, empty password)
+        assert_eq!(
+            authenticate(&headers("Basic c2tfdGVzdF8xMjM6")).ok(),
+            Some(KeyKind::Secret)
+        );
+        assert!(authenticate(&headers("Basic bm90YWtleTo=")).is_err());
         assert!(authenticate(&HeaderMap::new()).is_err());
         assert!(authenticate(&headers("Bearer sk_test_")).is_err());
-        assert!(authenticate(&headers("Basic c2tfdGVzdF8xMjM6")).is_err());
         let live = authenticate(&headers("Bearer sk_live_secretvalue9876")).err();
         let message = live.map(|e| e.message).unwrap_or_default();
         assert!(

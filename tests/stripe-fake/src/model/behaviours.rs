@@ -28,6 +28,25 @@ pub struct Behaviours {
     /// `allow_incomplete`; `true` refuses the request with Stripe's 400 "This customer has no
     /// attached payment source or default payment method…" (OBS in third-party reports).
     pub missing_payment_method_fails_request: bool,
+    /// A schedule update whose current phase omits `trial_end` while the subscription is
+    /// trialing. Stripe says an update unsets what it does not re-send and "you must specify the
+    /// new `trial_end` on each phase" (SEMANTICS §13); the billing effect is UNCONFIRMED.
+    pub schedule_update_without_trial_end: TrialOmitted,
+    /// The account has saved its customer portal settings, so a portal session without
+    /// `configuration` uses the default one. `false` reproduces a fresh account, where Stripe
+    /// refuses such sessions (OBS: the message is quoted in many third-party projects).
+    pub portal_default_configuration: bool,
+}
+
+/// What omitting `trial_end` from a trialing subscription's current phase does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrialOmitted {
+    /// The strict reading: the trial ends at the update; the subscription becomes `active` and
+    /// the new period's invoice is charged then.
+    EndsTrial,
+    /// The trial goes on as if `trial_end` had been re-sent.
+    KeepsTrial,
 }
 
 impl Default for Behaviours {
@@ -38,6 +57,8 @@ impl Default for Behaviours {
             confirm_requires_return_url: true,
             cancel_at_period_end_sets_cancel_at: true,
             missing_payment_method_fails_request: false,
+            schedule_update_without_trial_end: TrialOmitted::EndsTrial,
+            portal_default_configuration: true,
         }
     }
 }

@@ -158,6 +158,12 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, ErrorType::InvalidRequest, message).code(code)
     }
 
+    /// A 400 about the state of an object rather than a parameter (no `code`, no `param`: none
+    /// is known), saved under an idempotency key.
+    pub fn state_refused(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, ErrorType::InvalidRequest, message)
+    }
+
     /// A 400 from the endpoint's own logic (after validation), saved under an idempotency key.
     pub fn refused(param: impl Into<String>, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, ErrorType::InvalidRequest, message).param(param)

@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::ids;
 use super::store::Store;
+use super::versions;
 use crate::API_VERSION;
 
 /// What caused an event: an API request, or nothing (automatic events such as a 3D Secure
@@ -118,17 +119,31 @@ fn subscribed(endpoint: &Value, event_type: &str) -> bool {
             .is_some_and(|events| events.iter().any(|e| e == "*" || e == event_type))
 }
 
-/// Stores an event per change and returns the deliveries to make.
+/// An endpoint an event goes to: id, URL and, when it is not the fake's, its API version.
+struct Target {
+    id: String,
+    url: String,
+    version: Option<String>,
+}
+
+/// Stores an event per change and returns the deliveries to make; an endpoint pinned to another
+/// API version gets the event rendered in that version (`versions::render`).
 pub fn record(store: &mut Store, changes: Changes, origin: Origin<'_>, now: i64) -> Vec<Delivery> {
     let mut deliveries = Vec::new();
     for change in changes.pending {
-        let endpoints: Vec<(String, String)> = store
+        let endpoints: Vec<Target> = store
             .webhook_endpoints
             .oldest_first()
             .filter(|endpoint| subscribed(endpoint, change.event_type))
             .filter_map(|endpoint| {
-                let id = endpoint["id"].as_str()?;
-                Some((id.to_owned(), endpoint["url"].as_str()?.to_owned()))
+                Some(Target {
+                    id: endpoint["id"].as_str()?.to_owned(),
+                    url: endpoint["url"].as_str()?.to_owned(),
+                    version: endpoint["api_version"]
+                        .as_str()
+                        .filter(|v| *v != API_VERSION)
+                        .map(str::to_owned),
+                })
             })
             .collect();
         let mut data = json!({ "object": change.object });
@@ -148,20 +163,24 @@ pub fn record(store: &mut Store, changes: Changes, origin: Origin<'_>, now: i64)
         });
         let event_id = event["id"].as_str().unwrap_or_default().to_owned();
         let payload: Arc<str> = Arc::from(event.to_string());
-        store.events.insert(event);
-        for (endpoint_id, url) in endpoints {
-            let Some(secret) = store.webhook_secrets.get(&endpoint_id) else {
+        for target in endpoints {
+            let Some(secret) = store.webhook_secrets.get(&target.id) else {
                 continue;
+            };
+            let payload = match &target.version {
+                None => Arc::clone(&payload),
+                Some(version) => Arc::from(versions::render(store, &event, version).to_string()),
             };
             deliveries.push(Delivery {
                 event_id: event_id.clone(),
                 event_type: change.event_type.to_owned(),
-                payload: Arc::clone(&payload),
+                payload,
                 secret: secret.clone(),
-                endpoint_id,
-                url,
+                endpoint_id: target.id,
+                url: target.url,
             });
         }
+        store.events.insert(event);
     }
     deliveries
 }

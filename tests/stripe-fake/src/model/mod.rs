@@ -16,3 +16,4 @@ pub mod payment_methods;
 pub mod search;
 pub mod setup_intents;
 pub mod store;
+pub mod versions;

@@ -89,6 +89,7 @@ pub struct Store {
     /// Invoices as returned (`lines` holds the first page); all lines are in `billing`.
     pub invoices: Collection,
     pub invoice_items: Collection,
+    pub test_clocks: Collection,
     pub billing: BillingState,
 }
 
@@ -125,6 +126,7 @@ impl Store {
         self.subscription_schedules.clear();
         self.invoices.clear();
         self.invoice_items.clear();
+        self.test_clocks.clear();
         self.billing = BillingState::default();
         if all {
             self.webhook_endpoints.clear();
@@ -153,6 +155,7 @@ impl Store {
             "sub" => self.subscriptions.get(id),
             "in" => self.invoices.get(id),
             "ii" => self.invoice_items.get(id),
+            "clock" => self.test_clocks.get(id),
             // Products may have custom ids: any other id may name one.
             _ => self.products.get(id),
         }

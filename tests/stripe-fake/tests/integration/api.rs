@@ -94,7 +94,7 @@ async fn unknown_and_bad_parameters_are_refused() {
     assert_eq!(on_delete.error_code(), "parameter_missing");
 
     let unsupported = fake
-        .post("/v1/customers", &[("test_clock", "clock_1")], None)
+        .post("/v1/customers", &[("tax_id_data[0][type]", "eu_vat")], None)
         .await;
     assert_eq!(unsupported.status, 400);
     assert!(

@@ -188,3 +188,51 @@ async fn a_client_giving_up_after_execution_leaves_the_result_saved() {
     assert_eq!(retry.header("idempotent-replayed"), Some("true"));
     assert_eq!(fake.stored_customers().await.len(), 1);
 }
+
+/// Keys expire on real time (24 h since first use), not on the fake clock; tests shorten the
+/// lifetime through `/_fake/idempotency`.
+#[tokio::test]
+async fn keys_expire_on_wall_time_not_on_the_fake_clock() {
+    let fake = Fake::start().await;
+    let first = fake.post("/v1/customers", CREATE, Some("k-life")).await;
+    assert_eq!(first.status, 200);
+    fake.advance(3 * 86_400).await;
+    let replay = fake.post("/v1/customers", CREATE, Some("k-life")).await;
+    assert_eq!(
+        replay.header("idempotent-replayed"),
+        Some("true"),
+        "three fake days later the key still replays"
+    );
+    let default = fake.control("GET", "/_fake/idempotency", None).await;
+    assert_eq!(default.body, json!({"lifetime_seconds": 86_400.0}));
+    let set = fake
+        .control(
+            "POST",
+            "/_fake/idempotency",
+            Some(json!({"lifetime_seconds": 0.2})),
+        )
+        .await;
+    assert_eq!(set.body, json!({"lifetime_seconds": 0.2}));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let other = fake
+        .post(
+            "/v1/customers",
+            &[("email", "new@example.com")],
+            Some("k-life"),
+        )
+        .await;
+    assert_eq!(other.status, 200, "an expired key starts a new request");
+    assert_eq!(other.header("idempotent-replayed"), None);
+    assert_eq!(fake.stored_customers().await.len(), 2);
+    let bad = fake
+        .control(
+            "POST",
+            "/_fake/idempotency",
+            Some(json!({"lifetime_seconds": -1})),
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    fake.control("POST", "/_fake/reset", None).await;
+    let reset = fake.control("GET", "/_fake/idempotency", None).await;
+    assert_eq!(reset.body["lifetime_seconds"], 86_400.0);
+}

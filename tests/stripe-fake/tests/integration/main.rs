@@ -11,6 +11,8 @@ mod faults;
 mod idempotency;
 mod payments_api;
 mod payments_client;
+mod refusals;
 mod stripe_client;
 mod support;
+mod test_clocks;
 mod webhooks;

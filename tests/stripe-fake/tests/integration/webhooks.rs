@@ -479,3 +479,118 @@ async fn billing_events_parse_as_typed_subscription_invoice_and_schedule_events(
         ]
     );
 }
+
+/// An endpoint created with an older `api_version` gets events rendered in that version: for
+/// 2024-06-20 (acacia, before basil) subscription periods at the top level and invoices with
+/// `subscription`, `payment_intent` and line `type`/`proration`/`subscription` instead of
+/// `parent`. The envelope stays the same as the endive endpoint's.
+#[tokio::test]
+async fn endpoints_on_an_older_api_version_get_events_in_that_version() {
+    let fake = Fake::start().await;
+    let (customer, _) = fake.paying_customer("pm_card_visa").await;
+    let before = fake.get("/v1/events", &[("limit", "100")]).await.body["data"]
+        .as_array()
+        .unwrap()
+        .len();
+    let mut current = Receiver::start(0).await;
+    let mut old = Receiver::start(0).await;
+    register(&fake, &current, &["*"]).await;
+    let old_url = old.url();
+    let created = fake
+        .post(
+            "/v1/webhook_endpoints",
+            &[
+                ("url", old_url.as_str()),
+                ("enabled_events[]", "*"),
+                ("api_version", "2024-06-20"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(created.body["api_version"], "2024-06-20");
+    let pro = fake.price_id("pro_monthly").await;
+    let sub = fake.subscribe(&customer, &pro, &[]).await.body;
+    let sub_id = sub["id"].as_str().unwrap().to_owned();
+    let (start, end) = (
+        sub["items"]["data"][0]["current_period_start"].clone(),
+        sub["items"]["data"][0]["current_period_end"].clone(),
+    );
+    let item = sub["items"]["data"][0]["id"].as_str().unwrap().to_owned();
+    fake.advance(86_400).await;
+    fake.post(
+        &format!("/v1/subscriptions/{sub_id}"),
+        &[("items[0][id]", item.as_str()), ("items[0][quantity]", "2")],
+        None,
+    )
+    .await;
+    let stored = fake.get("/v1/events", &[("limit", "100")]).await.body["data"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let n = stored.len() - before;
+    let current: Vec<Value> = current.take(n).await.iter().map(|r| r.json()).collect();
+    let old: Vec<Value> = old.take(n).await.iter().map(|r| r.json()).collect();
+    let mut checked = BTreeSet::new();
+    for event in &old {
+        assert_eq!(event["api_version"], "2024-06-20");
+        let twin = current
+            .iter()
+            .find(|e| e["id"] == event["id"])
+            .expect("the same event went to both endpoints");
+        assert_eq!(twin["api_version"], "2026-09-30.endive");
+        for key in ["type", "created", "livemode", "request"] {
+            assert_eq!(event[key], twin[key], "{key}");
+        }
+        let (object, new) = (&event["data"]["object"], &twin["data"]["object"]);
+        assert_eq!(object["id"], new["id"]);
+        assert_eq!(object["customer"], new["customer"]);
+        assert_eq!(object["object"], new["object"]);
+        match object["object"].as_str().unwrap() {
+            "subscription" => {
+                assert_eq!(object["current_period_start"], start);
+                assert_eq!(object["current_period_end"], end);
+                assert_eq!(object["items"]["data"][0].get("current_period_start"), None);
+                assert_eq!(new.get("current_period_start"), None);
+            }
+            "invoice" => {
+                assert_eq!(object["subscription"], sub_id.as_str());
+                assert_eq!(object.get("parent"), None);
+                let line = &object["lines"]["data"][0];
+                assert_eq!(line["type"], "subscription");
+                assert_eq!(line["proration"], false);
+                assert_eq!(line["subscription"], sub_id.as_str());
+                assert_eq!(line["subscription_item"], item.as_str());
+                assert_eq!(line.get("parent"), None);
+                if object["status"] == "draft" {
+                    assert_eq!(object["payment_intent"], Value::Null);
+                } else {
+                    assert!(
+                        object["payment_intent"]
+                            .as_str()
+                            .unwrap()
+                            .starts_with("pi_")
+                    );
+                }
+            }
+            "invoiceitem" => {
+                assert_eq!(object["subscription"], sub_id.as_str());
+                assert_eq!(object["subscription_item"], item.as_str());
+                assert_eq!(object.get("parent"), None);
+            }
+            _ => assert_eq!(object, new, "other objects are not transformed"),
+        }
+        checked.insert(object["object"].as_str().unwrap().to_owned());
+    }
+    assert!(
+        ["subscription", "invoice", "invoiceitem"]
+            .iter()
+            .all(|o| checked.contains(*o)),
+        "{checked:?}"
+    );
+    // The stored events (GET /v1/events) stay in the fake's version.
+    assert!(
+        stored
+            .iter()
+            .all(|e| e["api_version"] == "2026-09-30.endive")
+    );
+}

@@ -304,9 +304,21 @@ async fn unknown_and_unmodelled_parameters_are_refused() {
             .post(preview, &with(("automatic_tax[enabled]", "true")), None)
             .await,
     );
+    let combined = fake
+        .post(preview, &with(("schedule", "sub_sched_x")), None)
+        .await;
+    assert_eq!(combined.status, 400, "{}", combined.body);
+    assert_eq!(combined.body["error"]["param"], "subscription");
     not_implemented(
         &fake
-            .post(preview, &with(("schedule", "sub_sched_x")), None)
+            .post(
+                preview,
+                &[
+                    ("customer", customer.as_str()),
+                    ("schedule_details[billing_mode][type]", "classic"),
+                ],
+                None,
+            )
             .await,
     );
     let with_tax_off = fake

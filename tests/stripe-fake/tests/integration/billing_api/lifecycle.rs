@@ -411,6 +411,60 @@ async fn detaching_the_default_card_clears_the_subscription_default() {
     );
 }
 
+/// With `detach_clears_default=false` the subscription keeps pointing at a detached card, which
+/// cannot pay ("once detached, a PaymentMethod can no longer be used for payments", SEMANTICS
+/// §4); `default_payment_method=` unsets it and the customer's default pays again.
+#[tokio::test]
+async fn a_detached_subscription_default_fails_and_unsetting_it_falls_back() {
+    let fake = Fake::start().await;
+    fake.control(
+        "POST",
+        "/_fake/behaviours",
+        Some(json!({"detach_clears_default": false})),
+    )
+    .await;
+    let (customer, _) = fake.paying_customer("pm_card_visa").await;
+    let own = fake
+        .attach_cards(&customer, "pm_card_mastercard", 1)
+        .await
+        .remove(0);
+    let pro = fake.price_id("pro_monthly").await;
+    let sub = ok(&fake
+        .subscribe(&customer, &pro, &[("default_payment_method", own.as_str())])
+        .await)
+    .clone();
+    ok(&fake
+        .post(&format!("/v1/payment_methods/{own}/detach"), &[], None)
+        .await);
+    assert_eq!(
+        subscription(&fake, id(&sub), &[]).await["default_payment_method"],
+        own.as_str(),
+        "the reference stays under the switch"
+    );
+    let (_, end) = period(&sub);
+    let now = fake.now().await;
+    fake.advance(end - now).await;
+    let failed = subscription(&fake, id(&sub), &["latest_invoice"]).await;
+    assert_eq!(failed["status"], "past_due");
+    assert_eq!(failed["latest_invoice"]["status"], "open");
+    assert_eq!(failed["latest_invoice"]["attempt_count"], 1);
+    assert!(!fake.events_of("invoice.payment_failed").await.is_empty());
+
+    let unset = fake
+        .post(
+            &format!("/v1/subscriptions/{}", id(&sub)),
+            &[("default_payment_method", "")],
+            None,
+        )
+        .await;
+    assert_eq!(ok(&unset)["default_payment_method"], Value::Null);
+    let next_end = period(&failed).1;
+    fake.advance(next_end - end).await;
+    let renewed = subscription(&fake, id(&sub), &["latest_invoice"]).await;
+    assert_eq!(renewed["latest_invoice"]["status"], "paid");
+    assert_eq!(renewed["status"], "active");
+}
+
 #[tokio::test]
 async fn delete_cancels_now_and_lists_filter() {
     let fake = Fake::start().await;

@@ -8,6 +8,7 @@ use crate::support::{Fake, Reply, fixture_keys, keys};
 mod catalogue;
 mod lifecycle;
 mod prorations;
+mod schedule_changes;
 mod schedules;
 
 const DAY: i64 = 86_400;
