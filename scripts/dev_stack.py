@@ -222,15 +222,19 @@ def stripe_fake_is_healthy(stripe_url: str) -> bool:
     return http_json("GET", f"{stripe_url}/_fake/health")[0] == 200
 
 
-def register_webhook_endpoint(template: Template, stripe_url: str, api_port: int) -> str:
-    """Points the fake's webhooks at the gateway's unauthenticated route; returns its whsec_."""
+def register_webhook_endpoint(template: Template, stripe_url: str, api_port: int, api_version: str | None) -> str:
+    """Points the fake's webhooks at the gateway's unauthenticated route (events rendered in
+    `api_version`, the fake's own when None); returns its whsec_."""
     routes = template.webhook_routes()
     if not routes:  # no webhook route yet: any well-formed secret will do
         return f"whsec_local_{secrets.token_hex(16)}"
     if len(routes) > 1:
         keys = ", ".join(r.route_key for r in routes)
         raise StackError(f"expected one unauthenticated POST route (the Stripe webhook), found: {keys}")
-    form = urllib.parse.urlencode({"url": f"http://{LOCAL_HOST}:{api_port}{routes[0].path}", "enabled_events[]": "*"})
+    fields = {"url": f"http://{LOCAL_HOST}:{api_port}{routes[0].path}", "enabled_events[]": "*"}
+    if api_version:
+        fields["api_version"] = api_version
+    form = urllib.parse.urlencode(fields)
     status, endpoint = http_json(
         "POST",
         f"{stripe_url}/v1/webhook_endpoints",
@@ -305,6 +309,11 @@ def parse_args() -> argparse.Namespace:
         # Watch starts all of a function's instances on its first request, each through `cargo run`
         # (~0.6 s, one at a time), so more instances make first requests slower.
         help="instances per function; above 1, concurrent requests to one function run in parallel",
+    )
+    parser.add_argument(
+        "--webhook-api-version",
+        default=env("WEBHOOK_API_VERSION", None),
+        help="API version of the fake's webhook endpoint (default: the fake's, 2026-09-30.endive)",
     )
     parser.add_argument("--ready-file", type=Path, help="written with the API base URL once everything is healthy")
     parser.add_argument(
@@ -420,7 +429,9 @@ class LocalStack:
         wait_until_healthy(fake, "stripe-fake", lambda: stripe_fake_is_healthy(self.stripe_url))
         create_tables(self.template, self.moto_url)
         # The whsec_ must be in the secret before any function reads it (once per instance).
-        webhook_secret = register_webhook_endpoint(self.template, self.stripe_url, self.args.api_port)
+        webhook_secret = register_webhook_endpoint(
+            self.template, self.stripe_url, self.args.api_port, self.args.webhook_api_version
+        )
         create_secrets(self.template, self.moto_url, webhook_secret)
 
     def start_functions(self) -> Child:

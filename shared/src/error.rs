@@ -42,6 +42,8 @@ pub enum BillingError {
     UnknownPlan,
     #[error("the subscription is already on this plan and quantity")]
     PlanUnchanged,
+    #[error("the subscription ends at the period end; resume it before scheduling a plan change")]
+    CancellationPending,
     #[error("proration_date must fall within the current billing period")]
     InvalidProrationDate,
     #[error("this Idempotency-Key was already used for a different request")]
@@ -82,6 +84,7 @@ impl BillingError {
             Self::SubscriptionEnded => "subscription_canceled",
             Self::UnknownPlan => "unknown_plan",
             Self::PlanUnchanged => "plan_unchanged",
+            Self::CancellationPending => "cancellation_pending",
             Self::InvalidProrationDate => "invalid_proration_date",
             Self::IdempotencyConflict => "idempotency_conflict",
             Self::DefaultPaymentMethodRequired => "default_payment_method_required",
@@ -108,6 +111,7 @@ impl BillingError {
             Self::SubscriptionExists
             | Self::SubscriptionEnded
             | Self::PlanUnchanged
+            | Self::CancellationPending
             | Self::IdempotencyConflict
             | Self::DefaultPaymentMethodRequired => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

@@ -6,6 +6,15 @@ billing-disabled stack on the same backends, and clients for the API, the fake S
     E2E_MOTO_URL=http://127.0.0.1:5055 .venv/bin/pytest tests/e2e   # uses a running `make dev`
 
 Service logs of the stacks started here: .dev/logs/e2e/ and .dev/logs/e2e-billing-disabled/.
+
+The same suite under the fake's other readings of what Stripe leaves undocumented (`make e2e` runs
+both), so the product is not tuned to one guess:
+
+    E2E_VARIANT=1 .venv/bin/pytest tests/e2e
+      # detach leaves defaults in place, a charge without a payment method is refused,
+      # search lags 3 s, and webhooks are rendered in API version 2024-06-20 (pre-basil shapes)
+
+Logs of that run: .dev/logs/e2e-variant/.
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ import os
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 from stacklib import LOCAL_PARAMETER_OVERRIDES, Template, aws_client
 from support import Api, StackProcess, StackUrls, StripeFake, free_ports, start_process, start_stack
 
@@ -21,6 +31,15 @@ ATTACH_VARIABLES = ("E2E_BASE_URL", "E2E_STRIPE_URL", "E2E_MOTO_URL")
 # Instances per function on the main stack: concurrent requests must really run in parallel for
 # the race test (test_concurrent_first_ensures_create_exactly_one_customer).
 FUNCTION_INSTANCES = 4
+
+# The fake's non-default switches (tests/stripe-fake/README.md, "Guesses") for the variant run.
+VARIANT_BEHAVIOURS = {"detach_clears_default": False, "missing_payment_method_fails_request": True}
+VARIANT_SEARCH_DELAY_SECONDS = 3
+VARIANT_WEBHOOK_API_VERSION = "2024-06-20"
+
+
+def variant() -> bool:
+    return os.environ.get("E2E_VARIANT") == "1"
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +49,18 @@ def stack(request: pytest.FixtureRequest) -> StackUrls:
         if not all(attach.values()):
             pytest.fail(f"set all of {', '.join(ATTACH_VARIABLES)} to use a running stack")
         return StackUrls(attach["E2E_BASE_URL"], attach["E2E_STRIPE_URL"], attach["E2E_MOTO_URL"])
-    return start_stack(request, "e2e", concurrency=FUNCTION_INSTANCES)
+    if not variant():
+        return start_stack(request, "e2e", concurrency=FUNCTION_INSTANCES)
+    urls = start_stack(
+        request, "e2e-variant", concurrency=FUNCTION_INSTANCES, webhook_api_version=VARIANT_WEBHOOK_API_VERSION
+    )
+    for path, body in [
+        ("/_fake/behaviours", VARIANT_BEHAVIOURS),
+        ("/_fake/search/delay", {"seconds": VARIANT_SEARCH_DELAY_SECONDS}),
+    ]:
+        response = requests.post(f"{urls.stripe}{path}", json=body, timeout=10)
+        assert response.status_code == 200, response.text
+    return urls
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +68,7 @@ def billing_disabled_api(stack: StackUrls, request: pytest.FixtureRequest) -> Ap
     """Functions and gateway with ENABLE_BILLING=false, on the main stack's moto and fake."""
     api_port, watch_port = free_ports(2)
     disabled = StackProcess(
-        "e2e-billing-disabled",
+        "e2e-variant-billing-disabled" if variant() else "e2e-billing-disabled",
         reuse_backends=True,
         enable_billing="false",
         api_port=api_port,

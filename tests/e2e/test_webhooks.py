@@ -2,6 +2,8 @@
 Dashboard) reaches DynamoDB; duplicated and reordered deliveries converge on Stripe's state; a
 forged event changes nothing."""
 
+import json
+import os
 import time
 
 import requests
@@ -140,3 +142,29 @@ def test_the_replay_command_delivers_a_fixture_directory(stack):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "9 passed, 0 failed" in result.stdout
     assert result.stdout.count('"duplicate"') == 6
+
+
+def test_the_endpoint_script_pins_the_api_version_and_the_handled_events(stack):
+    """scripts/stripe-webhook-endpoint (the deploy runbook's step) against the fake Stripe."""
+    import subprocess
+
+    from stacklib import LOCAL_HOST, REPO_ROOT
+
+    result = subprocess.run(
+        [str(REPO_ROOT / "scripts" / "stripe-webhook-endpoint"), f"http://{LOCAL_HOST}:9/billing/webhooks/stripe"],
+        env={**os.environ, "STRIPE_API_KEY": "sk_test_local_dev", "STRIPE_API_BASE": stack.stripe},
+        capture_output=True,
+        text=True,
+        timeout=HTTP_TIMEOUT_S,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    endpoint = json.loads(result.stdout)
+    try:
+        assert endpoint["api_version"] == "2026-09-30.endive"
+        assert endpoint["secret"].startswith("whsec_")
+        events = set(endpoint["enabled_events"])
+        for handled in ("customer.deleted", "customer.subscription.updated", "invoice.paid", "subscription_schedule.released"):
+            assert handled in events, handled
+    finally:
+        requests.delete(f"{stack.stripe}/v1/webhook_endpoints/{endpoint['id']}", headers=SECRET_KEY, timeout=HTTP_TIMEOUT_S)

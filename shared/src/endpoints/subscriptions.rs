@@ -395,6 +395,7 @@ impl Endpoint for PreviewInvoice {
             BillingError::SubscriptionNotFound,
             BillingError::UnknownPlan,
             BillingError::PlanUnchanged,
+            BillingError::CancellationPending,
         ])
     }
 
@@ -461,6 +462,7 @@ impl Endpoint for ChangePlan {
         errors.extend([
             BillingError::UnknownPlan,
             BillingError::PlanUnchanged,
+            BillingError::CancellationPending,
             BillingError::InvalidProrationDate,
         ]);
         errors

@@ -58,7 +58,8 @@ impl Endpoint for StripeWebhook {
         let ports = app.webhook_ports(OffsetDateTime::now_utc());
         let outcome = handle_event(ports, &event).await?;
         tracing::info!(request_id = %request.request_id, event_id = %event.id,
-            event_type = %event.event_type, outcome = outcome.as_str(), "stripe event");
+            event_type = %event.event_type, api_version = event.api_version.as_deref().unwrap_or("none"),
+            outcome = outcome.as_str(), "stripe event");
         Ok(Reply::ok(WebhookAck {
             received: true,
             outcome: outcome.as_str(),

@@ -2,6 +2,7 @@
 //! `Stripe-Signature` over the raw body.
 
 use super::request::BodyError;
+use super::stripe_signature::verify;
 use crate::app::App;
 use crate::auth::{Access, Principal};
 use crate::error::BillingError;
@@ -63,7 +64,7 @@ impl Caller for Principal {
 }
 
 /// A delivery whose `Stripe-Signature` was verified over the raw body (as received; lambda_http
-/// has already undone API Gateway's base64) with async-stripe, tolerance 300 s.
+/// has already undone API Gateway's base64), tolerance 300 s ([`verify`]).
 pub struct StripeSignature;
 
 #[async_trait]
@@ -86,12 +87,11 @@ impl Caller for StripeSignature {
         let secret = app.signing.webhook_secret().await?.ok_or_else(|| {
             BillingError::Internal("the Stripe secret document has no webhook_secret".into())
         })?;
-        stripe_webhook::Webhook::construct_event(payload, signature, secret.expose_secret())
-            .map(|_| Self)
-            .map_err(|error| match error {
-                stripe_webhook::WebhookError::BadParse(_) => BillingError::InvalidPayload,
-                _ => BillingError::InvalidSignature,
-            })
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        // Only the signature: the envelope is parsed as the body, whatever the API version.
+        verify(payload, signature, secret.expose_secret(), now)
+            .map(|()| Self)
+            .map_err(|_| BillingError::InvalidSignature)
     }
 
     fn refuse_body(_error: BodyError) -> BillingError {

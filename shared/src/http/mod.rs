@@ -10,6 +10,7 @@
 mod caller;
 mod request;
 mod response;
+mod stripe_signature;
 #[cfg(test)]
 pub(crate) mod tests;
 

@@ -75,6 +75,40 @@ async fn a_signed_event_is_acknowledged_and_a_redelivery_is_a_duplicate() {
     assert!(text.contains("duplicate"), "{text}");
 }
 
+/// The same event as an endpoint pinned to an older (pre-basil) or newer version renders it:
+/// periods at the top of the subscription, not on its items; an unknown version string.
+fn event_in_version(id: &str, version: &str) -> String {
+    let mut event: Value = serde_json::from_str(&stripe_event(id)).unwrap();
+    event["api_version"] = version.into();
+    let subscription = &mut event["data"]["object"];
+    let item = subscription["items"]["data"][0].as_object_mut().unwrap();
+    let start = item.remove("current_period_start").unwrap();
+    let end = item.remove("current_period_end").unwrap();
+    subscription["current_period_start"] = start;
+    subscription["current_period_end"] = end;
+    subscription["plan"] = subscription["items"]["data"][0]["price"].clone();
+    event.to_string()
+}
+
+#[tokio::test]
+async fn events_in_any_api_version_are_accepted_on_their_envelope() {
+    let app = app();
+    for (id, version) in [
+        ("evt_acacia", "2024-06-20"),
+        ("evt_future", "2099-01-01.zeta"),
+    ] {
+        let payload = event_in_version(id, version);
+        let response = serve(
+            &app,
+            &StripeWebhook,
+            delivery(&payload, signed(&payload, TEST_WEBHOOK_SECRET, now())),
+        )
+        .await;
+        assert_eq!(response.status(), 200, "{version}: {:?}", response.body());
+        assert!(app.events.is_processed(id).await.unwrap(), "{version}");
+    }
+}
+
 #[tokio::test]
 async fn bad_signatures_are_400_and_record_nothing() {
     let app = app();

@@ -112,8 +112,9 @@ pub struct Detached {
     pub default_payment_method: Option<PaymentMethodId>,
 }
 
-/// Detaches one of the org's cards. Detaching the default promotes the newest other card to
-/// default *before* the detach, so invoices never lack a payment method while others exist;
+/// Detaches one of the org's cards. Detaching the default (the customer's or the live
+/// subscription's) promotes the customer's other default, else the newest other card, to both
+/// *before* the detach, so invoices never lack a payment method while others exist;
 /// the only card of an active or trialing subscription cannot be detached (409).
 pub async fn detach_payment_method(
     store: &dyn CustomerStore,
@@ -139,8 +140,15 @@ pub async fn detach_payment_method(
     if others.is_empty() && live.is_some() {
         return Err(BillingError::DefaultPaymentMethodRequired);
     }
-    if default.as_ref() == Some(payment_method) {
-        default = others.first().cloned();
+    // The subscription's own default outranks the customer's: left on the detached card, the
+    // next renewal would try it. Either default on this card moves to a remaining one first.
+    let subscription_default = live.and_then(|s| s.default_payment_method);
+    if default.as_ref() == Some(payment_method)
+        || subscription_default.as_ref() == Some(payment_method)
+    {
+        default = default
+            .filter(|d| d != payment_method)
+            .or_else(|| others.first().cloned());
         if let Some(successor) = &default {
             let key = idempotency_key.derive("promote");
             set_default_payment_method(store, gateway, subscriptions, org_id, successor, &key)
@@ -491,10 +499,57 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(detached.default_payment_method, Some(pm("pm_b")));
-        let defaults = subscriptions.defaults.lock().unwrap();
         assert_eq!(
-            defaults.get(subscription.as_str()).map(String::as_str),
-            Some("pm_b")
+            subscriptions.state(&subscription).default_payment_method,
+            Some(pm("pm_b"))
+        );
+    }
+
+    #[tokio::test]
+    async fn detaching_the_subscriptions_own_card_moves_it_to_the_customers_default() {
+        let (store, gateway, subscriptions) = (
+            InMemoryCustomerStore::default(),
+            FakeGateway::default(),
+            FakeSubscriptions::default(),
+        );
+        org_with_cards(&gateway, &store, "o1", &["pm_a", "pm_b", "pm_c"]).await;
+        let customer = store
+            .get(&org("o1"))
+            .await
+            .unwrap()
+            .unwrap()
+            .stripe_customer_id;
+        let subscription = subscriptions.add_active(&customer);
+        // Started with card A while the customer's default is B.
+        set_default_payment_method(
+            &store,
+            &gateway,
+            &subscriptions,
+            &org("o1"),
+            &pm("pm_b"),
+            &key("k1"),
+        )
+        .await
+        .unwrap();
+        subscriptions
+            .set_default_payment_method(&subscription, &pm("pm_a"), &key("k2"))
+            .await
+            .unwrap();
+        let detached = detach_payment_method(
+            &store,
+            &gateway,
+            &subscriptions,
+            &org("o1"),
+            &pm("pm_a"),
+            &key("k3"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(detached.default_payment_method, Some(pm("pm_b")));
+        assert_eq!(
+            subscriptions.state(&subscription).default_payment_method,
+            Some(pm("pm_b")),
+            "the renewal must not try the detached card"
         );
     }
 

@@ -19,7 +19,8 @@ pub struct WebhookPorts<'a> {
     pub subscriptions: SubscriptionPorts<'a>,
 }
 
-/// What the handler needs of a verified event (Stripe's event envelope; other fields ignored).
+/// What the handler needs of a verified event: Stripe's envelope, the same in every API version
+/// (an endpoint renders events in its own version; everything else is re-read from Stripe).
 #[derive(Debug, Clone, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookEvent {
@@ -27,6 +28,9 @@ pub struct WebhookEvent {
     #[serde(rename = "type")]
     pub event_type: String,
     pub created: i64,
+    /// The version `data.object` is rendered in (logged; absent on very old events).
+    #[serde(default)]
+    pub api_version: Option<String>,
     pub data: WebhookEventData,
 }
 

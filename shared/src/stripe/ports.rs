@@ -141,7 +141,11 @@ pub struct SubscriptionState {
     pub current_period_start: i64,
     pub current_period_end: i64,
     pub cancel_at_period_end: bool,
+    /// While `trialing`: when the trial ends (a schedule's current phase must keep it).
+    pub trial_end: Option<i64>,
     pub schedule_id: Option<String>,
+    /// The subscription's own default card; it takes precedence over the customer's.
+    pub default_payment_method: Option<PaymentMethodId>,
     /// The idempotency key of the start that created it (`metadata.billing_start_key`), so a
     /// retried start can recognise its own subscription after a partial failure.
     pub start_key: Option<String>,
@@ -169,6 +173,21 @@ pub struct ItemChange {
     pub quantity: i64,
     pub proration_behavior: ProrationBehavior,
     pub proration_date: Option<i64>,
+}
+
+/// What an invoice preview shows.
+#[derive(Debug, Clone, Copy)]
+pub enum PreviewOf<'a> {
+    /// The subscription's next invoice as things stand.
+    Upcoming,
+    /// The invoice this change, made now, produces.
+    ChangeNow(&'a ItemChange),
+    /// The invoice at the period end once the subscription moves to `price` then (the
+    /// schedule the change would write; nothing is charged before).
+    ChangeAtPeriodEnd {
+        price: &'a CatalogPrice,
+        quantity: i64,
+    },
 }
 
 /// The price a subscription schedule moves to at the current period's end.
@@ -250,8 +269,8 @@ pub trait SubscriptionGateway: Send + Sync {
     async fn preview_invoice(
         &self,
         customer: &StripeCustomerId,
-        subscription: &SubscriptionId,
-        change: Option<&ItemChange>,
+        subscription: &SubscriptionState,
+        what: PreviewOf<'_>,
     ) -> Result<InvoicePreview, GatewayError>;
     /// Sets the subscription's own default payment method (it takes precedence over the
     /// customer's invoice default).

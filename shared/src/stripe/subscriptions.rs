@@ -3,7 +3,7 @@
 
 use super::{
     CatalogPrice, GatewayError, InvoicePreview, ItemChange, NewSubscription, PreviewLine,
-    ScheduledPrice, StripeGateway, SubscriptionGateway, SubscriptionState,
+    PreviewOf, ScheduledPrice, StripeGateway, SubscriptionGateway, SubscriptionState,
 };
 use crate::domain::{
     Currency, IdempotencyKey, Money, PaymentMethodId, StripeCustomerId, SubscriptionId,
@@ -11,7 +11,14 @@ use crate::domain::{
 };
 use async_trait::async_trait;
 use stripe_billing::invoice::{
-    CreatePreviewInvoice, CreatePreviewInvoiceSubscriptionDetails,
+    CreatePreviewInvoice, CreatePreviewInvoiceScheduleDetails,
+    CreatePreviewInvoiceScheduleDetailsEndBehavior, CreatePreviewInvoiceScheduleDetailsPhases,
+    CreatePreviewInvoiceScheduleDetailsPhasesDuration,
+    CreatePreviewInvoiceScheduleDetailsPhasesDurationInterval,
+    CreatePreviewInvoiceScheduleDetailsPhasesEndDate,
+    CreatePreviewInvoiceScheduleDetailsPhasesItems,
+    CreatePreviewInvoiceScheduleDetailsPhasesStartDate,
+    CreatePreviewInvoiceScheduleDetailsPhasesTrialEnd, CreatePreviewInvoiceSubscriptionDetails,
     CreatePreviewInvoiceSubscriptionDetailsItems,
 };
 use stripe_billing::subscription::{
@@ -24,7 +31,7 @@ use stripe_billing::subscription_schedule::{
     UpdateSubscriptionSchedule, UpdateSubscriptionSchedulePhases,
     UpdateSubscriptionSchedulePhasesDuration, UpdateSubscriptionSchedulePhasesDurationInterval,
     UpdateSubscriptionSchedulePhasesEndDate, UpdateSubscriptionSchedulePhasesItems,
-    UpdateSubscriptionSchedulePhasesStartDate,
+    UpdateSubscriptionSchedulePhasesStartDate, UpdateSubscriptionSchedulePhasesTrialEnd,
 };
 use stripe_product::price::ListPrice;
 
@@ -77,10 +84,17 @@ fn state_of(subscription: &stripe_shared::Subscription) -> Result<SubscriptionSt
         current_period_start: item.current_period_start,
         current_period_end: item.current_period_end,
         cancel_at_period_end: subscription.cancel_at_period_end,
+        trial_end: subscription.trial_end,
         schedule_id: subscription
             .schedule
             .as_ref()
             .map(|s| s.id().as_str().to_owned()),
+        default_payment_method: subscription
+            .default_payment_method
+            .as_ref()
+            .map(|pm| PaymentMethodId::parse(pm.id().as_str()))
+            .transpose()
+            .map_err(|e| unexpected(e.to_string()))?,
         start_key: subscription.metadata.get(START_KEY_METADATA).cloned(),
         payment_client_secret,
     })
@@ -237,32 +251,13 @@ impl SubscriptionGateway for StripeGateway {
                 created.id.as_str().to_owned()
             }
         };
-        let phase = |price: &str, quantity: i64| {
-            let mut item = UpdateSubscriptionSchedulePhasesItems::new();
-            item.price = Some(price.to_owned());
-            item.quantity = Some(quantity.unsigned_abs());
-            UpdateSubscriptionSchedulePhases::new(vec![item])
-        };
-        // Both phases are sent: Stripe unsets any phase an update leaves out.
-        let mut current = phase(&subscription.price_id, subscription.quantity);
-        current.start_date = Some(UpdateSubscriptionSchedulePhasesStartDate::Timestamp(
-            subscription.current_period_start,
-        ));
-        current.end_date = Some(UpdateSubscriptionSchedulePhasesEndDate::Timestamp(
-            subscription.current_period_end,
-        ));
-        let mut next = phase(&price.id, quantity);
-        let interval = match price.interval.as_str() {
-            "day" => UpdateSubscriptionSchedulePhasesDurationInterval::Day,
-            "week" => UpdateSubscriptionSchedulePhasesDurationInterval::Week,
-            "year" => UpdateSubscriptionSchedulePhasesDurationInterval::Year,
-            _ => UpdateSubscriptionSchedulePhasesDurationInterval::Month,
-        };
-        let mut duration = UpdateSubscriptionSchedulePhasesDuration::new(interval);
-        duration.interval_count = Some(price.interval_count.unsigned_abs());
-        next.duration = Some(duration);
+        // Both phases are sent: Stripe unsets any phase (and any trial) an update leaves out.
+        let phases = period_end_phases(subscription, price, quantity)
+            .iter()
+            .map(SchedulePhase::for_update)
+            .collect::<Vec<_>>();
         let update = UpdateSubscriptionSchedule::new(schedule_id.as_str())
-            .phases(vec![current, next])
+            .phases(phases)
             .end_behavior(stripe_shared::SubscriptionScheduleEndBehavior::Release);
         self.write(&update, idempotency_key).await?;
         Ok(ScheduledPrice {
@@ -306,23 +301,42 @@ impl SubscriptionGateway for StripeGateway {
     async fn preview_invoice(
         &self,
         customer: &StripeCustomerId,
-        subscription: &SubscriptionId,
-        change: Option<&ItemChange>,
+        subscription: &SubscriptionState,
+        what: PreviewOf<'_>,
     ) -> Result<InvoicePreview, GatewayError> {
-        let mut preview = CreatePreviewInvoice::new()
-            .customer(customer.as_str())
-            .subscription(subscription.as_str());
-        if let Some(change) = change {
-            let mut item = CreatePreviewInvoiceSubscriptionDetailsItems::new();
-            item.id = Some(change.item_id.clone());
-            item.price = Some(change.price_id.clone());
-            item.quantity = Some(change.quantity.unsigned_abs());
-            let mut details = CreatePreviewInvoiceSubscriptionDetails::new();
-            details.items = Some(vec![item]);
-            details.proration_behavior = Some(sdk_enum(change.proration_behavior.as_str()));
-            details.proration_date = change.proration_date;
-            preview = preview.subscription_details(details);
-        }
+        let preview = CreatePreviewInvoice::new().customer(customer.as_str());
+        let preview = match what {
+            PreviewOf::Upcoming => preview.subscription(subscription.id.as_str()),
+            PreviewOf::ChangeNow(change) => {
+                let mut item = CreatePreviewInvoiceSubscriptionDetailsItems::new();
+                item.id = Some(change.item_id.clone());
+                item.price = Some(change.price_id.clone());
+                item.quantity = Some(change.quantity.unsigned_abs());
+                let mut details = CreatePreviewInvoiceSubscriptionDetails::new();
+                details.items = Some(vec![item]);
+                details.proration_behavior = Some(sdk_enum(change.proration_behavior.as_str()));
+                details.proration_date = change.proration_date;
+                preview
+                    .subscription(subscription.id.as_str())
+                    .subscription_details(details)
+            }
+            // `subscription_details` with a new interval would preview an immediate invoice
+            // (the anchor resets); the schedule's own preview shows the period-end invoice.
+            // With a schedule: its update, exactly as the change would write it. Without one:
+            // a schedule starting at the period end with the new price.
+            PreviewOf::ChangeAtPeriodEnd { price, quantity } => {
+                let phases = period_end_phases(subscription, price, quantity);
+                let (preview, phases) = match &subscription.schedule_id {
+                    Some(schedule) => (preview.schedule(schedule.as_str()), &phases[..]),
+                    None => (preview, &phases[1..]),
+                };
+                let mut details = CreatePreviewInvoiceScheduleDetails::new();
+                details.end_behavior =
+                    Some(CreatePreviewInvoiceScheduleDetailsEndBehavior::Release);
+                details.phases = Some(phases.iter().map(SchedulePhase::for_preview).collect());
+                preview.schedule_details(details)
+            }
+        };
         // Not idempotent-keyed: a preview creates nothing, so repeating it is harmless.
         let invoice = self.read(&preview).await?;
         let tax = invoice
@@ -356,6 +370,94 @@ impl SubscriptionGateway for StripeGateway {
                 })
                 .collect(),
         })
+    }
+}
+
+/// One phase of the schedule a period-end change writes.
+struct SchedulePhase<'a> {
+    price_id: &'a str,
+    quantity: i64,
+    start_date: i64,
+    end_date: Option<i64>,
+    trial_end: Option<i64>,
+    /// `(interval, interval_count)` of the price, for the phase after the current one.
+    duration: Option<(&'a str, i64)>,
+}
+
+/// The current period as it stands (keeping its trial, or Stripe ends it), then `price` from
+/// the period end for one of its intervals; `end_behavior=release` keeps it running after.
+fn period_end_phases<'a>(
+    subscription: &'a SubscriptionState,
+    price: &'a CatalogPrice,
+    quantity: i64,
+) -> [SchedulePhase<'a>; 2] {
+    let trialing = subscription.status == SubscriptionStatus::Trialing;
+    [
+        SchedulePhase {
+            price_id: &subscription.price_id,
+            quantity: subscription.quantity,
+            start_date: subscription.current_period_start,
+            end_date: Some(subscription.current_period_end),
+            trial_end: subscription.trial_end.filter(|_| trialing),
+            duration: None,
+        },
+        SchedulePhase {
+            price_id: &price.id,
+            quantity,
+            start_date: subscription.current_period_end,
+            end_date: None,
+            trial_end: None,
+            duration: Some((&price.interval, price.interval_count)),
+        },
+    ]
+}
+
+/// Builds a [`SchedulePhase`] as one of async-stripe's phase types: the schedule update and
+/// its preview take the same fields under different type names.
+macro_rules! phase_params {
+    ($phase:expr, $Phase:ident, $Item:ident, $Start:ident, $End:ident, $Trial:ident, $Duration:ident, $Interval:ident) => {{
+        let source: &SchedulePhase<'_> = $phase;
+        let mut item = $Item::new();
+        item.price = Some(source.price_id.to_owned());
+        item.quantity = Some(source.quantity.unsigned_abs());
+        let mut phase = $Phase::new(vec![item]);
+        phase.start_date = Some($Start::Timestamp(source.start_date));
+        phase.end_date = source.end_date.map($End::Timestamp);
+        phase.trial_end = source.trial_end.map($Trial::Timestamp);
+        phase.duration = source.duration.map(|(interval, count)| {
+            let mut duration = $Duration::new(sdk_enum::<$Interval>(interval));
+            duration.interval_count = Some(count.unsigned_abs());
+            duration
+        });
+        phase
+    }};
+}
+
+impl SchedulePhase<'_> {
+    fn for_update(&self) -> UpdateSubscriptionSchedulePhases {
+        phase_params!(
+            self,
+            UpdateSubscriptionSchedulePhases,
+            UpdateSubscriptionSchedulePhasesItems,
+            UpdateSubscriptionSchedulePhasesStartDate,
+            UpdateSubscriptionSchedulePhasesEndDate,
+            UpdateSubscriptionSchedulePhasesTrialEnd,
+            UpdateSubscriptionSchedulePhasesDuration,
+            UpdateSubscriptionSchedulePhasesDurationInterval
+        )
+    }
+
+    fn for_preview(&self) -> CreatePreviewInvoiceScheduleDetailsPhases {
+        phase_params!(
+            self,
+            CreatePreviewInvoiceScheduleDetailsPhases,
+            CreatePreviewInvoiceScheduleDetailsPhasesItems,
+            CreatePreviewInvoiceScheduleDetailsPhasesStartDate,
+            CreatePreviewInvoiceScheduleDetailsPhasesEndDate,
+            CreatePreviewInvoiceScheduleDetailsPhasesTrialEnd,
+            CreatePreviewInvoiceScheduleDetailsPhasesDuration,
+            CreatePreviewInvoiceScheduleDetailsPhasesDurationInterval
+        )
     }
 }
 
@@ -404,7 +506,9 @@ mod tests {
             current_period_start: item["current_period_start"].as_i64().unwrap(),
             current_period_end: item["current_period_end"].as_i64().unwrap(),
             cancel_at_period_end: false,
+            trial_end: None,
             schedule_id: None,
+            default_payment_method: None,
             start_key: None,
             payment_client_secret: None,
         }
@@ -542,7 +646,15 @@ mod tests {
             .mount(&server)
             .await;
         let secret = secret_rule();
-        let yearly = CatalogPrice {
+        let pending = gateway(&server, &secret)
+            .schedule_change(&current, &yearly(), 1, &IdempotencyKey::raw("k"))
+            .await
+            .unwrap();
+        assert_eq!(pending.effective_at, current.current_period_end);
+    }
+
+    fn yearly() -> CatalogPrice {
+        CatalogPrice {
             id: "price_yearly".into(),
             lookup_key: "pro_yearly".into(),
             product_name: "Pro".into(),
@@ -552,12 +664,89 @@ mod tests {
             },
             interval: "year".into(),
             interval_count: 1,
-        };
-        let pending = gateway(&server, &secret)
-            .schedule_change(&current, &yearly, 1, &IdempotencyKey::raw("k"))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_trialing_subscriptions_current_phase_keeps_its_trial_end() {
+        let server = MockServer::start().await;
+        let mut current = state();
+        current.status = SubscriptionStatus::Trialing;
+        current.trial_end = Some(current.current_period_end);
+        current.schedule_id = Some("sub_sched_1".into());
+        Mock::given(method("POST"))
+            .and(path("/v1/subscription_schedules/sub_sched_1"))
+            .and(body_string_contains(
+                format!("phases[0][trial_end]={}", current.current_period_end).as_str(),
+            ))
+            .and(body_string_contains(
+                format!("phases[1][start_date]={}", current.current_period_end).as_str(),
+            ))
+            .respond_with(ok("schedule"))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let secret = secret_rule();
+        gateway(&server, &secret)
+            .schedule_change(&current, &yearly(), 1, &IdempotencyKey::raw("k"))
             .await
             .unwrap();
-        assert_eq!(pending.effective_at, current.current_period_end);
+    }
+
+    #[tokio::test]
+    async fn a_period_end_preview_sends_the_schedule_not_the_subscription() {
+        let server = MockServer::start().await;
+        let mut current = state();
+        let end = current.current_period_end;
+        // No schedule yet: a schedule starting at the period end with the new price.
+        Mock::given(method("POST"))
+            .and(path("/v1/invoices/create_preview"))
+            .and(body_string_contains("customer=cus_1"))
+            .and(body_string_contains(
+                format!("schedule_details[phases][0][start_date]={end}").as_str(),
+            ))
+            .and(body_string_contains(
+                "schedule_details[phases][0][items][0][price]=price_yearly",
+            ))
+            .and(body_string_contains(
+                "schedule_details[phases][0][duration][interval]=year",
+            ))
+            .and(body_string_contains(
+                "schedule_details[end_behavior]=release",
+            ))
+            .respond_with(ok("preview"))
+            .expect(1)
+            .mount(&server)
+            .await;
+        // A schedule: its update, both phases, as the change would send them.
+        Mock::given(method("POST"))
+            .and(path("/v1/invoices/create_preview"))
+            .and(body_string_contains("schedule=sub_sched_1"))
+            .and(body_string_contains(
+                format!("schedule_details[phases][0][end_date]={end}").as_str(),
+            ))
+            .and(body_string_contains(
+                "schedule_details[phases][1][items][0][price]=price_yearly",
+            ))
+            .respond_with(ok("preview"))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let secret = secret_rule();
+        let client = gateway(&server, &secret);
+        let what = PreviewOf::ChangeAtPeriodEnd {
+            price: &yearly(),
+            quantity: 1,
+        };
+        client
+            .preview_invoice(&customer(), &current, what)
+            .await
+            .unwrap();
+        current.schedule_id = Some("sub_sched_1".into());
+        client
+            .preview_invoice(&customer(), &current, what)
+            .await
+            .unwrap();
     }
 
     #[tokio::test]
@@ -591,7 +780,7 @@ mod tests {
             proration_date: Some(1_795_670_000),
         };
         let preview = gateway(&server, &secret)
-            .preview_invoice(&customer(), &current.id, Some(&change))
+            .preview_invoice(&customer(), &current, PreviewOf::ChangeNow(&change))
             .await
             .unwrap();
         assert_eq!(

@@ -5,7 +5,7 @@ mod payments;
 mod subscriptions;
 
 pub use payments::FakeGateway;
-pub use subscriptions::{FakeSubscriptions, PERIOD_END, PERIOD_START};
+pub use subscriptions::{FakeSubscriptions, PERIOD_END, PERIOD_START, RecordedPreview};
 
 use crate::app::App;
 use crate::config::Settings;

@@ -12,15 +12,21 @@ use std::sync::Mutex;
 pub const PERIOD_START: i64 = 1_780_000_000;
 pub const PERIOD_END: i64 = PERIOD_START + 30 * 86_400;
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordedPreview {
+    Upcoming,
+    ChangeNow(ItemChange),
+    ChangeAtPeriodEnd { price_id: String, quantity: i64 },
+}
+
 #[derive(Default)]
 pub struct FakeSubscriptions {
     pub subscriptions: Mutex<Vec<(StripeCustomerId, SubscriptionState)>>,
     pub keys: Mutex<HashMap<String, SubscriptionId>>,
     pub schedules: Mutex<HashMap<String, ScheduledPrice>>,
     pub released: Mutex<Vec<String>>,
-    pub previews: Mutex<Vec<Option<ItemChange>>>,
-    /// subscription id → its own default payment method.
-    pub defaults: Mutex<HashMap<String, String>>,
+    /// What each preview asked for: the change now, or the price at period end.
+    pub previews: Mutex<Vec<RecordedPreview>>,
 }
 
 impl FakeSubscriptions {
@@ -39,12 +45,24 @@ impl FakeSubscriptions {
                 current_period_start: PERIOD_START,
                 current_period_end: PERIOD_END,
                 cancel_at_period_end: false,
+                trial_end: None,
                 schedule_id: None,
+                default_payment_method: None,
                 start_key: None,
                 payment_client_secret: None,
             },
         ));
         id
+    }
+
+    /// The subscription as Stripe holds it now.
+    pub fn state(&self, id: &SubscriptionId) -> SubscriptionState {
+        let subs = self.subscriptions.lock().unwrap();
+        subs.iter().find(|(_, s)| &s.id == id).unwrap().1.clone()
+    }
+
+    fn schedule_of(&self, id: &SubscriptionId) -> Option<String> {
+        self.state(id).schedule_id
     }
 
     pub fn end_all(&self) {
@@ -138,7 +156,9 @@ impl SubscriptionGateway for FakeSubscriptions {
             current_period_start: PERIOD_START,
             current_period_end: PERIOD_END,
             cancel_at_period_end: false,
+            trial_end: None,
             schedule_id: None,
+            default_payment_method: new.payment_method.cloned(),
             start_key: Some(key.to_string()),
             payment_client_secret: (!new.charge_now).then(|| "pi_1_secret_x".into()),
         };
@@ -208,6 +228,13 @@ impl SubscriptionGateway for FakeSubscriptions {
         cancel: bool,
         _key: &IdempotencyKey,
     ) -> Result<SubscriptionState, GatewayError> {
+        // Stripe: a schedule owns the cancellation of its subscription.
+        if self.schedule_of(id).is_some() {
+            return Err(GatewayError::Rejected {
+                status: 400,
+                code: "schedule_owns_cancellation".into(),
+            });
+        }
         self.update(id, |s| s.cancel_at_period_end = cancel)
     }
 
@@ -217,20 +244,30 @@ impl SubscriptionGateway for FakeSubscriptions {
         payment_method: &crate::domain::PaymentMethodId,
         _key: &IdempotencyKey,
     ) -> Result<(), GatewayError> {
-        self.defaults
-            .lock()
-            .unwrap()
-            .insert(id.to_string(), payment_method.to_string());
-        Ok(())
+        self.update(id, |s| {
+            s.default_payment_method = Some(payment_method.clone())
+        })
+        .map(|_| ())
     }
 
     async fn preview_invoice(
         &self,
         _customer: &StripeCustomerId,
-        _subscription: &SubscriptionId,
-        change: Option<&ItemChange>,
+        _subscription: &SubscriptionState,
+        what: PreviewOf<'_>,
     ) -> Result<InvoicePreview, GatewayError> {
-        self.previews.lock().unwrap().push(change.cloned());
+        let recorded = match what {
+            PreviewOf::Upcoming => RecordedPreview::Upcoming,
+            PreviewOf::ChangeNow(change) => RecordedPreview::ChangeNow(change.clone()),
+            PreviewOf::ChangeAtPeriodEnd { price, quantity } => {
+                RecordedPreview::ChangeAtPeriodEnd {
+                    price_id: price.id.clone(),
+                    quantity,
+                }
+            }
+        };
+        let proration = matches!(recorded, RecordedPreview::ChangeNow(_));
+        self.previews.lock().unwrap().push(recorded);
         Ok(InvoicePreview {
             currency: usd(),
             subtotal: 2000,
@@ -243,7 +280,7 @@ impl SubscriptionGateway for FakeSubscriptions {
                 amount: 2000,
                 period_start: PERIOD_START,
                 period_end: PERIOD_END,
-                proration: change.is_some(),
+                proration,
             }],
         })
     }

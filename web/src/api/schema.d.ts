@@ -438,8 +438,13 @@ export interface components {
             outcome: string;
             received: boolean;
         };
-        /** @description What the handler needs of a verified event (Stripe's event envelope; other fields ignored). */
+        /**
+         * @description What the handler needs of a verified event: Stripe's envelope, the same in every API version
+         *     (an endpoint renders events in its own version; everything else is re-read from Stripe).
+         */
         WebhookEvent: {
+            /** @description The version `data.object` is rendered in (logged; absent on very old events). */
+            api_version?: string | null;
             /** Format: int64 */
             created: number;
             data: components["schemas"]["WebhookEventData"];
@@ -719,7 +724,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Error codes: plan_unchanged */
+            /** @description Error codes: cancellation_pending, plan_unchanged */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1790,7 +1795,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Error codes: idempotency_conflict, plan_unchanged, subscription_canceled */
+            /** @description Error codes: cancellation_pending, idempotency_conflict, plan_unchanged, subscription_canceled */
             409: {
                 headers: {
                     [name: string]: unknown;

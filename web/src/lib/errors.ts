@@ -9,6 +9,8 @@ const MESSAGES: Record<string, string> = {
   subscription_exists: "This organisation already has a subscription.",
   subscription_canceled: "The subscription has ended; start a new one instead.",
   plan_unchanged: "That is already the current plan.",
+  cancellation_pending:
+    "The subscription is set to end at the period end. Resume it first, then schedule the new plan.",
   invalid_proration_date: "The preview is out of date. Review the new preview and confirm again.",
   unknown_plan: "That plan is not available.",
   stripe_unavailable: "The payment provider is not answering right now. Try again in a moment.",

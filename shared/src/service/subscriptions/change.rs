@@ -93,6 +93,11 @@ pub async fn change_plan(
             }
             _ => return Err(BillingError::PlanUnchanged),
         },
+        // The subscription ends at the period end: a change then would silently undo the
+        // cancellation (the schedule takes over the end), so the caller resumes first.
+        Timing::PeriodEnd if state.cancel_at_period_end => {
+            return Err(BillingError::CancellationPending);
+        }
         Timing::PeriodEnd => {
             let scheduled = ports
                 .stripe

@@ -4,7 +4,7 @@ use super::{SubscriptionPorts, item_change, latest, live};
 use crate::domain::{OrgId, PlanKey, ProrationBehavior, Quantity, Timing};
 use crate::error::BillingError;
 use crate::service::plans::price_of;
-use crate::stripe::{InvoicePreview, SubscriptionState};
+use crate::stripe::{InvoicePreview, PreviewOf, SubscriptionState};
 
 /// What to preview, parsed at the edge.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,42 +37,54 @@ pub async fn preview_invoice(
 ) -> Result<PreviewedInvoice, BillingError> {
     let (customer, state) = latest(ports, org_id).await?;
     let state = live(state).map_err(|_| BillingError::SubscriptionNotFound)?;
-    let (plan, quantity, timing, proration_behavior) = match request {
-        Preview::Upcoming => {
-            let preview = ports
-                .stripe
-                .preview_invoice(&customer, &state.id, None)
-                .await?;
-            return Ok(PreviewedInvoice {
-                invoice: preview,
-                proration_date: None,
-            });
-        }
-        Preview::Change {
-            plan,
-            quantity,
-            timing,
-            proration_behavior,
-        } => (plan, quantity.get(), timing, proration_behavior),
-    };
-    let catalogue = ports.plans.prices().await?;
-    let price = price_of(&catalogue, &plan)?;
-    let now = clamp_into_period(&state, ports.now.unix_timestamp());
-    let change = item_change(
-        &state,
-        &price,
+    let Preview::Change {
+        plan,
         quantity,
         timing,
         proration_behavior,
-        Some(now),
-    );
-    let preview = ports
+    } = request
+    else {
+        let invoice = ports
+            .stripe
+            .preview_invoice(&customer, &state, PreviewOf::Upcoming)
+            .await?;
+        return Ok(PreviewedInvoice {
+            invoice,
+            proration_date: None,
+        });
+    };
+    if timing == Timing::PeriodEnd && state.cancel_at_period_end {
+        return Err(BillingError::CancellationPending);
+    }
+    let quantity = quantity.get();
+    let catalogue = ports.plans.prices().await?;
+    let price = price_of(&catalogue, &plan)?;
+    // Only a change now prorates, at a moment the change can repeat (`proration_date`).
+    let change = (timing == Timing::Immediate).then(|| {
+        let now = clamp_into_period(&state, ports.now.unix_timestamp());
+        item_change(
+            &state,
+            &price,
+            quantity,
+            timing,
+            proration_behavior,
+            Some(now),
+        )
+    });
+    let what = match &change {
+        Some(change) => PreviewOf::ChangeNow(change),
+        None => PreviewOf::ChangeAtPeriodEnd {
+            price: &price,
+            quantity,
+        },
+    };
+    let invoice = ports
         .stripe
-        .preview_invoice(&customer, &state.id, Some(&change))
+        .preview_invoice(&customer, &state, what)
         .await?;
     Ok(PreviewedInvoice {
-        invoice: preview,
-        proration_date: change.proration_date,
+        invoice,
+        proration_date: change.and_then(|c| c.proration_date),
     })
 }
 

@@ -4,7 +4,7 @@ use crate::service::customers::ensure_customer;
 use crate::service::plans::list_plans;
 use crate::store::CustomerStore;
 use crate::stripe::{NewSubscription, SubscriptionGateway};
-use crate::testing::{PERIOD_END, PERIOD_START, World};
+use crate::testing::{PERIOD_END, PERIOD_START, RecordedPreview, World};
 
 pub(crate) fn world() -> World {
     World::new()
@@ -406,15 +406,10 @@ async fn a_change_preview_reports_the_proration_date_it_used() {
     let preview = preview_invoice(w.ports(), &org(), request).await.unwrap();
     let date = preview.proration_date.unwrap();
     assert!((PERIOD_START..PERIOD_END).contains(&date));
-    let sent = w
-        .subscriptions
-        .previews
-        .lock()
-        .unwrap()
-        .last()
-        .cloned()
-        .flatten()
-        .unwrap();
+    let last_preview = || w.subscriptions.previews.lock().unwrap().last().cloned();
+    let Some(RecordedPreview::ChangeNow(sent)) = last_preview() else {
+        panic!("a change now is previewed with subscription_details")
+    };
     assert_eq!(sent.proration_date, Some(date));
     assert_eq!(sent.proration_behavior, ProrationBehavior::CreateProrations);
 
@@ -426,8 +421,71 @@ async fn a_change_preview_reports_the_proration_date_it_used() {
             .proration_date,
         None
     );
+    assert_eq!(
+        last_preview(),
+        Some(RecordedPreview::ChangeAtPeriodEnd {
+            price_id: "price_pro".into(),
+            quantity: 1
+        }),
+        "a period-end change is previewed as the schedule would bill it"
+    );
     let upcoming = preview_invoice(w.ports(), &org(), Preview::Upcoming)
         .await
         .unwrap();
     assert_eq!(upcoming.proration_date, None);
+}
+
+#[tokio::test]
+async fn cancelling_withdraws_a_pending_change_through_its_schedule() {
+    let w = world();
+    started(&w).await;
+    change_plan(
+        w.ports(),
+        &org(),
+        change("pro_yearly", Timing::PeriodEnd),
+        &key("k1", false),
+    )
+    .await
+    .unwrap();
+    // The fake, like Stripe, refuses a direct cancellation while the schedule owns it.
+    let cancelled = set_cancel_at_period_end(w.ports(), &org(), true, &key("k2", false))
+        .await
+        .unwrap();
+    assert!(cancelled.cancel_at_period_end);
+    assert_eq!(cancelled.scheduled_change, None);
+    assert_eq!(w.subscriptions.released.lock().unwrap().len(), 1);
+    let resumed = set_cancel_at_period_end(w.ports(), &org(), false, &key("k3", false))
+        .await
+        .unwrap();
+    assert!(!resumed.cancel_at_period_end);
+}
+
+#[tokio::test]
+async fn a_period_end_change_while_cancelling_is_refused_until_resumed() {
+    let w = world();
+    started(&w).await;
+    set_cancel_at_period_end(w.ports(), &org(), true, &key("k1", false))
+        .await
+        .unwrap();
+    let error = change_plan(
+        w.ports(),
+        &org(),
+        change("pro_yearly", Timing::PeriodEnd),
+        &key("k2", false),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        (error.code(), error.status().as_u16()),
+        ("cancellation_pending", 409)
+    );
+    let preview = preview_invoice(
+        w.ports(),
+        &org(),
+        preview_change("pro_yearly", Timing::PeriodEnd),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(preview.code(), "cancellation_pending");
+    assert!(w.subscriptions.schedules.lock().unwrap().is_empty());
 }
