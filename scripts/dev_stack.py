@@ -311,6 +311,12 @@ def parse_args() -> argparse.Namespace:
         help="instances per function; above 1, concurrent requests to one function run in parallel",
     )
     parser.add_argument(
+        "--stripe-test-clocks",
+        action="store_true",
+        default=env("STRIPE_TEST_CLOCKS", "false") == "true",
+        help="create each org's Stripe customer on its own test clock (the e2e suite's time control)",
+    )
+    parser.add_argument(
         "--webhook-api-version",
         default=env("WEBHOOK_API_VERSION", None),
         help="API version of the fake's webhook endpoint (default: the fake's, 2026-09-30.endive)",
@@ -351,7 +357,12 @@ class LocalStack:
         app_url = f"http://{LOCAL_HOST}:{self.web_port or DEFAULT_WEB_PORT}"
         self.template = Template.load(
             args.template,
-            {**LOCAL_PARAMETER_OVERRIDES, "EnableBilling": args.enable_billing, "AppPublicUrl": app_url},
+            {
+                **LOCAL_PARAMETER_OVERRIDES,
+                "EnableBilling": args.enable_billing,
+                "AppPublicUrl": app_url,
+                "StripeTestClocks": "true" if args.stripe_test_clocks else "false",
+            },
         )
         self.child_env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
         self.child_env["PATH"] = (

@@ -41,6 +41,7 @@ impl App {
             aws_sdk_secretsmanager::Client::new(&aws),
             settings.stripe_secret_id.clone(),
             settings.stripe_api_base.clone(),
+            settings.stripe_test_clocks,
         ));
         let plans = PlanCatalogue::new(stripe.clone(), settings.plans.clone());
         Ok(Self {

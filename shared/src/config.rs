@@ -103,6 +103,10 @@ pub struct Settings {
     pub stripe_api_base: Option<Url>,
     /// `BILLING_PLANS`: the lookup keys of the prices clients may choose, comma-separated.
     pub plans: Vec<PlanKey>,
+    /// `STRIPE_TEST_CLOCKS`: test mode only — each org's customer is created on its own Stripe
+    /// test clock, so renewals, trial ends and failed payments can be simulated per org. A live
+    /// key is refused when it is read.
+    pub stripe_test_clocks: bool,
 }
 
 /// The plan catalogue used when `BILLING_PLANS` is unset.
@@ -143,6 +147,7 @@ impl Settings {
             stripe_secret_id: required(env, "STRIPE_SECRET_ID")?,
             stripe_api_base,
             plans: plans(env)?,
+            stripe_test_clocks: flag(env, "STRIPE_TEST_CLOCKS")?,
         })
     }
 }

@@ -70,6 +70,12 @@ struct StripeKeysDocument {
 }
 
 impl StripeKeys {
+    /// A live-mode secret or restricted key (test keys are `sk_test_`/`rk_test_`).
+    pub fn is_live(&self) -> bool {
+        let key = self.api_key.expose_secret();
+        key.starts_with("sk_live_") || key.starts_with("rk_live_")
+    }
+
     pub fn parse(secret_id: &str, document: &SecretString) -> Result<Self, SecretError> {
         let malformed = |problem| SecretError::Malformed {
             secret_id: secret_id.to_owned(),

@@ -25,7 +25,17 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 from stacklib import LOCAL_PARAMETER_OVERRIDES, Template, aws_client
-from support import Api, StackProcess, StackUrls, StripeFake, free_ports, start_process, start_stack
+from support import (
+    ORGS_CREATED,
+    Api,
+    StackProcess,
+    StackUrls,
+    StripeFake,
+    TestClocks,
+    free_ports,
+    start_process,
+    start_stack,
+)
 
 ATTACH_VARIABLES = ("E2E_BASE_URL", "E2E_STRIPE_URL", "E2E_MOTO_URL")
 # Instances per function on the main stack: concurrent requests must really run in parallel for
@@ -50,9 +60,13 @@ def stack(request: pytest.FixtureRequest) -> StackUrls:
             pytest.fail(f"set all of {', '.join(ATTACH_VARIABLES)} to use a running stack")
         return StackUrls(attach["E2E_BASE_URL"], attach["E2E_STRIPE_URL"], attach["E2E_MOTO_URL"])
     if not variant():
-        return start_stack(request, "e2e", concurrency=FUNCTION_INSTANCES)
+        return start_stack(request, "e2e", concurrency=FUNCTION_INSTANCES, stripe_test_clocks=True)
     urls = start_stack(
-        request, "e2e-variant", concurrency=FUNCTION_INSTANCES, webhook_api_version=VARIANT_WEBHOOK_API_VERSION
+        request,
+        "e2e-variant",
+        concurrency=FUNCTION_INSTANCES,
+        stripe_test_clocks=True,
+        webhook_api_version=VARIANT_WEBHOOK_API_VERSION,
     )
     for path, body in [
         ("/_fake/behaviours", VARIANT_BEHAVIOURS),
@@ -92,6 +106,21 @@ def api(stack: StackUrls) -> Api:
 @pytest.fixture(scope="session")
 def stripe_fake(stack: StackUrls) -> StripeFake:
     return StripeFake(stack.stripe)
+
+
+@pytest.fixture(scope="session")
+def clocks(stack: StackUrls) -> TestClocks:
+    return TestClocks(stack.stripe)
+
+
+@pytest.fixture(autouse=True)
+def delete_test_clocks(request: pytest.FixtureRequest):
+    """Each org's test clock goes when its test ends (Stripe allows 100 per account)."""
+    first = len(ORGS_CREATED)
+    yield
+    made = ORGS_CREATED[first:]
+    if made and "stack" in request.fixturenames:
+        TestClocks(request.getfixturevalue("stack").stripe).delete_for(made)
 
 
 @pytest.fixture(scope="session")

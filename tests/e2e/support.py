@@ -38,9 +38,76 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
+# Every org a test made, so its Stripe test clock can be deleted when the test ends.
+ORGS_CREATED: list[str] = []
+
+
 def new_org_id() -> str:
     """A fresh organisation per test keeps tests independent of each other and of earlier runs."""
-    return f"org_e2e_{uuid.uuid4().hex[:16]}"
+    org_id = f"org_e2e_{uuid.uuid4().hex[:16]}"
+    ORGS_CREATED.append(org_id)
+    return org_id
+
+
+STRIPE_TEST_KEY = "sk_test_local_dev"
+CLOCK_READY_TIMEOUT_S = 60
+
+
+class TestClocks:
+    """Time travel through Stripe's own Test Clocks API (test mode, public): the stack runs with
+    STRIPE_TEST_CLOCKS, so each org's customer lives on its own clock, named `billing <org_id>`,
+    and moving one org's time moves nobody else's."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, stripe_url: str, api_key: str = STRIPE_TEST_KEY):
+        self.base_url = stripe_url
+        self.headers = {"Authorization": f"Bearer {api_key}"}
+
+    def _call(self, method: str, path: str, **kwargs) -> dict:
+        response = requests.request(
+            method, self.base_url + path, headers=self.headers, timeout=HTTP_TIMEOUT_S, **kwargs
+        )
+        assert response.status_code == 200, f"{method} {path}: {response.status_code} {response.text}"
+        return response.json()
+
+    def of_org(self, org_id: str) -> dict | None:
+        """The org's clock (at most 100 per account: one page)."""
+        clocks = self._call("GET", "/v1/test_helpers/test_clocks", params={"limit": 100})["data"]
+        return next((c for c in clocks if c.get("name") == f"billing {org_id}"), None)
+
+    def now(self, org_id: str) -> int:
+        clock = self.of_org(org_id)
+        assert clock, f"{org_id} has no test clock (is the stack running with STRIPE_TEST_CLOCKS?)"
+        return clock["frozen_time"]
+
+    def advance_to(self, org_id: str, moment: int) -> None:
+        """Moves the org's clock to `moment` (forward only) and waits until Stripe is `ready`."""
+        clock = self.of_org(org_id)
+        assert clock, f"{org_id} has no test clock"
+        if moment <= clock["frozen_time"]:
+            return
+        self._call("POST", f"/v1/test_helpers/test_clocks/{clock['id']}/advance", data={"frozen_time": moment})
+        deadline = time.monotonic() + CLOCK_READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            status = self._call("GET", f"/v1/test_helpers/test_clocks/{clock['id']}")["status"]
+            if status == "ready":
+                return
+            assert status == "advancing", f"clock {clock['id']}: {status}"
+            time.sleep(0.5)
+        raise AssertionError(f"clock {clock['id']} still advancing after {CLOCK_READY_TIMEOUT_S} s")
+
+    def advance_by(self, org_id: str, seconds: int) -> None:
+        self.advance_to(org_id, self.now(org_id) + seconds)
+
+    def delete_for(self, org_ids: list[str]) -> None:
+        """Deletes the clocks of these orgs (and with them their customers), freeing the account's
+        100-clock allowance."""
+        clocks = self._call("GET", "/v1/test_helpers/test_clocks", params={"limit": 100})["data"]
+        names = {f"billing {org_id}" for org_id in org_ids}
+        for clock in clocks:
+            if clock.get("name") in names:
+                self._call("DELETE", f"/v1/test_helpers/test_clocks/{clock['id']}")
 
 
 class StackProcess:

@@ -24,9 +24,8 @@ fake's reading, stated here so the case is checked against it explicitly.
 from fractions import Fraction
 
 import pytest
-import requests
 from stacklib import mint_token
-from support import HTTP_TIMEOUT_S, add_card, new_org_id
+from support import add_card, new_org_id
 from test_subscriptions import stripe_get, subscribed
 
 PRICES = {"starter_monthly": 1000, "pro_monthly": 3000, "pro_yearly": 30000}
@@ -76,11 +75,6 @@ def change_plan(api, org_id, **change):
     return response.json()
 
 
-def advance_clock(stack, seconds):
-    moved = requests.post(f"{stack.stripe}/_fake/clock/advance", json={"seconds": seconds}, timeout=HTTP_TIMEOUT_S)
-    assert moved.status_code == 200, moved.text
-
-
 def latest_invoice_total(stack, subscription_id):
     return stripe_get(stack, "/v1/invoices", subscription=subscription_id, limit=1)["data"][0]["total"]
 
@@ -103,12 +97,12 @@ def with_quantity(api, stack, org_id, plan, quantity):
         ("quantity down, other plan", ("pro_monthly", 4), ("starter_monthly", 2)),
     ],
 )
-def test_an_immediate_change_previews_and_charges_the_oracles_amounts(api, stack, case, old, new):
+def test_an_immediate_change_previews_and_charges_the_oracles_amounts(api, stack, clocks, case, old, new):
     org_id = new_org_id()
     subscription = with_quantity(api, stack, org_id, *old)
     start, end = subscription["current_period_start"], subscription["current_period_end"]
     # A few days into the period, so the fraction is not a round one.
-    advance_clock(stack, 3 * DAY + 12_345)
+    clocks.advance_by(org_id, 3 * DAY + 12_345)
     shown = preview(api, org_id, plan=new[0], quantity=new[1], timing="immediate", proration_behavior="always_invoice")
     at = shown["proration_date"]
     lines = expected_lines((PRICES[old[0]], old[1]), (PRICES[new[0]], new[1]), start, end, at)
@@ -121,11 +115,11 @@ def test_an_immediate_change_previews_and_charges_the_oracles_amounts(api, stack
     assert latest_invoice_total(stack, subscription["id"]) == sum(lines), case
 
 
-def test_an_interval_change_now_bills_the_new_period_in_full_less_the_unused_time(api, stack):
+def test_an_interval_change_now_bills_the_new_period_in_full_less_the_unused_time(api, stack, clocks):
     org_id = new_org_id()
     subscription = subscribed(api, stack, org_id, plan="pro_monthly")
     start, end = subscription["current_period_start"], subscription["current_period_end"]
-    advance_clock(stack, 5 * DAY + 777)
+    clocks.advance_by(org_id, 5 * DAY + 777)
     shown = preview(api, org_id, plan="pro_yearly", timing="immediate")
     at = shown["proration_date"]
     credit = -prorated(PRICES["pro_monthly"], 1, start, end, at)
@@ -136,13 +130,13 @@ def test_an_interval_change_now_bills_the_new_period_in_full_less_the_unused_tim
     assert latest_invoice_total(stack, subscription["id"]) == shown["total"]
 
 
-def test_several_changes_in_one_period_add_up_on_the_next_invoice(api, stack):
+def test_several_changes_in_one_period_add_up_on_the_next_invoice(api, stack, clocks):
     org_id = new_org_id()
     subscription = subscribed(api, stack, org_id, plan="starter_monthly")
     start, end = subscription["current_period_start"], subscription["current_period_end"]
     expected = 0
     for days, old, new in [(2, "starter_monthly", "pro_monthly"), (7, "pro_monthly", "starter_monthly")]:
-        advance_clock(stack, days * DAY + 99)
+        clocks.advance_by(org_id, days * DAY + 99)
         shown = preview(api, org_id, plan=new, timing="immediate", proration_behavior="create_prorations")
         at = shown["proration_date"]
         expected += sum(expected_lines((PRICES[old], 1), (PRICES[new], 1), start, end, at))
@@ -153,7 +147,7 @@ def test_several_changes_in_one_period_add_up_on_the_next_invoice(api, stack):
     assert upcoming["total"] == expected + PRICES["starter_monthly"], "plus the next period at the new price"
 
 
-def test_a_change_during_the_trial_prorates_nothing(api, stack):
+def test_a_change_during_the_trial_prorates_nothing(api, stack, clocks):
     org_id = new_org_id()
     card = add_card(api, stack, org_id)
     api.request("PUT", "/billing/payment-methods/default", owner(org_id), json={"payment_method_id": card})
@@ -167,7 +161,7 @@ def test_a_change_during_the_trial_prorates_nothing(api, stack):
     assert upcoming["total"] == PRICES["pro_monthly"], "the first paid period, on the new plan"
 
 
-def test_the_preview_holds_days_later_only_with_its_proration_date(api, stack):
+def test_the_preview_holds_days_later_only_with_its_proration_date(api, stack, clocks):
     """The product passes the preview's `proration_date`: days later the charge still equals the
     preview. Sent without it, the same change costs what it costs now — so this can fail."""
     totals = {}
@@ -176,7 +170,7 @@ def test_the_preview_holds_days_later_only_with_its_proration_date(api, stack):
         subscription = subscribed(api, stack, org_id, plan="starter_monthly")
         start, end = subscription["current_period_start"], subscription["current_period_end"]
         shown = preview(api, org_id, plan="pro_monthly", timing="immediate", proration_behavior="always_invoice")
-        advance_clock(stack, 4 * DAY)
+        clocks.advance_by(org_id, 4 * DAY)
         change = {"plan": "pro_monthly", "timing": "immediate", "proration_behavior": "always_invoice"}
         if with_date:
             change["proration_date"] = shown["proration_date"]

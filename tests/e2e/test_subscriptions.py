@@ -1,5 +1,5 @@
 """Plans, subscriptions, plan changes and invoice previews over the local stack: what a preview
-shows is what the change charges; period-end changes wait for the clock; roles; bad input."""
+shows is what the change charges; period-end changes wait for the org's test clock; roles; bad input."""
 
 import pytest
 import requests
@@ -103,7 +103,7 @@ def test_an_immediate_change_charges_exactly_what_the_preview_showed(api, stack,
         assert upcoming["total"] == preview["total"], (upcoming, preview)
 
 
-def test_a_period_end_change_waits_for_the_period_end(api, stack):
+def test_a_period_end_change_waits_for_the_period_end(api, stack, clocks):
     org_id = new_org_id()
     subscription = subscribed(api, stack, org_id, plan="pro_monthly")
     scheduled = api.request(
@@ -117,9 +117,7 @@ def test_a_period_end_change_waits_for_the_period_end(api, stack):
     read = api.request("GET", "/billing/subscription", mint_token(org_id, "viewer")).json()
     assert read["plan"] == "pro_monthly" and read["scheduled_change"]["plan"] == "starter_monthly"
 
-    now = requests.get(f"{stack.stripe}/_fake/clock", timeout=HTTP_TIMEOUT_S).json()["now"]
-    seconds = subscription["current_period_end"] - now + 60
-    requests.post(f"{stack.stripe}/_fake/clock/advance", json={"seconds": seconds}, timeout=HTTP_TIMEOUT_S)
+    clocks.advance_to(org_id, subscription["current_period_end"] + 60)
     after = api.request("GET", "/billing/subscription", owner(org_id)).json()
     assert after["plan"] == "starter_monthly", after
 

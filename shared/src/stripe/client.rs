@@ -3,7 +3,7 @@
 
 use super::{GatewayError, SigningSecret};
 use crate::domain::{IdempotencyKey, StripeCustomerId};
-use crate::secrets::{StripeKeys, read_secret};
+use crate::secrets::{SecretError, StripeKeys, read_secret};
 use async_trait::async_trait;
 use secrecy::ExposeSecret;
 use std::future::Future;
@@ -18,6 +18,8 @@ pub struct StripeGateway {
     secrets: aws_sdk_secretsmanager::Client,
     secret_id: String,
     api_base: Option<Url>,
+    /// `STRIPE_TEST_CLOCKS`: new customers each get a test clock (test keys only).
+    pub(super) test_clocks: bool,
     connection: OnceCell<Connection>,
 }
 
@@ -45,11 +47,13 @@ impl StripeGateway {
         secrets: aws_sdk_secretsmanager::Client,
         secret_id: String,
         api_base: Option<Url>,
+        test_clocks: bool,
     ) -> Self {
         Self {
             secrets,
             secret_id,
             api_base,
+            test_clocks,
             connection: OnceCell::new(),
         }
     }
@@ -98,6 +102,13 @@ impl StripeGateway {
                     .map_err(GatewayError::Credentials)?;
                 let keys = StripeKeys::parse(&self.secret_id, &document)
                     .map_err(GatewayError::Credentials)?;
+                // Test clocks exist only in test mode; a live key here is a misconfiguration.
+                if self.test_clocks && keys.is_live() {
+                    return Err(GatewayError::Credentials(SecretError::Malformed {
+                        secret_id: self.secret_id.clone(),
+                        problem: "api_key is a live key but STRIPE_TEST_CLOCKS is on",
+                    }));
+                }
                 let mut builder = stripe::ClientBuilder::new(keys.api_key.expose_secret())
                     .timeout(ATTEMPT_TIMEOUT);
                 if let Some(base) = &self.api_base {

@@ -5,6 +5,9 @@ use super::{Card, GatewayError, PaymentGateway, SetupIntentCreated, StripeGatewa
 use crate::domain::{IdempotencyKey, OrgId, PaymentMethodId, StripeCustomerId};
 use async_trait::async_trait;
 use stripe_billing::billing_portal_session::CreateBillingPortalSession;
+use stripe_billing::test_helpers_test_clock::{
+    CreateTestHelpersTestClock, ListTestHelpersTestClock,
+};
 use stripe_core::customer::{
     CreateCustomer, ListPaymentMethodsCustomer, ListPaymentMethodsCustomerType, RetrieveCustomer,
     RetrieveCustomerReturned, SearchCustomer, UpdateCustomer, UpdateCustomerInvoiceSettings,
@@ -12,6 +15,38 @@ use stripe_core::customer::{
 use stripe_core::setup_intent::{CreateSetupIntent, CreateSetupIntentUsage};
 use stripe_payment::payment_method::{DetachPaymentMethod, RetrievePaymentMethod};
 use url::Url;
+
+impl StripeGateway {
+    /// The org's test clock, named after it: the one an earlier attempt made (so a retried
+    /// customer creation sends the same clock), else a new one frozen at now. A customer joins a
+    /// clock only when it is created. An account holds at most 100 clocks: one page.
+    async fn test_clock_for(
+        &self,
+        org_id: &OrgId,
+        idempotency_key: &IdempotencyKey,
+    ) -> Result<String, GatewayError> {
+        let name = format!("billing {org_id}");
+        let clocks = self
+            .read(&ListTestHelpersTestClock::new().limit(100))
+            .await?;
+        if let Some(clock) = clocks
+            .data
+            .iter()
+            .find(|c| c.name.as_deref() == Some(name.as_str()))
+        {
+            return Ok(clock.id.as_str().to_owned());
+        }
+        // Frozen at the start of the hour: concurrent first attempts (parallel ensures) send the
+        // same request under the same key and get one clock; an attempt in a later hour is a
+        // new request, and the list above finds what an earlier one made.
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let frozen_time = now - now.rem_euclid(3600);
+        let create = CreateTestHelpersTestClock::new(frozen_time).name(name);
+        let key = idempotency_key.derive(&format!("test-clock-{frozen_time}"));
+        let clock = self.write(&create, &key).await?;
+        Ok(clock.id.as_str().to_owned())
+    }
+}
 
 #[async_trait]
 impl PaymentGateway for StripeGateway {
@@ -47,9 +82,12 @@ impl PaymentGateway for StripeGateway {
     ) -> Result<StripeCustomerId, GatewayError> {
         // The params are derived from the org alone, so every retry under this key is the same
         // request to Stripe (a different body under the same key would be refused).
-        let create = CreateCustomer::new()
+        let mut create = CreateCustomer::new()
             .metadata([("org_id".to_owned(), org_id.to_string())])
             .description(format!("Billing customer for organisation {org_id}"));
+        if self.test_clocks {
+            create = create.test_clock(self.test_clock_for(org_id, idempotency_key).await?);
+        }
         let customer = self.write(&create, idempotency_key).await?;
         customer_id(&customer.id)
     }
@@ -211,6 +249,7 @@ pub(crate) mod tests {
             secrets,
             "billing/stripe".into(),
             Some(Url::parse(&server.uri()).unwrap()),
+            false,
         )
     }
 
@@ -238,6 +277,112 @@ pub(crate) mod tests {
             .await
             .unwrap();
         assert_eq!(id.as_str(), "cus_New1");
+    }
+
+    fn clock(id: &str, name: &str) -> Value {
+        json!({"id": id, "object": "test_helpers.test_clock", "created": 1, "deletes_after": 2,
+               "frozen_time": 1, "livemode": false, "name": name, "status": "ready",
+               "status_details": {}})
+    }
+
+    fn clock_gateway(server: &MockServer, secret: &Rule) -> StripeGateway {
+        let secrets = mock_client!(aws_sdk_secretsmanager, [secret]);
+        let base = Url::parse(&server.uri()).unwrap();
+        StripeGateway::new(secrets, "billing/stripe".into(), Some(base), true)
+    }
+
+    #[tokio::test]
+    async fn with_test_clocks_each_org_customer_is_created_on_its_own_clock() {
+        let server = MockServer::start().await;
+        let listed = json!({"object": "list", "url": "/v1/test_helpers/test_clocks",
+                            "has_more": false, "data": [clock("clock_other", "billing org_2")]});
+        Mock::given(method("GET"))
+            .and(path("/v1/test_helpers/test_clocks"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(listed))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/v1/test_helpers/test_clocks"))
+            .and(body_string_contains("name=billing+org_1"))
+            .and(body_string_contains("frozen_time="))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(clock("clock_1", "billing org_1")),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/v1/customers"))
+            .and(header("idempotency-key", "billing-customer:org_1"))
+            .and(body_string_contains("test_clock=clock_1"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(customer("cus_New1", "org_1", 1)),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        let secret = secret_rule();
+        let id = clock_gateway(&server, &secret)
+            .create_customer(&org(), &IdempotencyKey::raw("billing-customer:org_1"))
+            .await
+            .unwrap();
+        assert_eq!(id.as_str(), "cus_New1");
+    }
+
+    #[tokio::test]
+    async fn a_retried_creation_reuses_the_clock_an_earlier_attempt_made() {
+        let server = MockServer::start().await;
+        let listed = json!({"object": "list", "url": "/v1/test_helpers/test_clocks",
+                            "has_more": false, "data": [clock("clock_1", "billing org_1")]});
+        Mock::given(method("GET"))
+            .and(path("/v1/test_helpers/test_clocks"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(listed))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/v1/test_helpers/test_clocks"))
+            .respond_with(ResponseTemplate::new(500))
+            .expect(0)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/v1/customers"))
+            .and(body_string_contains("test_clock=clock_1"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(customer("cus_New1", "org_1", 1)),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        let secret = secret_rule();
+        clock_gateway(&server, &secret)
+            .create_customer(&org(), &IdempotencyKey::raw("billing-customer:org_1"))
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn test_clocks_refuse_a_live_key_before_any_stripe_call() {
+        let server = MockServer::start().await;
+        Mock::given(wiremock::matchers::any())
+            .respond_with(ResponseTemplate::new(200))
+            .expect(0)
+            .mount(&server)
+            .await;
+        let live = mock!(aws_sdk_secretsmanager::Client::get_secret_value).then_output(|| {
+            GetSecretValueOutput::builder()
+                .secret_string(r#"{"api_key":"sk_live_unit"}"#)
+                .build()
+        });
+        let error = clock_gateway(&server, &live)
+            .create_customer(&org(), &IdempotencyKey::raw("k"))
+            .await
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("credentials")
+                && format!("{:?}", error).contains("STRIPE_TEST_CLOCKS"),
+            "{error:?}"
+        );
     }
 
     #[tokio::test]
@@ -309,7 +454,7 @@ pub(crate) mod tests {
         });
         let secret = secret_rule();
         let secrets = mock_client!(aws_sdk_secretsmanager, [&secret]);
-        let gateway = StripeGateway::new(secrets, "billing/stripe".into(), Some(url));
+        let gateway = StripeGateway::new(secrets, "billing/stripe".into(), Some(url), false);
         let error = gateway
             .create_customer(&org(), &IdempotencyKey::raw("k3"))
             .await

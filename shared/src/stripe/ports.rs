@@ -217,6 +217,9 @@ pub struct InvoicePreview {
     pub total: i64,
     pub amount_due: i64,
     pub next_payment_attempt: Option<i64>,
+    /// The moment Stripe prorated at (`parent.subscription_details.subscription_proration_date`:
+    /// set when the preview prorates).
+    pub proration_date: Option<i64>,
     pub lines: Vec<PreviewLine>,
 }
 

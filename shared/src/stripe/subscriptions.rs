@@ -352,6 +352,11 @@ impl SubscriptionGateway for StripeGateway {
             total: invoice.total,
             amount_due: invoice.amount_due,
             next_payment_attempt: invoice.next_payment_attempt,
+            proration_date: invoice
+                .parent
+                .as_ref()
+                .and_then(|p| p.subscription_details.as_ref())
+                .and_then(|d| d.subscription_proration_date),
             lines: invoice
                 .lines
                 .data
@@ -750,7 +755,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_preview_sends_the_change_and_reads_totals_and_proration_lines() {
+    async fn a_preview_sends_the_change_and_reads_totals_lines_and_stripes_proration_date() {
         let server = MockServer::start().await;
         let current = state();
         Mock::given(method("POST"))
@@ -764,9 +769,6 @@ mod tests {
             .and(body_string_contains(
                 "subscription_details[proration_behavior]=always_invoice",
             ))
-            .and(body_string_contains(
-                "subscription_details[proration_date]=1795670000",
-            ))
             .respond_with(ok("preview"))
             .expect(1)
             .mount(&server)
@@ -777,7 +779,7 @@ mod tests {
             price_id: "price_pro".into(),
             quantity: 1,
             proration_behavior: ProrationBehavior::AlwaysInvoice,
-            proration_date: Some(1_795_670_000),
+            proration_date: None,
         };
         let preview = gateway(&server, &secret)
             .preview_invoice(&customer(), &current, PreviewOf::ChangeNow(&change))
@@ -789,6 +791,11 @@ mod tests {
         );
         assert!(preview.lines.iter().all(|l| l.proration));
         assert_eq!(preview.currency.as_str(), "usd");
+        assert_eq!(
+            preview.proration_date,
+            Some(1_795_753_868),
+            "the moment Stripe prorated at, from parent.subscription_details"
+        );
     }
 
     #[tokio::test]

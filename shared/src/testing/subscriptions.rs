@@ -266,6 +266,15 @@ impl SubscriptionGateway for FakeSubscriptions {
                 }
             }
         };
+        // Stripe reports the moment it prorated at when the preview prorates.
+        let proration_date = match &recorded {
+            RecordedPreview::ChangeNow(change)
+                if change.proration_behavior != crate::domain::ProrationBehavior::None =>
+            {
+                Some(PERIOD_START + 86_400)
+            }
+            _ => None,
+        };
         let proration = matches!(recorded, RecordedPreview::ChangeNow(_));
         self.previews.lock().unwrap().push(recorded);
         Ok(InvoicePreview {
@@ -275,6 +284,7 @@ impl SubscriptionGateway for FakeSubscriptions {
             total: 2000,
             amount_due: 2000,
             next_payment_attempt: Some(PERIOD_END),
+            proration_date,
             lines: vec![PreviewLine {
                 description: Some("Remaining time".into()),
                 amount: 2000,

@@ -65,14 +65,7 @@ pub async fn change_plan(
                     .release_schedule(schedule, &idempotency_key.derive("release"))
                     .await?;
             }
-            let change = item_change(
-                &state,
-                &price,
-                quantity,
-                timing,
-                proration_behavior,
-                proration_date,
-            );
+            let change = item_change(&state, &price, quantity, proration_behavior, proration_date);
             (
                 ports
                     .stripe

@@ -4,9 +4,7 @@
 //! Stripe is the source of truth: every read asks Stripe, and every change writes Stripe's
 //! answer into the org's record (`subscription`), newer-wins, for reads that avoid Stripe.
 
-use crate::domain::{
-    OrgId, PendingChange, ProrationBehavior, StripeCustomerId, Subscription, Timing,
-};
+use crate::domain::{OrgId, PendingChange, ProrationBehavior, StripeCustomerId, Subscription};
 use crate::error::BillingError;
 use crate::service::plans::{PlanPrices, plan_of};
 use crate::store::{CustomerStore, SubscriptionSnapshot};
@@ -134,23 +132,16 @@ fn live(state: SubscriptionState) -> Result<SubscriptionState, BillingError> {
     }
 }
 
-/// The item change a plan change or its preview sends to Stripe.
+/// The item change a plan change now, or its preview, sends to Stripe (`create_prorations`
+/// unless asked otherwise; no `proration_date` when nothing is prorated).
 fn item_change(
     state: &SubscriptionState,
     price: &CatalogPrice,
     quantity: i64,
-    timing: Timing,
     behavior: Option<ProrationBehavior>,
     proration_date: Option<i64>,
 ) -> ItemChange {
-    let (proration_behavior, proration_date) = match timing {
-        Timing::Immediate => (
-            behavior.unwrap_or(ProrationBehavior::CreateProrations),
-            proration_date,
-        ),
-        // At period end nothing is prorated: the next invoice simply bills the new price.
-        Timing::PeriodEnd => (ProrationBehavior::None, None),
-    };
+    let proration_behavior = behavior.unwrap_or(ProrationBehavior::CreateProrations);
     ItemChange {
         item_id: state.item_id.clone(),
         price_id: price.id.clone(),

@@ -4,7 +4,7 @@ use super::{SubscriptionPorts, item_change, latest, live};
 use crate::domain::{OrgId, PlanKey, ProrationBehavior, Quantity, Timing};
 use crate::error::BillingError;
 use crate::service::plans::price_of;
-use crate::stripe::{InvoicePreview, PreviewOf, SubscriptionState};
+use crate::stripe::{InvoicePreview, PreviewOf};
 
 /// What to preview, parsed at the edge.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,8 +20,8 @@ pub enum Preview {
     },
 }
 
-/// A previewed invoice, and the `proration_date` it used: the plan change that passes it on
-/// is charged exactly this.
+/// A previewed invoice, and the `proration_date` Stripe used for it: the plan change that
+/// passes it on is charged exactly this.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreviewedInvoice {
     pub invoice: InvoicePreview,
@@ -59,18 +59,10 @@ pub async fn preview_invoice(
     let quantity = quantity.get();
     let catalogue = ports.plans.prices().await?;
     let price = price_of(&catalogue, &plan)?;
-    // Only a change now prorates, at a moment the change can repeat (`proration_date`).
-    let change = (timing == Timing::Immediate).then(|| {
-        let now = clamp_into_period(&state, ports.now.unix_timestamp());
-        item_change(
-            &state,
-            &price,
-            quantity,
-            timing,
-            proration_behavior,
-            Some(now),
-        )
-    });
+    // Only a change now prorates. Stripe picks the moment (its clock: a test clock's in test
+    // mode) and reports it; the change sends it back so the charge equals this preview.
+    let change = (timing == Timing::Immediate)
+        .then(|| item_change(&state, &price, quantity, proration_behavior, None));
     let what = match &change {
         Some(change) => PreviewOf::ChangeNow(change),
         None => PreviewOf::ChangeAtPeriodEnd {
@@ -82,15 +74,9 @@ pub async fn preview_invoice(
         .stripe
         .preview_invoice(&customer, &state, what)
         .await?;
+    let proration_date = invoice.proration_date.filter(|_| change.is_some());
     Ok(PreviewedInvoice {
         invoice,
-        proration_date: change.and_then(|c| c.proration_date),
+        proration_date,
     })
-}
-
-fn clamp_into_period(state: &SubscriptionState, at: i64) -> i64 {
-    at.clamp(
-        state.current_period_start,
-        state.current_period_end.saturating_sub(1),
-    )
 }
