@@ -10,7 +10,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 # One shared target dir for every build, test and cargo-lambda run.
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 
-.PHONY: setup build dev test lint fmt-check clippy template-lint unit e2e security openapi web-setup web-test package package-test bench reliability readme
+.PHONY: setup build dev test lint fmt-check clippy template-lint unit e2e e2e-stripe security openapi web-setup web-test package package-test bench reliability readme
 
 setup:
 	@bash scripts/setup.sh
@@ -53,12 +53,19 @@ unit:
 	cargo test -p billing-contract
 
 ## make e2e: the suite against a stack of its own, then again under the fake's non-default
-## readings of undocumented Stripe behaviour and webhooks in an older API version (E2E_VARIANT=1).
+## readings of undocumented Stripe behaviour and webhooks in an older API version (E2E_VARIANT=1),
+## then `make e2e-stripe` rehearsed against an empty fake (only Stripe's public API, no network).
 e2e: build
 	$(VENV)/bin/pytest -q tests/e2e
 	E2E_VARIANT=1 $(VENV)/bin/pytest -q -p no:cacheprovider tests/e2e
+	scripts/e2e-stripe --rehearse
 	$(PY) tests/security/scan_logs.py .dev/logs/e2e .dev/logs/e2e-billing-disabled .dev/logs/e2e-variant \
 		.dev/logs/e2e-variant-billing-disabled
+
+## make e2e-stripe: the suite against Stripe test mode (needs network and a test account, so not
+## on CI): STRIPE_SECRET_KEY=sk_test_… STRIPE_PUBLISHABLE_KEY=pk_test_… make e2e-stripe
+e2e-stripe: build
+	scripts/e2e-stripe
 
 ## make reliability: races from 4 processes, a webhook storm, and Stripe/DynamoDB fault injection at
 ## every upstream step, against its own stack on free 127.0.0.1 ports. RELIABILITY_SCALE=N: bigger.

@@ -246,11 +246,20 @@ def register_webhook_endpoint(template: Template, stripe_url: str, api_port: int
     return endpoint["secret"]
 
 
-def create_secrets(template: Template, moto_url: str, webhook_secret: str) -> None:
+def create_secrets(template: Template, moto_url: str, api_key: str, webhook_secret: str) -> None:
     secretsmanager = aws_client("secretsmanager", moto_url)
-    stripe_secret = {"api_key": DEV_STRIPE_API_KEY, "webhook_secret": webhook_secret}
+    stripe_secret = {"api_key": api_key, "webhook_secret": webhook_secret}
     secretsmanager.create_secret(Name=template.parameters["StripeSecretName"], SecretString=json.dumps(stripe_secret))
     secretsmanager.create_secret(Name=DEV_JWT_SECRET_NAME, SecretString=DEV_JWT_SECRET)
+
+
+def external_stripe_keys() -> tuple[str, str]:
+    """The test-mode key (STRIPE_SECRET_KEY) and, when Stripe's deliveries are forwarded here
+    (`stripe listen --forward-to …`), their signing secret (STRIPE_WEBHOOK_SECRET)."""
+    api_key = os.environ.get("STRIPE_SECRET_KEY", "")
+    if not api_key.startswith(("sk_test_", "rk_test_")):
+        raise StackError("--stripe-url needs STRIPE_SECRET_KEY=sk_test_… (test mode only)")
+    return api_key, os.environ.get("STRIPE_WEBHOOK_SECRET") or f"whsec_not_forwarded_{secrets.token_hex(8)}"
 
 
 def functions_environment(template: Template, moto_url: str, stripe_url: str) -> dict[str, str]:
@@ -311,6 +320,11 @@ def parse_args() -> argparse.Namespace:
         help="instances per function; above 1, concurrent requests to one function run in parallel",
     )
     parser.add_argument(
+        "--stripe-url",
+        default=env("STRIPE_URL") or None,
+        help="use this Stripe (test mode, key in STRIPE_SECRET_KEY) instead of starting the fake",
+    )
+    parser.add_argument(
         "--stripe-test-clocks",
         action="store_true",
         default=env("STRIPE_TEST_CLOCKS", "false") == "true",
@@ -349,7 +363,9 @@ class LocalStack:
         self.args = args
         self.supervisor = supervisor
         self.base_url = f"http://{LOCAL_HOST}:{args.api_port}"
-        self.stripe_url = f"http://{LOCAL_HOST}:{args.stripe_port}"
+        # --stripe-url: an external Stripe (test mode) instead of the fake started here.
+        self.external_stripe = args.stripe_url is not None
+        self.stripe_url = args.stripe_url or f"http://{LOCAL_HOST}:{args.stripe_port}"
         self.moto_url = f"http://{LOCAL_HOST}:{args.moto_port}"
         self.watch_url = f"http://{LOCAL_HOST}:{args.watch_port}"
         self.web_port = web_port_of(args)
@@ -396,7 +412,9 @@ class LocalStack:
     def check_ports_are_free(self) -> None:
         ports = {"gateway": self.args.api_port, "cargo lambda watch": self.args.watch_port}
         if not self.args.reuse_backends:
-            ports.update({"moto": self.args.moto_port, "stripe-fake": self.args.stripe_port})
+            ports["moto"] = self.args.moto_port
+            if not self.external_stripe:
+                ports["stripe-fake"] = self.args.stripe_port
         if self.web_port is not None:
             ports["web app"] = self.web_port
         for service, port in ports.items():
@@ -404,10 +422,10 @@ class LocalStack:
                 raise StackError(f"port {port} for {service} is already in use (another `make dev`?)")
 
     def check_backends(self) -> None:
-        for service, url, is_healthy in (
-            ("moto", self.moto_url, moto_is_healthy),
-            ("stripe-fake", self.stripe_url, stripe_fake_is_healthy),
-        ):
+        backends = [("moto", self.moto_url, moto_is_healthy)]
+        if not self.external_stripe:
+            backends.append(("stripe-fake", self.stripe_url, stripe_fake_is_healthy))
+        for service, url, is_healthy in backends:
             try:
                 healthy = is_healthy(url)
             except (OSError, ValueError):
@@ -425,6 +443,12 @@ class LocalStack:
         moto = self.supervisor.start(
             "moto", [str(VENV_BIN / "moto_server"), "-H", LOCAL_HOST, "-p", str(self.args.moto_port)]
         )
+        if self.external_stripe:
+            wait_until_healthy(moto, "moto", lambda: moto_is_healthy(self.moto_url))
+            create_tables(self.template, self.moto_url)
+            api_key, webhook_secret = external_stripe_keys()
+            create_secrets(self.template, self.moto_url, api_key, webhook_secret)
+            return
         target_dir = Path(os.environ.get("CARGO_TARGET_DIR", REPO_ROOT / "target"))
         fake = self.supervisor.start(
             "stripe-fake",
@@ -443,7 +467,7 @@ class LocalStack:
         webhook_secret = register_webhook_endpoint(
             self.template, self.stripe_url, self.args.api_port, self.args.webhook_api_version
         )
-        create_secrets(self.template, self.moto_url, webhook_secret)
+        create_secrets(self.template, self.moto_url, DEV_STRIPE_API_KEY, webhook_secret)
 
     def start_functions(self) -> Child:
         functions = self.supervisor.start(
@@ -531,7 +555,7 @@ class LocalStack:
             f"""
 dev-stack: ready (billing {billing})
   API          {self.base_url}   (routes: {routes})
-  fake Stripe  {self.stripe_url}   (control API under /_fake/)
+  Stripe       {self.stripe_url}   {"(external, test mode)" if self.external_stripe else "(the fake; control API under /_fake/)"}
   moto         {self.moto_url}   (DynamoDB, Secrets Manager; region {LOCAL_REGION}, keys test/test)
   functions    {self.watch_url}   (cargo lambda watch)
   logs         {self.args.log_dir}{self.web_line()}

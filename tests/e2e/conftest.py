@@ -15,6 +15,12 @@ both), so the product is not tuned to one guess:
       # search lags 3 s, and webhooks are rendered in API version 2024-06-20 (pre-basil shapes)
 
 Logs of that run: .dev/logs/e2e-variant/.
+
+Against Stripe test mode instead of the fake (`make e2e-stripe`; needs network and a test account,
+so it cannot run on the CI machines): E2E_EXTERNAL_STRIPE=https://api.stripe.com with
+STRIPE_SECRET_KEY=sk_test_… and STRIPE_PUBLISHABLE_KEY=pk_test_…. Tests marked `fake_only` (the
+fake's private faults, request counts and delivery modes) are skipped; `needs_webhooks` ones too
+unless STRIPE_WEBHOOK_SECRET is set and `stripe listen` forwards to E2E_API_PORT.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from support import (
     StackProcess,
     StackUrls,
     StripeFake,
-    TestClocks,
+    StripeApi,
     free_ports,
     start_process,
     start_stack,
@@ -52,6 +58,22 @@ def variant() -> bool:
     return os.environ.get("E2E_VARIANT") == "1"
 
 
+# `make e2e-stripe`: Stripe test mode (or any Stripe-compatible URL) instead of the fake.
+EXTERNAL_STRIPE = os.environ.get("E2E_EXTERNAL_STRIPE")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not EXTERNAL_STRIPE:
+        return
+    fake_only = pytest.mark.skip(reason="uses the fake Stripe's private control (faults, counts, delivery modes)")
+    no_deliveries = pytest.mark.skip(reason="Stripe's deliveries need `stripe listen` and STRIPE_WEBHOOK_SECRET")
+    for item in items:
+        if "fake_only" in item.keywords:
+            item.add_marker(fake_only)
+        elif "needs_webhooks" in item.keywords and not os.environ.get("STRIPE_WEBHOOK_SECRET"):
+            item.add_marker(no_deliveries)
+
+
 @pytest.fixture(scope="session")
 def stack(request: pytest.FixtureRequest) -> StackUrls:
     attach = {name: os.environ.get(name) for name in ATTACH_VARIABLES}
@@ -59,6 +81,18 @@ def stack(request: pytest.FixtureRequest) -> StackUrls:
         if not all(attach.values()):
             pytest.fail(f"set all of {', '.join(ATTACH_VARIABLES)} to use a running stack")
         return StackUrls(attach["E2E_BASE_URL"], attach["E2E_STRIPE_URL"], attach["E2E_MOTO_URL"])
+    if EXTERNAL_STRIPE:
+        if variant():
+            pytest.fail("E2E_VARIANT switches the fake's behaviours; it has no meaning against Stripe")
+        options = {"api_port": int(os.environ["E2E_API_PORT"])} if os.environ.get("E2E_API_PORT") else {}
+        return start_stack(
+            request,
+            "e2e-stripe",
+            concurrency=FUNCTION_INSTANCES,
+            stripe_test_clocks=True,
+            stripe_url=EXTERNAL_STRIPE,
+            **options,
+        )
     if not variant():
         return start_stack(request, "e2e", concurrency=FUNCTION_INSTANCES, stripe_test_clocks=True)
     urls = start_stack(
@@ -81,14 +115,18 @@ def stack(request: pytest.FixtureRequest) -> StackUrls:
 def billing_disabled_api(stack: StackUrls, request: pytest.FixtureRequest) -> Api:
     """Functions and gateway with ENABLE_BILLING=false, on the main stack's moto and fake."""
     api_port, watch_port = free_ports(2)
+    backends = {"moto_port": urlsplit(stack.moto).port}
+    if EXTERNAL_STRIPE:
+        backends["stripe_url"] = EXTERNAL_STRIPE
+    else:
+        backends["stripe_port"] = urlsplit(stack.stripe).port
     disabled = StackProcess(
         "e2e-variant-billing-disabled" if variant() else "e2e-billing-disabled",
         reuse_backends=True,
         enable_billing="false",
         api_port=api_port,
         watch_port=watch_port,
-        stripe_port=urlsplit(stack.stripe).port,
-        moto_port=urlsplit(stack.moto).port,
+        **backends,
     )
     return Api(start_process(disabled, request))
 
@@ -105,12 +143,14 @@ def api(stack: StackUrls) -> Api:
 
 @pytest.fixture(scope="session")
 def stripe_fake(stack: StackUrls) -> StripeFake:
+    if EXTERNAL_STRIPE:
+        pytest.skip("the fake Stripe's private control API is not there (mark the test fake_only)")
     return StripeFake(stack.stripe)
 
 
 @pytest.fixture(scope="session")
-def clocks(stack: StackUrls) -> TestClocks:
-    return TestClocks(stack.stripe)
+def stripe(stack: StackUrls) -> StripeApi:
+    return StripeApi(stack.stripe)
 
 
 @pytest.fixture(autouse=True)
@@ -120,7 +160,7 @@ def delete_test_clocks(request: pytest.FixtureRequest):
     yield
     made = ORGS_CREATED[first:]
     if made and "stack" in request.fixturenames:
-        TestClocks(request.getfixturevalue("stack").stripe).delete_for(made)
+        StripeApi(request.getfixturevalue("stack").stripe).delete_clocks_of(made)
 
 
 @pytest.fixture(scope="session")

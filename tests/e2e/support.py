@@ -49,18 +49,20 @@ def new_org_id() -> str:
     return org_id
 
 
-STRIPE_TEST_KEY = "sk_test_local_dev"
+# The Stripe the suite talks to: the local fake (its keys are any sk_test_/pk_test_), or Stripe
+# test mode (`make e2e-stripe`, keys from the environment).
+STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "sk_test_local_dev")
+STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "pk_test_local_dev")
 CLOCK_READY_TIMEOUT_S = 60
 
 
-class TestClocks:
-    """Time travel through Stripe's own Test Clocks API (test mode, public): the stack runs with
-    STRIPE_TEST_CLOCKS, so each org's customer lives on its own clock, named `billing <org_id>`,
-    and moving one org's time moves nobody else's."""
+class StripeApi:
+    """What the suite asks Stripe through its public API only (so it runs against Stripe test
+    mode too). Time travel is Stripe's Test Clocks API: the stack runs with STRIPE_TEST_CLOCKS, so
+    each org's customer lives on its own clock, named `billing <org_id>`, and moving one org's
+    time moves nobody else's."""
 
-    __test__ = False  # not a pytest test class
-
-    def __init__(self, stripe_url: str, api_key: str = STRIPE_TEST_KEY):
+    def __init__(self, stripe_url: str, api_key: str = STRIPE_SECRET_KEY):
         self.base_url = stripe_url
         self.headers = {"Authorization": f"Bearer {api_key}"}
 
@@ -71,19 +73,36 @@ class TestClocks:
         assert response.status_code == 200, f"{method} {path}: {response.status_code} {response.text}"
         return response.json()
 
-    def of_org(self, org_id: str) -> dict | None:
-        """The org's clock (at most 100 per account: one page)."""
+    def clocks_of(self, org_id: str) -> list[dict]:
+        """Every clock named for the org (one, unless a bug made more; 100 per account: a page)."""
         clocks = self._call("GET", "/v1/test_helpers/test_clocks", params={"limit": 100})["data"]
-        return next((c for c in clocks if c.get("name") == f"billing {org_id}"), None)
+        return [c for c in clocks if c.get("name") == f"billing {org_id}"]
 
-    def now(self, org_id: str) -> int:
-        clock = self.of_org(org_id)
+    def clock_of(self, org_id: str) -> dict | None:
+        clocks = self.clocks_of(org_id)
+        assert len(clocks) <= 1, f"{org_id} has {len(clocks)} test clocks"
+        return clocks[0] if clocks else None
+
+    def customers_of_org(self, org_id: str) -> list[dict]:
+        """The org's Stripe customers, found through the public API: the customers of its clocks
+        (a list without `test_clock` leaves clock customers out) tagged with its org id."""
+        customers = []
+        for clock in self.clocks_of(org_id):
+            listed = self._call("GET", "/v1/customers", params={"test_clock": clock["id"], "limit": 100})
+            customers += [c for c in listed["data"] if (c.get("metadata") or {}).get("org_id") == org_id]
+        return sorted(customers, key=lambda c: c["created"])
+
+    def get(self, path: str, **params) -> dict:
+        return self._call("GET", path, params=params)
+
+    def clock_now(self, org_id: str) -> int:
+        clock = self.clock_of(org_id)
         assert clock, f"{org_id} has no test clock (is the stack running with STRIPE_TEST_CLOCKS?)"
         return clock["frozen_time"]
 
-    def advance_to(self, org_id: str, moment: int) -> None:
+    def advance_clock_to(self, org_id: str, moment: int) -> None:
         """Moves the org's clock to `moment` (forward only) and waits until Stripe is `ready`."""
-        clock = self.of_org(org_id)
+        clock = self.clock_of(org_id)
         assert clock, f"{org_id} has no test clock"
         if moment <= clock["frozen_time"]:
             return
@@ -97,10 +116,10 @@ class TestClocks:
             time.sleep(0.5)
         raise AssertionError(f"clock {clock['id']} still advancing after {CLOCK_READY_TIMEOUT_S} s")
 
-    def advance_by(self, org_id: str, seconds: int) -> None:
-        self.advance_to(org_id, self.now(org_id) + seconds)
+    def advance_clock_by(self, org_id: str, seconds: int) -> None:
+        self.advance_clock_to(org_id, self.clock_now(org_id) + seconds)
 
-    def delete_for(self, org_ids: list[str]) -> None:
+    def delete_clocks_of(self, org_ids: list[str]) -> None:
         """Deletes the clocks of these orgs (and with them their customers), freeing the account's
         100-clock allowance."""
         clocks = self._call("GET", "/v1/test_helpers/test_clocks", params={"limit": 100})["data"]
@@ -203,7 +222,8 @@ class Api:
 
 
 class StripeFake:
-    """The fake Stripe's control API (no auth)."""
+    """The fake Stripe's private control API (no auth): faults and request counts. Tests that use
+    it are marked `fake_only`; against Stripe test mode they are skipped."""
 
     def __init__(self, base_url: str):
         self.base_url = base_url
@@ -212,10 +232,6 @@ class StripeFake:
         response = requests.request(method, self.base_url + path, timeout=HTTP_TIMEOUT_S, **kwargs)
         response.raise_for_status()
         return response.json()
-
-    def customers_of_org(self, org_id: str) -> list[dict]:
-        customers = self._call("GET", "/_fake/customers")["data"]
-        return [c for c in customers if (c.get("metadata") or {}).get("org_id") == org_id]
 
     def request_total(self) -> int:
         return self._call("GET", "/_fake/requests")["total"]
@@ -262,7 +278,7 @@ def add_card(api: Api, stack, org_id: str, token: str = "pm_card_visa") -> str:
     body = intent.json()
     confirmed = requests.post(
         f"{stack.stripe}/v1/setup_intents/{body['id']}/confirm",
-        headers={"Authorization": "Bearer pk_test_local_dev"},
+        headers={"Authorization": f"Bearer {STRIPE_PUBLISHABLE_KEY}"},
         data={"client_secret": body["client_secret"], "payment_method": token, "return_url": f"{APP}/billing"},
         timeout=HTTP_TIMEOUT_S,
     )
@@ -289,8 +305,9 @@ def start_process(process: StackProcess, request) -> str:
 def start_stack(request, name: str, **options: str | int | bool) -> StackUrls:
     """A whole stack (moto, fake Stripe, functions, gateway) on free 127.0.0.1 ports."""
     api_port, stripe_port, moto_port, watch_port = free_ports(4)
-    process = StackProcess(
-        name, api_port=api_port, stripe_port=stripe_port, moto_port=moto_port, watch_port=watch_port, **options
-    )
+    # `options` may fix a port (the one `stripe listen` forwards to) or name an external Stripe.
+    options = {"api_port": api_port, "stripe_port": stripe_port, "moto_port": moto_port, "watch_port": watch_port} | options
+    process = StackProcess(name, **options)
     api_url = start_process(process, request)
-    return StackUrls(api_url, f"http://{LOCAL_HOST}:{stripe_port}", f"http://{LOCAL_HOST}:{moto_port}", process.log_dir)
+    stripe_url = str(options.get("stripe_url") or f"http://{LOCAL_HOST}:{options['stripe_port']}")
+    return StackUrls(api_url, stripe_url, f"http://{LOCAL_HOST}:{options['moto_port']}", process.log_dir)

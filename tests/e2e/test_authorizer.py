@@ -34,11 +34,11 @@ def test_a_token_that_is_not_a_jwt_is_unauthorized(api, method, path):
 
 @pytest.mark.parametrize("method, path", ROUTES)
 @pytest.mark.parametrize("flaw", BAD_TOKENS)
-def test_a_bad_token_is_unauthorized(api, stripe_fake, method, path, flaw):
+def test_a_bad_token_is_unauthorized(api, stripe, method, path, flaw):
     org_id = new_org_id()
     token = mint_token(org_id, "owner", **BAD_TOKENS[flaw])
     assert_gateway_message(api.request(method, path, token=token, json={}), 401, "Unauthorized")
-    assert stripe_fake.customers_of_org(org_id) == []
+    assert stripe.customers_of_org(org_id) == []
 
 
 @pytest.mark.parametrize("method, path", ROUTES)

@@ -20,8 +20,8 @@ def billing_routes() -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("method, path", billing_routes())
-def test_billing_disabled_answers_billing_disabled_on_every_route(billing_disabled_api, stripe_fake, method, path):
+def test_billing_disabled_answers_billing_disabled_on_every_route(billing_disabled_api, stripe, method, path):
     org_id = new_org_id()
     response = billing_disabled_api.request(method, path, token=mint_token(org_id, "owner"), json={})
     assert_error(response, 404, "billing_disabled")
-    assert stripe_fake.customers_of_org(org_id) == []
+    assert stripe.customers_of_org(org_id) == []

@@ -24,7 +24,7 @@ def customer_items(dynamodb, table: str, org_id: str) -> list[dict]:
 
 
 @pytest.mark.parametrize("role", ["owner", "admin"])
-def test_ensuring_twice_creates_the_customer_once_and_get_returns_it(api, stripe_fake, role):
+def test_ensuring_twice_creates_the_customer_once_and_get_returns_it(api, stripe, role):
     org_id = new_org_id()
     token = mint_token(org_id, role)
 
@@ -42,7 +42,7 @@ def test_ensuring_twice_creates_the_customer_once_and_get_returns_it(api, stripe
     assert read.json()["org_id"] == org_id
     assert read.json()["stripe_customer_id"] == customer_id
     assert read.json()["created_at"]
-    assert [c["id"] for c in stripe_fake.customers_of_org(org_id)] == [customer_id]
+    assert [c["id"] for c in stripe.customers_of_org(org_id)] == [customer_id]
 
 
 def test_ensure_without_a_body_creates_the_customer(api):
@@ -50,12 +50,12 @@ def test_ensure_without_a_body_creates_the_customer(api):
     assert response.status_code == 201, response.text
 
 
-def test_contact_fields_are_not_accepted_and_nothing_is_created(api, stripe_fake):
+def test_contact_fields_are_not_accepted_and_nothing_is_created(api, stripe):
     # Contact details are edited in the Customer Portal; ensure takes no fields (README).
     org_id = new_org_id()
     response = api.ensure_customer(mint_token(org_id, "owner"), json={"email": "billing@example.com"})
     assert_error(response, 400, "invalid_request")
-    assert stripe_fake.customers_of_org(org_id) == []
+    assert stripe.customers_of_org(org_id) == []
 
 
 def test_get_before_ensure_is_customer_not_found(api):
@@ -79,10 +79,10 @@ def test_an_org_never_sees_another_orgs_customer(api):
     assert_error(api.get_customer(mint_token(new_org_id(), "owner")), 404, "customer_not_found")
 
 
-def test_viewer_cannot_ensure_a_customer(api, stripe_fake):
+def test_viewer_cannot_ensure_a_customer(api, stripe):
     org_id = new_org_id()
     assert_error(api.ensure_customer(mint_token(org_id, "viewer"), json={}), 403, "forbidden")
-    assert stripe_fake.customers_of_org(org_id) == []
+    assert stripe.customers_of_org(org_id) == []
 
 
 def test_malformed_json_is_invalid_json(api):
@@ -92,14 +92,15 @@ def test_malformed_json_is_invalid_json(api):
     assert_error(response, 400, "invalid_json")
 
 
-def test_unknown_field_is_invalid_request(api, stripe_fake):
+def test_unknown_field_is_invalid_request(api, stripe):
     org_id = new_org_id()
     assert_error(
         api.ensure_customer(mint_token(org_id, "owner"), json={"org_id": "org_someone_else"}), 400, "invalid_request"
     )
-    assert stripe_fake.customers_of_org(org_id) == []
+    assert stripe.customers_of_org(org_id) == []
 
 
+@pytest.mark.fake_only
 def test_reading_a_customer_makes_no_stripe_call(api, stripe_fake):
     token = mint_token(new_org_id(), "owner")
     api.ensure_customer(token, json={})
@@ -108,7 +109,7 @@ def test_reading_a_customer_makes_no_stripe_call(api, stripe_fake):
     assert stripe_fake.request_total() == before
 
 
-def test_concurrent_first_ensures_create_exactly_one_customer(api, stripe_fake, dynamodb, customers_table):
+def test_concurrent_first_ensures_create_exactly_one_customer(api, stripe, dynamodb, customers_table):
     """25 callers on separate connections, released together: one creates, all agree."""
     org_id = new_org_id()
     token = mint_token(org_id, "admin")
@@ -132,6 +133,6 @@ def test_concurrent_first_ensures_create_exactly_one_customer(api, stripe_fake, 
     assert statuses.count(201) == 1, statuses
     customer_ids = {r.json()["stripe_customer_id"] for r in responses}
     assert len(customer_ids) == 1, customer_ids
-    assert [c["id"] for c in stripe_fake.customers_of_org(org_id)] == list(customer_ids)
+    assert [c["id"] for c in stripe.customers_of_org(org_id)] == list(customer_ids)
     items = customer_items(dynamodb, customers_table, org_id)
     assert [item["stripe_customer_id"]["S"] for item in items] == list(customer_ids)

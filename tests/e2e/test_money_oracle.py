@@ -97,12 +97,12 @@ def with_quantity(api, stack, org_id, plan, quantity):
         ("quantity down, other plan", ("pro_monthly", 4), ("starter_monthly", 2)),
     ],
 )
-def test_an_immediate_change_previews_and_charges_the_oracles_amounts(api, stack, clocks, case, old, new):
+def test_an_immediate_change_previews_and_charges_the_oracles_amounts(api, stack, stripe, case, old, new):
     org_id = new_org_id()
     subscription = with_quantity(api, stack, org_id, *old)
     start, end = subscription["current_period_start"], subscription["current_period_end"]
     # A few days into the period, so the fraction is not a round one.
-    clocks.advance_by(org_id, 3 * DAY + 12_345)
+    stripe.advance_clock_by(org_id, 3 * DAY + 12_345)
     shown = preview(api, org_id, plan=new[0], quantity=new[1], timing="immediate", proration_behavior="always_invoice")
     at = shown["proration_date"]
     lines = expected_lines((PRICES[old[0]], old[1]), (PRICES[new[0]], new[1]), start, end, at)
@@ -115,11 +115,11 @@ def test_an_immediate_change_previews_and_charges_the_oracles_amounts(api, stack
     assert latest_invoice_total(stack, subscription["id"]) == sum(lines), case
 
 
-def test_an_interval_change_now_bills_the_new_period_in_full_less_the_unused_time(api, stack, clocks):
+def test_an_interval_change_now_bills_the_new_period_in_full_less_the_unused_time(api, stack, stripe):
     org_id = new_org_id()
     subscription = subscribed(api, stack, org_id, plan="pro_monthly")
     start, end = subscription["current_period_start"], subscription["current_period_end"]
-    clocks.advance_by(org_id, 5 * DAY + 777)
+    stripe.advance_clock_by(org_id, 5 * DAY + 777)
     shown = preview(api, org_id, plan="pro_yearly", timing="immediate")
     at = shown["proration_date"]
     credit = -prorated(PRICES["pro_monthly"], 1, start, end, at)
@@ -130,13 +130,13 @@ def test_an_interval_change_now_bills_the_new_period_in_full_less_the_unused_tim
     assert latest_invoice_total(stack, subscription["id"]) == shown["total"]
 
 
-def test_several_changes_in_one_period_add_up_on_the_next_invoice(api, stack, clocks):
+def test_several_changes_in_one_period_add_up_on_the_next_invoice(api, stack, stripe):
     org_id = new_org_id()
     subscription = subscribed(api, stack, org_id, plan="starter_monthly")
     start, end = subscription["current_period_start"], subscription["current_period_end"]
     expected = 0
     for days, old, new in [(2, "starter_monthly", "pro_monthly"), (7, "pro_monthly", "starter_monthly")]:
-        clocks.advance_by(org_id, days * DAY + 99)
+        stripe.advance_clock_by(org_id, days * DAY + 99)
         shown = preview(api, org_id, plan=new, timing="immediate", proration_behavior="create_prorations")
         at = shown["proration_date"]
         expected += sum(expected_lines((PRICES[old], 1), (PRICES[new], 1), start, end, at))
@@ -147,7 +147,7 @@ def test_several_changes_in_one_period_add_up_on_the_next_invoice(api, stack, cl
     assert upcoming["total"] == expected + PRICES["starter_monthly"], "plus the next period at the new price"
 
 
-def test_a_change_during_the_trial_prorates_nothing(api, stack, clocks):
+def test_a_change_during_the_trial_prorates_nothing(api, stack, stripe):
     org_id = new_org_id()
     card = add_card(api, stack, org_id)
     api.request("PUT", "/billing/payment-methods/default", owner(org_id), json={"payment_method_id": card})
@@ -161,7 +161,7 @@ def test_a_change_during_the_trial_prorates_nothing(api, stack, clocks):
     assert upcoming["total"] == PRICES["pro_monthly"], "the first paid period, on the new plan"
 
 
-def test_the_preview_holds_days_later_only_with_its_proration_date(api, stack, clocks):
+def test_the_preview_holds_days_later_only_with_its_proration_date(api, stack, stripe):
     """The product passes the preview's `proration_date`: days later the charge still equals the
     preview. Sent without it, the same change costs what it costs now — so this can fail."""
     totals = {}
@@ -170,7 +170,7 @@ def test_the_preview_holds_days_later_only_with_its_proration_date(api, stack, c
         subscription = subscribed(api, stack, org_id, plan="starter_monthly")
         start, end = subscription["current_period_start"], subscription["current_period_end"]
         shown = preview(api, org_id, plan="pro_monthly", timing="immediate", proration_behavior="always_invoice")
-        clocks.advance_by(org_id, 4 * DAY)
+        stripe.advance_clock_by(org_id, 4 * DAY)
         change = {"plan": "pro_monthly", "timing": "immediate", "proration_behavior": "always_invoice"}
         if with_date:
             change["proration_date"] = shown["proration_date"]

@@ -6,7 +6,7 @@ schedule phases, a subscription's own card moved before it is detached."""
 import pytest
 import requests
 from stacklib import mint_token
-from support import HTTP_TIMEOUT_S, add_card, assert_error, new_org_id
+from support import HTTP_TIMEOUT_S, STRIPE_SECRET_KEY, add_card, assert_error, new_org_id
 from test_subscriptions import stripe_get, subscribed
 
 PRICES = {"starter_monthly": 1000, "pro_monthly": 3000, "pro_yearly": 30000}
@@ -77,7 +77,7 @@ def test_the_fake_refuses_a_direct_cancellation_on_a_scheduled_subscription(api,
     refused = requests.post(
         f"{stack.stripe}/v1/subscriptions/{subscription['id']}",
         data={"cancel_at_period_end": "true"},
-        headers={"Authorization": "Bearer sk_test_local_dev"},
+        headers={"Authorization": f"Bearer {STRIPE_SECRET_KEY}"},
         timeout=HTTP_TIMEOUT_S,
     )
     assert refused.status_code == 400, refused.text
@@ -90,7 +90,7 @@ def test_the_fake_refuses_a_direct_cancellation_on_a_scheduled_subscription(api,
     "current,new",
     [("pro_monthly", "pro_yearly"), ("pro_yearly", "starter_monthly"), ("pro_monthly", "starter_monthly")],
 )
-def test_a_period_end_preview_bills_the_new_plan_on_that_date_with_nothing_due_now(api, stack, clocks, current, new):
+def test_a_period_end_preview_bills_the_new_plan_on_that_date_with_nothing_due_now(api, stack, stripe, current, new):
     org_id = new_org_id()
     subscription = subscribed(api, stack, org_id, plan=current)
     before = len(invoices_of(stack, subscription["id"]))
@@ -111,7 +111,7 @@ def test_a_period_end_preview_bills_the_new_plan_on_that_date_with_nothing_due_n
         # The change itself: nothing billed now, and at the boundary exactly what was previewed.
         schedule_change(api, org_id, new)
         assert len(invoices_of(stack, subscription["id"])) == before
-        clocks.advance_to(org_id, subscription["current_period_end"] + 60)
+        stripe.advance_clock_to(org_id, subscription["current_period_end"] + 60)
         renewal = invoices_of(stack, subscription["id"])[0]
         assert renewal["total"] == preview["total"] and renewal["status"] == "paid", renewal
         assert renewal["lines"]["data"][0]["period"]["start"] == subscription["current_period_end"]
@@ -119,7 +119,7 @@ def test_a_period_end_preview_bills_the_new_plan_on_that_date_with_nothing_due_n
         assert after["plan"] == new and after["status"] == "active", after
 
 
-def test_a_trialing_subscription_stays_in_its_trial_when_a_change_is_scheduled(api, stack, clocks):
+def test_a_trialing_subscription_stays_in_its_trial_when_a_change_is_scheduled(api, stack, stripe):
     org_id = new_org_id()
     card = add_card(api, stack, org_id)
     api.request("PUT", "/billing/payment-methods/default", owner(org_id), json={"payment_method_id": card})
@@ -139,7 +139,7 @@ def test_a_trialing_subscription_stays_in_its_trial_when_a_change_is_scheduled(a
     charged = [i for i in invoices_of(stack, subscription["id"]) if i["amount_due"] > 0]
     assert charged == [], "nothing is charged before the trial ends"
 
-    clocks.advance_to(org_id, trial_end + 60)
+    stripe.advance_clock_to(org_id, trial_end + 60)
     after = api.request("GET", "/billing/subscription", owner(org_id)).json()
     assert (after["plan"], after["status"]) == ("pro_yearly", "active"), after
     first_paid = [i for i in invoices_of(stack, subscription["id"]) if i["amount_due"] > 0]
@@ -147,7 +147,7 @@ def test_a_trialing_subscription_stays_in_its_trial_when_a_change_is_scheduled(a
     assert first_paid[0]["lines"]["data"][0]["period"]["start"] == trial_end
 
 
-def test_detaching_the_subscriptions_own_card_moves_the_renewal_to_a_remaining_card(api, stack, clocks):
+def test_detaching_the_subscriptions_own_card_moves_the_renewal_to_a_remaining_card(api, stack, stripe):
     org_id = new_org_id()
     card_a = add_card(api, stack, org_id)
     card_b = add_card(api, stack, org_id, "pm_card_mastercard")
@@ -164,7 +164,7 @@ def test_detaching_the_subscriptions_own_card_moves_the_renewal_to_a_remaining_c
     assert detached.json() == {"detached": card_a, "default_payment_method": card_b}
     assert stripe_subscription(stack, subscription["id"])["default_payment_method"] == card_b
 
-    clocks.advance_to(org_id, subscription["current_period_end"] + 60)
+    stripe.advance_clock_to(org_id, subscription["current_period_end"] + 60)
     renewal = invoices_of(stack, subscription["id"])[0]
     assert renewal["status"] == "paid", renewal
     assert api.request("GET", "/billing/subscription", owner(org_id)).json()["status"] == "active"

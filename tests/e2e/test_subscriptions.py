@@ -4,7 +4,7 @@ shows is what the change charges; period-end changes wait for the org's test clo
 import pytest
 import requests
 from stacklib import mint_token
-from support import HTTP_TIMEOUT_S, add_card, assert_error, new_org_id
+from support import HTTP_TIMEOUT_S, STRIPE_SECRET_KEY, add_card, assert_error, new_org_id
 
 
 def owner(org_id):
@@ -26,7 +26,7 @@ def stripe_get(stack, path, **params):
     response = requests.get(
         f"{stack.stripe}{path}",
         params=params,
-        headers={"Authorization": "Bearer sk_test_local_dev"},
+        headers={"Authorization": f"Bearer {STRIPE_SECRET_KEY}"},
         timeout=HTTP_TIMEOUT_S,
     )
     assert response.status_code == 200, response.text
@@ -42,12 +42,12 @@ def test_plans_are_listed_for_every_role(api):
     assert plans["pro_yearly"]["interval"] == "year"
 
 
-def test_start_reuses_the_customer_and_a_second_start_is_refused(api, stack, stripe_fake):
+def test_start_reuses_the_customer_and_a_second_start_is_refused(api, stack, stripe):
     org_id = new_org_id()
     subscription = subscribed(api, stack, org_id)
     assert subscription["plan"] == "starter_monthly"
     assert subscription["current_period_end"] > subscription["current_period_start"]
-    assert len(stripe_fake.customers_of_org(org_id)) == 1
+    assert len(stripe.customers_of_org(org_id)) == 1
     again = api.request("POST", "/billing/subscription", owner(org_id), json={"plan": "pro_monthly"})
     assert_error(again, 409, "subscription_exists")
     read = api.request("GET", "/billing/subscription", mint_token(org_id, "viewer"))
@@ -103,7 +103,7 @@ def test_an_immediate_change_charges_exactly_what_the_preview_showed(api, stack,
         assert upcoming["total"] == preview["total"], (upcoming, preview)
 
 
-def test_a_period_end_change_waits_for_the_period_end(api, stack, clocks):
+def test_a_period_end_change_waits_for_the_period_end(api, stack, stripe):
     org_id = new_org_id()
     subscription = subscribed(api, stack, org_id, plan="pro_monthly")
     scheduled = api.request(
@@ -117,7 +117,7 @@ def test_a_period_end_change_waits_for_the_period_end(api, stack, clocks):
     read = api.request("GET", "/billing/subscription", mint_token(org_id, "viewer")).json()
     assert read["plan"] == "pro_monthly" and read["scheduled_change"]["plan"] == "starter_monthly"
 
-    clocks.advance_to(org_id, subscription["current_period_end"] + 60)
+    stripe.advance_clock_to(org_id, subscription["current_period_end"] + 60)
     after = api.request("GET", "/billing/subscription", owner(org_id)).json()
     assert after["plan"] == "starter_monthly", after
 

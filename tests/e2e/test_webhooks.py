@@ -6,12 +6,13 @@ import json
 import os
 import time
 
+import pytest
 import requests
 from stacklib import mint_token
-from support import HTTP_TIMEOUT_S, assert_error, new_org_id
+from support import HTTP_TIMEOUT_S, STRIPE_SECRET_KEY, assert_error, new_org_id
 from test_subscriptions import subscribed
 
-SECRET_KEY = {"Authorization": "Bearer sk_test_local_dev"}
+SECRET_KEY = {"Authorization": f"Bearer {STRIPE_SECRET_KEY}"}
 
 
 def owner(org_id):
@@ -38,6 +39,7 @@ def eventually(condition, seconds=15.0):
     raise AssertionError("condition not met in time")
 
 
+@pytest.mark.needs_webhooks
 def test_a_change_made_in_stripe_reaches_the_record(api, stack):
     org_id = new_org_id()
     subscription = subscribed(api, stack, org_id)
@@ -45,6 +47,7 @@ def test_a_change_made_in_stripe_reaches_the_record(api, stack):
     eventually(lambda: synced(api, org_id)["cancel_at_period_end"] is True)
 
 
+@pytest.mark.fake_only
 def test_duplicated_and_shuffled_deliveries_end_equal_to_stripe(api, stack):
     org_id = new_org_id()
     subscription = subscribed(api, stack, org_id)
@@ -81,6 +84,7 @@ def test_duplicated_and_shuffled_deliveries_end_equal_to_stripe(api, stack):
     assert ours and all(d["response_status"] == 200 for d in ours), ours[-5:]
 
 
+@pytest.mark.needs_webhooks
 def test_a_customer_deleted_in_stripe_is_unlinked_and_replaced_on_the_next_ensure(api, stack):
     org_id = new_org_id()
     subscribed(api, stack, org_id)
@@ -144,6 +148,7 @@ def test_the_replay_command_delivers_a_fixture_directory(stack):
     assert result.stdout.count('"duplicate"') == 6
 
 
+@pytest.mark.fake_only
 def test_the_endpoint_script_pins_the_api_version_and_the_handled_events(stack):
     """scripts/stripe-webhook-endpoint (the deploy runbook's step) against the fake Stripe."""
     import subprocess
@@ -152,7 +157,7 @@ def test_the_endpoint_script_pins_the_api_version_and_the_handled_events(stack):
 
     result = subprocess.run(
         [str(REPO_ROOT / "scripts" / "stripe-webhook-endpoint"), f"http://{LOCAL_HOST}:9/billing/webhooks/stripe"],
-        env={**os.environ, "STRIPE_API_KEY": "sk_test_local_dev", "STRIPE_API_BASE": stack.stripe},
+        env={**os.environ, "STRIPE_API_KEY": STRIPE_SECRET_KEY, "STRIPE_API_BASE": stack.stripe},
         capture_output=True,
         text=True,
         timeout=HTTP_TIMEOUT_S,
