@@ -11,8 +11,9 @@ The same suite under the fake's other readings of what Stripe leaves undocumente
 both), so the product is not tuned to one guess:
 
     E2E_VARIANT=1 .venv/bin/pytest tests/e2e
-      # detach leaves defaults in place, a charge without a payment method is refused,
-      # search lags 3 s, and webhooks are rendered in API version 2024-06-20 (pre-basil shapes)
+      # detach leaves defaults in place, a charge without a payment method is refused, a
+      # schedule update without trial_end keeps the trial, search lags 3 s, and webhooks are
+      # rendered in API version 2024-06-20 (pre-basil shapes)
 
 Logs of that run: .dev/logs/e2e-variant/.
 
@@ -49,7 +50,11 @@ ATTACH_VARIABLES = ("E2E_BASE_URL", "E2E_STRIPE_URL", "E2E_MOTO_URL")
 FUNCTION_INSTANCES = 4
 
 # The fake's non-default switches (tests/stripe-fake/README.md, "Guesses") for the variant run.
-VARIANT_BEHAVIOURS = {"detach_clears_default": False, "missing_payment_method_fails_request": True}
+VARIANT_BEHAVIOURS = {
+    "detach_clears_default": False,
+    "missing_payment_method_fails_request": True,
+    "schedule_update_without_trial_end": "keeps_trial",
+}
 VARIANT_SEARCH_DELAY_SECONDS = 3
 VARIANT_WEBHOOK_API_VERSION = "2024-06-20"
 
