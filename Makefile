@@ -10,7 +10,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 # One shared target dir for every build, test and cargo-lambda run.
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 
-.PHONY: setup build dev test lint fmt-check clippy template-lint unit e2e e2e-stripe security openapi web-setup web-test package package-test bench reliability readme
+.PHONY: setup build dev test lint fmt-check clippy template-lint unit e2e e2e-stripe reliability-full security openapi web-setup web-test package package-test bench reliability readme
 
 setup:
 	@bash scripts/setup.sh
@@ -71,6 +71,11 @@ e2e-stripe: build
 ## every upstream step, against its own stack on free 127.0.0.1 ports. RELIABILITY_SCALE=N: bigger.
 reliability: build
 	$(VENV)/bin/pytest -q tests/reliability
+
+## make reliability-full: every fault kind on every upstream step (Stripe and DynamoDB, timeouts
+## held on every attempt), about 20 minutes on 2 cores; its last result is in the README.
+reliability-full: build
+	RELIABILITY_FULL_MATRIX=1 $(VENV)/bin/pytest -q tests/reliability
 
 ## make security: authorization matrix (every route × roles, bad tokens, cross-org ids), schemathesis
 ## fuzzing from openapi.json (SECURITY_FUZZ_EXAMPLES, default 20; SECURITY_FUZZ_SEED replays),

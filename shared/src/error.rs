@@ -198,7 +198,9 @@ impl From<StoreError> for BillingError {
 impl From<GatewayError> for BillingError {
     fn from(error: GatewayError) -> Self {
         match &error {
-            GatewayError::Unavailable(_) => Self::StripeUnavailable(Box::new(error)),
+            GatewayError::Unavailable(_) | GatewayError::ServerError(_) => {
+                Self::StripeUnavailable(Box::new(error))
+            }
             GatewayError::Credentials(secret) if secret.is_transient() => {
                 Self::StripeUnavailable(Box::new(error))
             }

@@ -200,3 +200,23 @@ def test_the_only_card_of_an_active_subscription_cannot_be_removed(api, stack):
     removed = api.request("DELETE", f"/billing/payment-methods/{card['id']}", owner(org_id))
     assert removed.status_code == 200, removed.text
     assert removed.json()["default_payment_method"] == second
+
+
+def test_an_older_copy_never_overwrites_a_newer_one(api, stack, dynamodb, customers_table):
+    """Newer-wins on `synced_at`, on DynamoDB's own condition (moto): a record whose copy is newer
+    than the write the API is about to make keeps its copy."""
+    org_id = new_org_id()
+    subscribed(api, stack, org_id)
+    key = {"org_id": {"S": org_id}}
+    future = 4_000_000_000  # a copy synced "later" than anything this run writes
+    dynamodb.update_item(
+        TableName=customers_table,
+        Key=key,
+        UpdateExpression="SET subscription.synced_at = :t",
+        ExpressionAttributeValues={":t": {"N": str(future)}},
+    )
+    cancelled = api.request("POST", "/billing/subscription/cancel", owner(org_id), json={"at_period_end": True})
+    assert cancelled.status_code == 200 and cancelled.json()["cancel_at_period_end"] is True, cancelled.text
+    copy = dynamodb.get_item(TableName=customers_table, Key=key, ConsistentRead=True)["Item"]["subscription"]["M"]
+    assert copy["synced_at"]["N"] == str(future), "the newer copy was overwritten"
+    assert copy["cancel_at_period_end"]["BOOL"] is False, copy

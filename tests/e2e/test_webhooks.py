@@ -84,6 +84,43 @@ def test_duplicated_and_shuffled_deliveries_end_equal_to_stripe(api, stack):
     assert ours and all(d["response_status"] == 200 for d in ours), ours[-5:]
 
 
+@pytest.mark.fake_only
+def test_a_failed_refetch_is_503_unrecorded_and_stripes_redelivery_applies_it(api, stack, dynamodb, template):
+    """Stripe down during the handler's re-fetch: the delivery answers 503 and the event id is not
+    recorded, so Stripe's next attempt (here, the fake's retry) applies it."""
+    org_id = new_org_id()
+    subscription = subscribed(api, stack, org_id)
+    fake = f"{stack.stripe}/_fake"
+    events_table = template.parameters["WebhookEventsTableName"]
+    requests.post(f"{fake}/webhooks/mode", json={"max_attempts": 10, "retry_backoff_ms": 300}, timeout=HTTP_TIMEOUT_S)
+    refetch = {"route": "GET /v1/subscriptions", "kind": "status", "status": 500}
+    requests.post(f"{fake}/faults", json=refetch, timeout=HTTP_TIMEOUT_S).raise_for_status()
+    try:
+        stripe_post(stack, f"/v1/subscriptions/{subscription['id']}", {"cancel_at_period_end": "true"})
+        events = requests.get(
+            f"{stack.stripe}/v1/events", params={"type": "customer.subscription.updated", "limit": 100},
+            headers=SECRET_KEY, timeout=HTTP_TIMEOUT_S,
+        ).json()["data"]
+        event_id = next(e["id"] for e in events if e["data"]["object"]["id"] == subscription["id"])
+
+        def refused():
+            deliveries = requests.get(f"{fake}/webhooks/deliveries", timeout=HTTP_TIMEOUT_S).json()["data"]
+            return [d for d in deliveries if d["event_id"] == event_id and d["response_status"] == 503]
+
+        eventually(refused)
+        recorded = dynamodb.get_item(TableName=events_table, Key={"event_id": {"S": event_id}}, ConsistentRead=True)
+        assert "Item" not in recorded, "a failed event must not be recorded as processed"
+        assert synced(api, org_id)["cancel_at_period_end"] is False
+    finally:
+        requests.delete(f"{fake}/faults", timeout=HTTP_TIMEOUT_S)
+    try:
+        eventually(lambda: synced(api, org_id)["cancel_at_period_end"] is True)
+        recorded = dynamodb.get_item(TableName=events_table, Key={"event_id": {"S": event_id}}, ConsistentRead=True)
+        assert "Item" in recorded, "the redelivery that applied it records it"
+    finally:
+        requests.post(f"{fake}/webhooks/mode", json={"max_attempts": 4, "retry_backoff_ms": 200}, timeout=HTTP_TIMEOUT_S)
+
+
 @pytest.mark.needs_webhooks
 def test_a_customer_deleted_in_stripe_is_unlinked_and_replaced_on_the_next_ensure(api, stack):
     org_id = new_org_id()

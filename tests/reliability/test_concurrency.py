@@ -1,5 +1,6 @@
 """Races from several OS processes: concurrent first ensures make one Stripe customer and one
-record; concurrent plan changes under one Idempotency-Key make one change."""
+record; concurrent starts make one subscription; concurrent plan changes under one
+Idempotency-Key make one change, charged what its two proration lines add up to."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ PROCESSES = 4
 ENSURE_CALLS = 100
 ENSURE_RACES = SCALE
 PLAN_CHANGE_CALLS = 20 * SCALE
+START_CALLS = 20 * SCALE
 
 
 def race(url: str, method: str, token: str, calls: int, json=None, headers=None) -> list[dict]:
@@ -91,14 +93,51 @@ def test_concurrent_first_ensures_make_one_customer_and_one_record(api, stripe, 
     assert len(by_customer) == 1
 
 
-def subscribed_org(api, stripe) -> tuple[str, dict, str]:
-    """An org with a default card (attached in the fake) and an active starter_monthly subscription."""
+def org_with_card(api, stripe) -> tuple[str, str]:
+    """An org with a customer and a default card (attached in the fake)."""
     org_id = new_org_id("org_rel_sub")
     token = mint_token(org_id, "owner")
     customer = api.ensure_customer(token, json={}).json()["stripe_customer_id"]
     card = stripe.control("POST", f"/customers/{customer}/payment_methods", json={"token": "pm_card_visa"})["data"][0]
     response = api.request("PUT", "/billing/payment-methods/default", token, json={"payment_method_id": card["id"]})
     assert response.status_code == 200, response.text
+    return org_id, customer
+
+
+@pytest.mark.parametrize("same_key", [True, False], ids=["one-idempotency-key", "no-key"])
+def test_concurrent_starts_make_one_subscription(api, stripe, same_key):
+    org_id, customer = org_with_card(api, stripe)
+    headers = {"Idempotency-Key": f"start-{org_id}"} if same_key else None
+    results = race(
+        f"{api.base_url}/billing/subscription", "POST", mint_token(org_id, "owner"), START_CALLS,
+        json={"plan": "starter_monthly"}, headers=headers,
+    )
+    statuses = Counter(r["status"] for r in results)
+    subscriptions = stripe.list_all("/v1/subscriptions", customer=customer, status="all")
+    invoices = stripe.invoices_of(customer)
+    started = {r["body"]["subscription"]["id"] for r in results if r["status"] == 201}
+    # A start's Stripe key is the org's start count, not the client's key: calls that find the
+    # one start already recorded are told it exists (409), the others answer it (201).
+    allowed = {201, 409}
+    ok = len(subscriptions) == 1 and len(invoices) == 1 and set(statuses) <= allowed and len(started) == 1
+    label = "one Idempotency-Key" if same_key else "no Idempotency-Key"
+    LEDGER.record("concurrency", f"{START_CALLS} concurrent starts, {label}", ok, f"statuses {dict(statuses)}")
+    LEDGER.figure(
+        f"start race ({label}): {START_CALLS} calls -> {len(subscriptions)} subscription(s), "
+        f"{len(invoices)} invoice(s); {summarize(results)}"
+    )
+    assert len(subscriptions) == 1, f"{len(subscriptions)} subscriptions: {[s['id'] for s in subscriptions]}"
+    assert len(invoices) == 1, f"{len(invoices)} first invoices: charged more than once"
+    assert set(statuses) <= allowed, dict(statuses)
+    assert started == {subscriptions[0]["id"]}, started
+    conflicts = [r["body"]["error"]["code"] for r in results if r["status"] == 409]
+    assert set(conflicts) <= {"subscription_exists"}, conflicts
+
+
+def subscribed_org(api, stripe) -> tuple[str, dict, str]:
+    """An org with a default card (attached in the fake) and an active starter_monthly subscription."""
+    org_id, customer = org_with_card(api, stripe)
+    token = mint_token(org_id, "owner")
     response = api.request("POST", "/billing/subscription", token, json={"plan": "starter_monthly"})
     assert response.status_code == 201, response.text
     return org_id, response.json()["subscription"], customer
@@ -147,5 +186,10 @@ def test_concurrent_plan_changes_with_one_idempotency_key_make_one_change(api, s
     assert truth["items"]["data"][0]["price"]["lookup_key"] == "pro_monthly"
     assert new_invoices == 1, f"{new_invoices} change invoices: charged more than once"
     assert len(items) - items_before == 2, "one credit + one debit expected"
+    # What was charged is the two proration lines (credit on 1000, debit on 3000 for the same
+    # remaining fraction: the debit is 3x the credit, give or take each line's rounding).
+    credit, debit = sorted(i["amount"] for i in items[: len(items) - items_before])
+    assert charged == credit + debit, (charged, credit, debit)
+    assert credit < 0 < debit and abs(debit + 3 * credit) <= 2, (credit, debit)
     assert not unexpected, f"answers other than 200: {unexpected}; e.g. {[r['body'] for r in results if r['status'] != 200][:2]}"
     assert all(r["body"]["plan"] == "pro_monthly" for r in results if r["status"] == 200)

@@ -4,5 +4,6 @@
 pub mod customers;
 pub mod payment_methods;
 pub mod plans;
+pub(crate) mod reconcile;
 pub mod subscriptions;
 pub mod webhooks;

@@ -2,12 +2,13 @@
 //! copied into DynamoDB, and ownership is always checked against Stripe's answer.
 
 use super::customers::ensure_customer;
+use super::reconcile::write_reconciled;
 use crate::config::Settings;
 use crate::domain::{IdempotencyKey, OrgId, PaymentMethodId, StripeCustomerId};
 use crate::error::BillingError;
 use crate::store::CustomerStore;
 use crate::stripe::SubscriptionGateway;
-use crate::stripe::{Card, PaymentGateway, SetupIntentCreated};
+use crate::stripe::{Card, GatewayError, PaymentGateway, SetupIntentCreated};
 use time::OffsetDateTime;
 use url::Url;
 
@@ -56,9 +57,19 @@ pub async fn create_setup_intent(
         .await?
         .into_record()
         .stripe_customer_id;
-    Ok(gateway
-        .create_setup_intent(&customer, idempotency_key)
-        .await?)
+    // The intent carries its request key: a retry after an unknown outcome finds the one the
+    // first attempt made instead of leaving a second.
+    let customer = &customer;
+    write_reconciled(
+        idempotency_key,
+        |key| async move {
+            gateway
+                .create_setup_intent(customer, idempotency_key, &key)
+                .await
+        },
+        || async { Ok(gateway.find_setup_intent(customer, idempotency_key).await?) },
+    )
+    .await
 }
 
 /// The org's customer, provided the payment method is attached to it — else
@@ -89,17 +100,39 @@ pub async fn set_default_payment_method(
     payment_method: &PaymentMethodId,
     idempotency_key: &IdempotencyKey,
 ) -> Result<(), BillingError> {
-    let customer = owned_payment_method(store, gateway, org_id, payment_method).await?;
-    gateway
-        .set_default_payment_method(&customer, payment_method, idempotency_key)
-        .await?;
-    if let Some(subscription) = subscriptions.latest_subscription(&customer).await?
+    let customer = &owned_payment_method(store, gateway, org_id, payment_method).await?;
+    write_reconciled(
+        idempotency_key,
+        |key| async move {
+            gateway
+                .set_default_payment_method(customer, payment_method, &key)
+                .await
+        },
+        || async {
+            let now = gateway.default_payment_method(customer).await?;
+            Ok((now.as_ref() == Some(payment_method)).then_some(()))
+        },
+    )
+    .await?;
+    if let Some(subscription) = subscriptions.latest_subscription(customer).await?
         && !subscription.status.has_ended()
     {
-        let key = idempotency_key.derive("subscription");
-        subscriptions
-            .set_default_payment_method(&subscription.id, payment_method, &key)
-            .await?;
+        let id = &subscription.id;
+        write_reconciled(
+            &idempotency_key.derive("subscription"),
+            |key| async move {
+                subscriptions
+                    .set_default_payment_method(id, payment_method, &key)
+                    .await
+            },
+            || async {
+                let now = subscriptions.latest_subscription(customer).await?;
+                Ok(now
+                    .filter(|s| s.default_payment_method.as_ref() == Some(payment_method))
+                    .map(|_| ()))
+            },
+        )
+        .await?;
     }
     Ok(())
 }
@@ -124,7 +157,17 @@ pub async fn detach_payment_method(
     payment_method: &PaymentMethodId,
     idempotency_key: &IdempotencyKey,
 ) -> Result<Detached, BillingError> {
-    let customer = owned_payment_method(store, gateway, org_id, payment_method).await?;
+    let record = store
+        .get(org_id)
+        .await?
+        .ok_or(BillingError::PaymentMethodNotFound)?;
+    let customer = record.stripe_customer_id;
+    match gateway.payment_method_owner(payment_method).await? {
+        Some(owner) if owner == customer => {}
+        // Attached to nobody: perhaps detached by an earlier attempt under this very key.
+        None => return replayed_detach(gateway, &customer, payment_method, idempotency_key).await,
+        Some(_) => return Err(BillingError::PaymentMethodNotFound),
+    }
     let mut default = gateway.default_payment_method(&customer).await?;
     let others: Vec<PaymentMethodId> = gateway
         .list_cards(&customer)
@@ -155,13 +198,42 @@ pub async fn detach_payment_method(
                 .await?;
         }
     }
-    gateway
-        .detach_payment_method(payment_method, idempotency_key)
-        .await?;
+    write_reconciled(
+        idempotency_key,
+        |key| async move { gateway.detach_payment_method(payment_method, &key).await },
+        || async {
+            let owner = gateway.payment_method_owner(payment_method).await?;
+            Ok(owner.is_none().then_some(()))
+        },
+    )
+    .await?;
     Ok(Detached {
         detached: payment_method.clone(),
         default_payment_method: default,
     })
+}
+
+/// The retry of a detach whose first attempt detached the card (its answer lost or a 500): the
+/// card is attached to nobody, so the ownership check cannot pass again. The same request is
+/// sent under the same key — keys are scoped to the org, so Stripe answers with what *this org's*
+/// earlier request did (its saved success, or its saved 5xx: the card is detached either way);
+/// a key never used for it gets Stripe's refusal of detaching an unattached card → 404, as before.
+async fn replayed_detach(
+    gateway: &dyn PaymentGateway,
+    customer: &StripeCustomerId,
+    payment_method: &PaymentMethodId,
+    idempotency_key: &IdempotencyKey,
+) -> Result<Detached, BillingError> {
+    match gateway
+        .detach_payment_method(payment_method, idempotency_key)
+        .await
+    {
+        Ok(()) | Err(GatewayError::ServerError(_)) => Ok(Detached {
+            detached: payment_method.clone(),
+            default_payment_method: gateway.default_payment_method(customer).await?,
+        }),
+        Err(_) => Err(BillingError::PaymentMethodNotFound),
+    }
 }
 
 /// The portal's return URL: the configured default, or the caller's if it stays on the app's
@@ -205,9 +277,19 @@ pub async fn create_portal_session(
         .await?
         .into_record()
         .stripe_customer_id;
-    Ok(gateway
-        .create_portal_session(&customer, return_url, idempotency_key)
-        .await?)
+    // A session cannot be read back, and a second one is harmless (short-lived, no side
+    // effect): after an unknown outcome a new one is made.
+    let customer = &customer;
+    write_reconciled(
+        idempotency_key,
+        |key| async move {
+            gateway
+                .create_portal_session(customer, return_url, &key)
+                .await
+        },
+        || async { Ok(None) },
+    )
+    .await
 }
 
 #[cfg(test)]

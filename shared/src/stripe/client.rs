@@ -158,6 +158,7 @@ fn into_gateway_error(error: StripeError) -> GatewayError {
                 .unwrap_or_else(|| "none".to_owned());
             GatewayError::Rejected { status, code }
         }
+        StripeError::Stripe(_, 500..=599) => GatewayError::ServerError(Box::new(error)),
         other if is_retryable(&other) => GatewayError::Unavailable(Box::new(other)),
         other => GatewayError::Rejected {
             status: 0,

@@ -12,9 +12,26 @@ use stripe_core::customer::{
     CreateCustomer, ListPaymentMethodsCustomer, ListPaymentMethodsCustomerType, RetrieveCustomer,
     RetrieveCustomerReturned, SearchCustomer, UpdateCustomer, UpdateCustomerInvoiceSettings,
 };
-use stripe_core::setup_intent::{CreateSetupIntent, CreateSetupIntentUsage};
+use stripe_core::setup_intent::{CreateSetupIntent, CreateSetupIntentUsage, ListSetupIntent};
 use stripe_payment::payment_method::{DetachPaymentMethod, RetrievePaymentMethod};
 use url::Url;
+
+/// The API request a SetupIntent was made for (its idempotency key).
+const REQUEST_KEY_METADATA: &str = "billing_request_key";
+
+fn created_intent(intent: &stripe_shared::SetupIntent) -> Result<SetupIntentCreated, GatewayError> {
+    let client_secret = intent
+        .client_secret
+        .clone()
+        .ok_or_else(|| GatewayError::Rejected {
+            status: 200,
+            code: "setup intent without client_secret".to_owned(),
+        })?;
+    Ok(SetupIntentCreated {
+        id: intent.id.as_str().to_owned(),
+        client_secret,
+    })
+}
 
 impl StripeGateway {
     /// The org's test clock, named after it: the one an earlier attempt made (so a retried
@@ -175,6 +192,7 @@ impl PaymentGateway for StripeGateway {
     async fn create_setup_intent(
         &self,
         customer: &StripeCustomerId,
+        request_key: &IdempotencyKey,
         idempotency_key: &IdempotencyKey,
     ) -> Result<SetupIntentCreated, GatewayError> {
         let create = CreateSetupIntent::new()
@@ -182,16 +200,33 @@ impl PaymentGateway for StripeGateway {
             .usage(CreateSetupIntentUsage::OffSession)
             .allowed_payment_method_types(vec![
                 stripe_shared::SetupIntentAllowedPaymentMethodTypes::Card,
-            ]);
+            ])
+            .metadata([(REQUEST_KEY_METADATA.to_owned(), request_key.to_string())]);
         let intent = self.write(&create, idempotency_key).await?;
-        let client_secret = intent.client_secret.ok_or_else(|| GatewayError::Rejected {
-            status: 200,
-            code: "setup intent without client_secret".to_owned(),
-        })?;
-        Ok(SetupIntentCreated {
-            id: intent.id.as_str().to_owned(),
-            client_secret,
-        })
+        created_intent(&intent)
+    }
+
+    async fn find_setup_intent(
+        &self,
+        customer: &StripeCustomerId,
+        request_key: &IdempotencyKey,
+    ) -> Result<Option<SetupIntentCreated>, GatewayError> {
+        // Newest first: the one a just-failed attempt made is on the first page.
+        let list = ListSetupIntent::new()
+            .customer(customer.as_str())
+            .limit(100);
+        let page = self.read(&list).await?;
+        page.data
+            .iter()
+            .find(|intent| {
+                intent
+                    .metadata
+                    .as_ref()
+                    .and_then(|m| m.get(REQUEST_KEY_METADATA))
+                    == Some(&request_key.to_string())
+            })
+            .map(created_intent)
+            .transpose()
     }
 
     async fn create_portal_session(
@@ -563,6 +598,9 @@ pub(crate) mod tests {
             .and(body_string_contains("customer=cus_1"))
             .and(body_string_contains("usage=off_session"))
             .and(body_string_contains("allowed_payment_method_types[0]=card"))
+            .and(body_string_contains(
+                "metadata[billing_request_key]=org_1:setup-intent:click-1",
+            ))
             .respond_with(ResponseTemplate::new(200).set_body_json(recorded("setup_intent")))
             .expect(1)
             .mount(&server)
@@ -571,6 +609,7 @@ pub(crate) mod tests {
         let intent = gateway(&server, &secret)
             .create_setup_intent(
                 &customer_1(),
+                &IdempotencyKey::raw("org_1:setup-intent:click-1"),
                 &IdempotencyKey::raw("org_1:setup-intent:click-1"),
             )
             .await

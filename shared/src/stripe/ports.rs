@@ -15,6 +15,11 @@ pub enum GatewayError {
     /// idempotency key: the outcome may be unknown, so a retry must reuse the same key.
     #[error("stripe unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Stripe answered 5xx (after the bounded retries): it may have executed the request, and it
+    /// saves that answer under the idempotency key and replays it for 24 h, so only reading
+    /// state tells what happened.
+    #[error("stripe answered a server error")]
+    ServerError(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// Stripe refused the request (4xx): retrying the same request will not help.
     #[error("stripe refused the request with status {status}, code {code}")]
     Rejected { status: u16, code: String },
@@ -101,12 +106,21 @@ pub trait PaymentGateway: Send + Sync {
         idempotency_key: &IdempotencyKey,
     ) -> Result<(), GatewayError>;
 
-    /// A SetupIntent (`usage=off_session`) for adding a card.
+    /// A SetupIntent (`usage=off_session`) for adding a card, tagged with the API request's key
+    /// (`metadata.billing_request_key`) so a retry can find it.
     async fn create_setup_intent(
         &self,
         customer: &StripeCustomerId,
+        request_key: &IdempotencyKey,
         idempotency_key: &IdempotencyKey,
     ) -> Result<SetupIntentCreated, GatewayError>;
+
+    /// The customer's SetupIntent tagged with this request key, if one was made.
+    async fn find_setup_intent(
+        &self,
+        customer: &StripeCustomerId,
+        request_key: &IdempotencyKey,
+    ) -> Result<Option<SetupIntentCreated>, GatewayError>;
 
     /// A Customer Portal session; returns its short-lived URL.
     async fn create_portal_session(

@@ -22,6 +22,8 @@ pub struct FakeGateway {
     /// attached cards in attach order, with their customer.
     pub cards: Mutex<Vec<(StripeCustomerId, PaymentMethodId)>>,
     pub defaults: Mutex<HashMap<StripeCustomerId, PaymentMethodId>>,
+    /// request key → the SetupIntent made for it (its `metadata.billing_request_key`).
+    pub setup_intents: Mutex<HashMap<String, SetupIntentCreated>>,
 }
 
 impl FakeGateway {
@@ -164,10 +166,16 @@ impl PaymentGateway for FakeGateway {
         _idempotency_key: &IdempotencyKey,
     ) -> Result<(), GatewayError> {
         self.maybe_fail()?;
-        self.cards
-            .lock()
-            .unwrap()
-            .retain(|(_, id)| id != payment_method);
+        let mut cards = self.cards.lock().unwrap();
+        if !cards.iter().any(|(_, id)| id == payment_method) {
+            // Stripe: detaching a card attached to nobody is refused.
+            return Err(GatewayError::Rejected {
+                status: 400,
+                code: "payment_method_unexpected_state".into(),
+            });
+        }
+        cards.retain(|(_, id)| id != payment_method);
+        drop(cards);
         // Stripe clears a detached default (the fake Stripe's default behaviour).
         self.defaults
             .lock()
@@ -179,14 +187,32 @@ impl PaymentGateway for FakeGateway {
     async fn create_setup_intent(
         &self,
         customer: &StripeCustomerId,
+        request_key: &IdempotencyKey,
         _idempotency_key: &IdempotencyKey,
     ) -> Result<SetupIntentCreated, GatewayError> {
         self.maybe_fail()?;
-        let id = format!("seti_{customer}");
-        Ok(SetupIntentCreated {
+        let mut intents = self.setup_intents.lock().unwrap();
+        let id = format!("seti_{customer}_{}", intents.len() + 1);
+        let intent = SetupIntentCreated {
             client_secret: format!("{id}_secret_x"),
             id,
-        })
+        };
+        intents.insert(request_key.to_string(), intent.clone());
+        Ok(intent)
+    }
+
+    async fn find_setup_intent(
+        &self,
+        _customer: &StripeCustomerId,
+        request_key: &IdempotencyKey,
+    ) -> Result<Option<SetupIntentCreated>, GatewayError> {
+        self.maybe_fail()?;
+        Ok(self
+            .setup_intents
+            .lock()
+            .unwrap()
+            .get(request_key.as_str())
+            .cloned())
     }
 
     async fn create_portal_session(

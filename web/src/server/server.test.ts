@@ -2,7 +2,8 @@
 import { createHmac } from "node:crypto";
 import { NextRequest, NextResponse } from "next/server";
 import { describe, expect, it } from "vitest";
-import { idempotencyKeyOf, toResponse } from "./bff";
+import { forwardWrite, idempotencyKeyOf, toResponse } from "./bff";
+import { serverConfig } from "./config";
 import { settle, toEnvelope } from "./services/result";
 import { decodeSession, mintDevToken } from "./session";
 
@@ -64,5 +65,42 @@ describe("idempotency keys", () => {
     const refused = idempotencyKeyOf(request("has space"));
     expect(refused).toBeInstanceOf(NextResponse);
     expect((refused as NextResponse).status).toBe(400);
+  });
+});
+
+describe("cross-site mutations", () => {
+  const mutation = (origin?: string) => {
+    const headers: Record<string, string> = {
+      host: "127.0.0.1:3001",
+      cookie: `${serverConfig.sessionCookie}=${mintDevToken("org_a", "owner", "user_x")}`,
+      "content-type": "application/json",
+    };
+    if (origin !== undefined) headers.origin = origin;
+    return new NextRequest("http://127.0.0.1:3001/api/billing/subscription/cancel", {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ at_period_end: true }),
+    });
+  };
+  const forwarded: unknown[] = [];
+  const handler = async (_caller: unknown, body: unknown) => {
+    forwarded.push(body);
+    return settle({ data: { ok: true }, response: new Response(null, { status: 200 }) });
+  };
+
+  it("are refused before the API is called", async () => {
+    forwarded.length = 0;
+    for (const origin of ["https://evil.example", "http://127.0.0.1:9999", "null"]) {
+      const response = await forwardWrite(mutation(origin), handler);
+      expect(response.status).toBe(403);
+      expect((await response.json()).error.code).toBe("cross_origin");
+    }
+    expect(forwarded).toEqual([]);
+  });
+
+  it("from the app's own pages are forwarded", async () => {
+    forwarded.length = 0;
+    expect((await forwardWrite(mutation("http://127.0.0.1:3001"), handler)).status).toBe(200);
+    expect(forwarded).toEqual([{ at_period_end: true }]);
   });
 });

@@ -1,13 +1,15 @@
 //! Plan changes: now (prorated as asked) or at the period end (a subscription schedule).
 
 use super::{
-    SubscriptionPorts, item_change, latest, live, remember, scheduled_of, subscription_of,
+    SubscriptionPorts, item_change, latest, live, release_reconciled, remember, scheduled_of,
+    subscription_of,
 };
 use crate::domain::{
     IdempotencyKey, OrgId, PlanKey, ProrationBehavior, Quantity, Subscription, Timing,
 };
 use crate::error::BillingError;
 use crate::service::plans::price_of;
+use crate::service::reconcile::write_reconciled;
 
 /// A plan change, parsed at the edge.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +42,8 @@ pub async fn change_plan(
     let quantity = quantity.get();
     let catalogue = ports.plans.prices().await?;
     let price = price_of(&catalogue, &plan)?;
-    let (_, state) = latest(ports, org_id).await?;
+    let (customer, state) = latest(ports, org_id).await?;
+    let customer = &customer;
     let state = live(state)?;
     let scheduled = scheduled_of(ports, &state).await?;
     let unchanged = state.price_id == price.id && state.quantity == quantity;
@@ -60,26 +63,29 @@ pub async fn change_plan(
             }
             // A change now supersedes one that was waiting for the period end.
             if let Some(schedule) = &state.schedule_id {
-                ports
-                    .stripe
-                    .release_schedule(schedule, &idempotency_key.derive("release"))
-                    .await?;
+                let key = idempotency_key.derive("release");
+                release_reconciled(ports, customer, schedule, &key).await?;
             }
-            let change = item_change(&state, &price, quantity, proration_behavior, proration_date);
-            (
-                ports
-                    .stripe
-                    .change_item(&state.id, &change, idempotency_key)
-                    .await?,
-                None,
+            let change = &item_change(&state, &price, quantity, proration_behavior, proration_date);
+            let id = &state.id;
+            let changed = write_reconciled(
+                idempotency_key,
+                |key| async move { ports.stripe.change_item(id, change, &key).await },
+                || async {
+                    let now = ports.stripe.latest_subscription(customer).await?;
+                    Ok(now.filter(|s| {
+                        s.id == *id
+                            && s.price_id == change.price_id
+                            && s.quantity == change.quantity
+                    }))
+                },
             )
+            .await?;
+            (changed, None)
         }
         Timing::PeriodEnd if unchanged => match (&state.schedule_id, scheduled) {
             (Some(schedule), Some(_)) => {
-                ports
-                    .stripe
-                    .release_schedule(schedule, idempotency_key)
-                    .await?;
+                release_reconciled(ports, customer, schedule, idempotency_key).await?;
                 let mut released = state.clone();
                 released.schedule_id = None;
                 (released, None)
@@ -92,11 +98,36 @@ pub async fn change_plan(
             return Err(BillingError::CancellationPending);
         }
         Timing::PeriodEnd => {
-            let scheduled = ports
-                .stripe
-                .schedule_change(&state, &price, quantity, idempotency_key)
-                .await?;
-            (state, Some(scheduled))
+            let (state, price) = (&state, &price);
+            let scheduled = write_reconciled(
+                idempotency_key,
+                |key| async move {
+                    // Sent again, it works from Stripe's state now: the first attempt may have
+                    // made the schedule already.
+                    let current = if key == *idempotency_key {
+                        state.clone()
+                    } else {
+                        ports
+                            .stripe
+                            .latest_subscription(customer)
+                            .await?
+                            .unwrap_or_else(|| state.clone())
+                    };
+                    ports
+                        .stripe
+                        .schedule_change(&current, price, quantity, &key)
+                        .await
+                },
+                || async {
+                    let now = ports.stripe.latest_subscription(customer).await?;
+                    let Some(now) = now else { return Ok(None) };
+                    Ok(scheduled_of(ports, &now)
+                        .await?
+                        .filter(|p| p.price_id == price.id && p.quantity == quantity))
+                },
+            )
+            .await?;
+            (state.clone(), Some(scheduled))
         }
     };
     let subscription = subscription_of(&state, scheduled.as_ref(), &catalogue);

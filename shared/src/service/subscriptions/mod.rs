@@ -4,9 +4,12 @@
 //! Stripe is the source of truth: every read asks Stripe, and every change writes Stripe's
 //! answer into the org's record (`subscription`), newer-wins, for reads that avoid Stripe.
 
-use crate::domain::{OrgId, PendingChange, ProrationBehavior, StripeCustomerId, Subscription};
+use crate::domain::{
+    IdempotencyKey, OrgId, PendingChange, ProrationBehavior, StripeCustomerId, Subscription,
+};
 use crate::error::BillingError;
 use crate::service::plans::{PlanPrices, plan_of};
+use crate::service::reconcile::write_reconciled;
 use crate::store::{CustomerStore, SubscriptionSnapshot};
 use crate::stripe::{
     CatalogPrice, ItemChange, ScheduledPrice, SubscriptionGateway, SubscriptionState,
@@ -100,6 +103,27 @@ async fn latest(
         .await?
         .ok_or(BillingError::SubscriptionNotFound)?;
     Ok((record.stripe_customer_id, state))
+}
+
+/// Releases the subscription's schedule (which withdraws its pending change), reading Stripe's
+/// state back when the outcome is unknown.
+pub(crate) async fn release_reconciled(
+    ports: SubscriptionPorts<'_>,
+    customer: &StripeCustomerId,
+    schedule: &str,
+    idempotency_key: &IdempotencyKey,
+) -> Result<(), BillingError> {
+    write_reconciled(
+        idempotency_key,
+        |key| async move { ports.stripe.release_schedule(schedule, &key).await },
+        || async {
+            let now = ports.stripe.latest_subscription(customer).await?;
+            Ok(now
+                .filter(|s| s.schedule_id.as_deref() != Some(schedule))
+                .map(|_| ()))
+        },
+    )
+    .await
 }
 
 /// The change the subscription's schedule (if any) holds for the period end.

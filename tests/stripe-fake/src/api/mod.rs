@@ -72,7 +72,10 @@ pub fn router(app: App) -> Router<App> {
             "/payment_methods/{id}/detach",
             post(payment_methods::detach),
         )
-        .route("/setup_intents", post(setup_intents::create))
+        .route(
+            "/setup_intents",
+            get(list::<setup_intents::SetupIntents>).post(setup_intents::create),
+        )
         .route("/setup_intents/{id}", get(setup_intents::retrieve))
         .route("/setup_intents/{id}/confirm", post(setup_intents::confirm))
         .route("/setup_intents/{id}/cancel", post(setup_intents::cancel))

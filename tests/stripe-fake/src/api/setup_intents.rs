@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use crate::app::App;
 use crate::http::params::{Change, Params, Spec};
 use crate::http::pipeline::{ApiRequest, ApiResult};
+use crate::http::resource::{Listed, Resource};
 use crate::model::customers;
 use crate::model::error::ApiError;
 use crate::model::ids;
@@ -16,7 +17,36 @@ use crate::model::payment_methods;
 use crate::model::setup_intents::{
     self, OFFERED_TYPES, blank, check_confirmable, missing_payment_method, stored,
 };
-use crate::model::store::Store;
+use crate::model::store::{Collection, Store};
+
+/// `GET /v1/setup_intents` (a secret key only): newest first, filtered by `customer` /
+/// `payment_method` (the API reference's list parameters).
+pub struct SetupIntents;
+
+impl Resource for SetupIntents {
+    const NAME: &'static str = "setupintent";
+
+    fn collection(store: &Store) -> &Collection {
+        &store.setup_intents
+    }
+}
+
+impl Listed for SetupIntents {
+    const URL: &'static str = "/v1/setup_intents";
+    const LIST: Spec = Spec::list(
+        &["created", "customer", "payment_method"],
+        &["attach_to_self", "customer_account"],
+    );
+
+    fn filter(params: &Params) -> Result<impl Fn(&Value) -> bool + '_, ApiError> {
+        let customer = params.string("customer")?.filter(|c| !c.is_empty());
+        let payment_method = params.string("payment_method")?.filter(|p| !p.is_empty());
+        Ok(move |intent: &Value| {
+            customer.is_none_or(|c| intent["customer"] == c)
+                && payment_method.is_none_or(|p| intent["payment_method"] == p)
+        })
+    }
+}
 
 const CREATE: Spec = Spec::new(
     &[

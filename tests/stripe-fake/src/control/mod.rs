@@ -136,7 +136,8 @@ async fn add_fault(State(app): State<App>, bytes: Bytes) -> ControlResult {
 }
 
 async fn clear_faults(State(app): State<App>) -> Json<Value> {
-    Json(json!({ "ok": true, "cleared": app.faults.clear() }))
+    let cleared = app.faults.clear();
+    Json(json!({ "ok": true, "cleared": cleared.faults, "fired": cleared.fired }))
 }
 
 async fn remove_fault(State(app): State<App>, Path(id): Path<u64>) -> ControlResult {

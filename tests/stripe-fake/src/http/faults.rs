@@ -136,6 +136,16 @@ pub fn connection_reset() -> Response {
 pub struct Faults {
     faults: Mutex<Vec<Fault>>,
     next_id: AtomicU64,
+    /// Requests a fault hit since the last clear (a test can tell an injected fault from one
+    /// that never fired).
+    fired: AtomicU64,
+}
+
+/// What clearing the faults reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cleared {
+    pub faults: usize,
+    pub fired: u64,
 }
 
 impl Faults {
@@ -151,6 +161,7 @@ impl Faults {
         let mut faults = lock(&self.faults);
         let index = faults.iter().position(|f| f.applies_to(route, when))?;
         let fault = faults[index].clone();
+        self.fired.fetch_add(1, Ordering::Relaxed);
         match &mut faults[index].times {
             Some(1) => {
                 faults.remove(index);
@@ -172,8 +183,13 @@ impl Faults {
         faults.len() != before
     }
 
-    pub fn clear(&self) -> usize {
-        std::mem::take(&mut *lock(&self.faults)).len()
+    /// Removes every fault; reports how many there were and how often faults fired since the
+    /// last clear.
+    pub fn clear(&self) -> Cleared {
+        Cleared {
+            faults: std::mem::take(&mut *lock(&self.faults)).len(),
+            fired: self.fired.swap(0, Ordering::Relaxed),
+        }
     }
 }
 
@@ -197,6 +213,14 @@ mod tests {
         assert!(faults.take("POST /v1/customers", When::Before).is_some());
         assert!(faults.take("POST /v1/customers", When::Before).is_some());
         assert!(faults.take("POST /v1/customers", When::Before).is_none());
+        assert_eq!(
+            faults.clear(),
+            Cleared {
+                faults: 0,
+                fired: 2
+            }
+        );
+        assert_eq!(faults.clear().fired, 0, "counted again from the clear");
     }
 
     #[test]
