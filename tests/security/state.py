@@ -26,13 +26,34 @@ class Org:
 
 
 def settle_webhooks(stack, timeout_s: float = 20) -> None:
-    """Waits until the fake has no delivery pending, so webhook-driven writes are done."""
+    """Waits until the fake has no delivery pending, so webhook-driven writes are done; fails
+    (rather than going on with deliveries in flight) when they do not settle in time."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         deliveries = fake_get(stack, "/_fake/webhooks/deliveries")["data"]
-        if not any(d["status"] in ("pending", "held") for d in deliveries):
+        pending = [d for d in deliveries if d["status"] in ("pending", "held")]
+        if not pending:
             return
         time.sleep(0.2)
+    raise AssertionError(f"{len(pending)} webhook deliveries still pending after {timeout_s} s: {pending[:3]}")
+
+
+def wait_for_quiet_logs(log_dir, quiet_s: float = 0.6, timeout_s: float = 15) -> None:
+    """Waits until no service log under `log_dir` has grown for `quiet_s` (the last lines are
+    flushed), instead of guessing with a fixed sleep."""
+    def sizes():
+        return {p: p.stat().st_size for p in log_dir.rglob("*.log")}
+
+    deadline = time.monotonic() + timeout_s
+    last, quiet_since = sizes(), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = sizes()
+        if now != last:
+            last, quiet_since = now, time.monotonic()
+        elif time.monotonic() - quiet_since >= quiet_s:
+            return
+    raise AssertionError(f"logs under {log_dir} still growing after {timeout_s} s")
 
 
 def prepare_org(http: requests.Session, stack, *, subscription: bool, cards: int = 3) -> Org:

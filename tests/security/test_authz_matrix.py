@@ -180,19 +180,49 @@ def expected(row: tuple, column: str) -> Expect | None:
     if column == "bad-role":
         return Expect(403, message="Forbidden")
     if column == "cross-org":
-        if template in ("/billing/payment-methods/default", "/billing/payment-methods/{id}", "/billing/subscription"):
-            return Expect(404, code="payment_method_not_found") if method != "GET" else None
-        return None
+        inputs = id_inputs(route)
+        if not inputs:
+            return None
+        return Expect(404, code=f"{inputs[0][1]}_not_found")
     raise ValueError(column)
 
 
+def id_inputs(route: str) -> list[tuple[str, str]]:
+    """What of a route names an object by id, from openapi.json: a path parameter
+    (`/payment-methods/{id}` -> payment_method) or a body property `<kind>_id` (`payment_method_id`).
+    Returns (where, kind): where is "path" or the property name. Every route that takes an id gets
+    the cross-org cell — another org's real id must be answered as not found."""
+    method, path = route.split(" ", 1)
+    spec = contract.DOCUMENT["paths"][path][method.lower()]
+    inputs = []
+    for parameter in spec.get("parameters", []):
+        if parameter.get("in") == "path":
+            segment = path.split("/{" + parameter["name"] + "}")[0].rsplit("/", 1)[-1]
+            inputs.append(("path", segment.rstrip("s").replace("-", "_")))
+    schema = (spec.get("requestBody") or {}).get("content", {}).get("application/json", {}).get("schema") or {}
+    if "$ref" in schema:
+        schema = contract.DOCUMENT["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    for name in sorted(schema.get("properties", {})):
+        if name.endswith("_id") and name not in ("org_id",):
+            inputs.append((name, name.removesuffix("_id")))
+    return inputs
+
+
+# Which of the victim's cards a cross-org cell names (the rows' own state keeps the others).
+VICTIM_CARD = {"PUT /billing/payment-methods/default": 1, "DELETE /billing/payment-methods/{id}": 2}
+
+
 def cross_org_request(row: tuple, victim: Org) -> tuple[str, dict | None]:
-    method, template, _, _ = row
-    if template == "/billing/payment-methods/default":
-        return template, {"payment_method_id": victim.cards[1]}
-    if template == "/billing/payment-methods/{id}":
-        return template.replace("{id}", victim.cards[2]), None
-    return template, {"plan": "starter_monthly", "payment_method_id": victim.cards[0]}
+    method, template, row_body, _ = row
+    route = label(method, template)
+    victims = {"payment_method": victim.cards[VICTIM_CARD.get(route, 0)]}
+    path, body = template, (dict(row_body) if isinstance(row_body, dict) else None)
+    for where, kind in id_inputs(route):
+        if where == "path":
+            path = path.replace("{id}", victims[kind])
+        else:
+            body = {**(body or {}), where: victims[kind]}
+    return path, body
 
 
 class MatrixRun:
@@ -315,6 +345,16 @@ def matrix(stack, customers_table) -> MatrixRun:
 
 def test_the_matrix_covers_every_route_of_openapi():
     assert sorted(label(r[0], r[1]) for r in ROWS) == sorted(operation_roles())
+
+
+def test_every_route_that_takes_an_id_has_its_cross_org_cell():
+    """Derived from openapi.json, so a new route with an id (tomorrow: invoices) gets the cell."""
+    with_ids = {route for route in operation_roles() if route != WEBHOOK and id_inputs(route)}
+    assert with_ids, "openapi.json names no id: the derivation is broken"
+    rows = {label(r[0], r[1]) for r in ROWS}
+    assert with_ids <= rows, f"routes with ids but no row: {with_ids - rows}"
+    cells = {label(r[0], r[1]) for r in ROWS if expected(r, "cross-org") is not None}
+    assert cells == with_ids, (cells, with_ids)
 
 
 @pytest.mark.parametrize("column", COLUMNS)

@@ -17,7 +17,7 @@ import report
 import requests
 import scan_logs
 from stacklib import mint_token
-from state import prepare_org, settle_webhooks
+from state import prepare_org, settle_webhooks, wait_for_quiet_logs
 from support import HTTP_TIMEOUT_S, new_org_id
 
 AREA = "secrets in logs"
@@ -99,7 +99,7 @@ def test_no_secret_reaches_the_logs(stack, stripe_secret):
                                 "Content-Type": "application/json"}, timeout=HTTP_TIMEOUT_S)
     assert forged.status_code == 400
     settle_webhooks(stack)
-    time.sleep(1)  # let the services flush their last lines
+    wait_for_quiet_logs(stack.log_dir)
 
     hits, files, lines = scan_logs.scan([stack.log_dir], values)
     report.tried(AREA, len(values), len(hits))
