@@ -936,3 +936,45 @@ async fn reset_clears_payment_state() {
         .await;
     assert_eq!(declining.status, 404, "the customer went with the reset");
 }
+
+#[tokio::test]
+async fn setup_intents_are_listed_per_customer_newest_first_with_their_metadata() {
+    let fake = Fake::start().await;
+    let (first, second) = (fake.customer_id().await, fake.customer_id().await);
+    let older = create_intent(
+        &fake,
+        &[
+            ("customer", &first),
+            ("metadata[billing_request_key]", "k1"),
+        ],
+    )
+    .await;
+    let newer = create_intent(
+        &fake,
+        &[
+            ("customer", &first),
+            ("metadata[billing_request_key]", "k2"),
+        ],
+    )
+    .await;
+    create_intent(&fake, &[("customer", &second)]).await;
+    let listed = fake.get("/v1/setup_intents", &[("customer", &first)]).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let data = listed.body["data"].as_array().unwrap();
+    assert_eq!(
+        data.iter().map(id).collect::<Vec<_>>(),
+        [id(&newer), id(&older)]
+    );
+    assert_eq!(data[1]["metadata"]["billing_request_key"], "k1");
+    assert!(
+        data[0]["client_secret"]
+            .as_str()
+            .unwrap()
+            .starts_with(&id(&newer))
+    );
+    // A publishable key cannot list.
+    let refused = fake
+        .get_as(PK, "/v1/setup_intents", &[("customer", &first)])
+        .await;
+    assert_eq!(refused.status, 401, "{}", refused.body);
+}
