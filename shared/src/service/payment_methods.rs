@@ -545,14 +545,21 @@ mod tests {
         assert_eq!(gateway.cards_of("o1").len(), 1);
     }
 
-    #[tokio::test]
-    async fn with_a_subscription_the_default_moves_to_the_subscription_too() {
+    /// Org "o1" with these cards and an active subscription.
+    async fn subscribed_org_with_cards(
+        cards: &[&str],
+    ) -> (
+        InMemoryCustomerStore,
+        FakeGateway,
+        FakeSubscriptions,
+        crate::domain::SubscriptionId,
+    ) {
         let (store, gateway, subscriptions) = (
             InMemoryCustomerStore::default(),
             FakeGateway::default(),
             FakeSubscriptions::default(),
         );
-        org_with_cards(&gateway, &store, "o1", &["pm_a", "pm_b"]).await;
+        org_with_cards(&gateway, &store, "o1", cards).await;
         let customer = store
             .get(&org("o1"))
             .await
@@ -560,6 +567,13 @@ mod tests {
             .unwrap()
             .stripe_customer_id;
         let subscription = subscriptions.add_active(&customer);
+        (store, gateway, subscriptions, subscription)
+    }
+
+    #[tokio::test]
+    async fn with_a_subscription_the_default_moves_to_the_subscription_too() {
+        let (store, gateway, subscriptions, subscription) =
+            subscribed_org_with_cards(&["pm_a", "pm_b"]).await;
         set_default_payment_method(
             &store,
             &gateway,
@@ -589,19 +603,8 @@ mod tests {
 
     #[tokio::test]
     async fn detaching_the_subscriptions_own_card_moves_it_to_the_customers_default() {
-        let (store, gateway, subscriptions) = (
-            InMemoryCustomerStore::default(),
-            FakeGateway::default(),
-            FakeSubscriptions::default(),
-        );
-        org_with_cards(&gateway, &store, "o1", &["pm_a", "pm_b", "pm_c"]).await;
-        let customer = store
-            .get(&org("o1"))
-            .await
-            .unwrap()
-            .unwrap()
-            .stripe_customer_id;
-        let subscription = subscriptions.add_active(&customer);
+        let (store, gateway, subscriptions, subscription) =
+            subscribed_org_with_cards(&["pm_a", "pm_b", "pm_c"]).await;
         // Started with card A while the customer's default is B.
         set_default_payment_method(
             &store,

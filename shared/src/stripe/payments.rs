@@ -279,13 +279,13 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn gateway(server: &MockServer, secret: &Rule) -> StripeGateway {
+        gateway_with(server, secret, false)
+    }
+
+    fn gateway_with(server: &MockServer, secret: &Rule, test_clocks: bool) -> StripeGateway {
         let secrets = mock_client!(aws_sdk_secretsmanager, [secret]);
-        StripeGateway::new(
-            secrets,
-            "billing/stripe".into(),
-            Some(Url::parse(&server.uri()).unwrap()),
-            false,
-        )
+        let base = Url::parse(&server.uri()).unwrap();
+        StripeGateway::new(secrets, "billing/stripe".into(), Some(base), test_clocks)
     }
 
     fn org() -> OrgId {
@@ -321,21 +321,24 @@ pub(crate) mod tests {
     }
 
     fn clock_gateway(server: &MockServer, secret: &Rule) -> StripeGateway {
-        let secrets = mock_client!(aws_sdk_secretsmanager, [secret]);
-        let base = Url::parse(&server.uri()).unwrap();
-        StripeGateway::new(secrets, "billing/stripe".into(), Some(base), true)
+        gateway_with(server, secret, true)
+    }
+
+    /// Stripe's list of the account's test clocks.
+    async fn mount_clocks(server: &MockServer, clocks: Vec<Value>) {
+        let listed = json!({"object": "list", "url": "/v1/test_helpers/test_clocks",
+                            "has_more": false, "data": clocks});
+        Mock::given(method("GET"))
+            .and(path("/v1/test_helpers/test_clocks"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(listed))
+            .mount(server)
+            .await;
     }
 
     #[tokio::test]
     async fn with_test_clocks_each_org_customer_is_created_on_its_own_clock() {
         let server = MockServer::start().await;
-        let listed = json!({"object": "list", "url": "/v1/test_helpers/test_clocks",
-                            "has_more": false, "data": [clock("clock_other", "billing org_2")]});
-        Mock::given(method("GET"))
-            .and(path("/v1/test_helpers/test_clocks"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(listed))
-            .mount(&server)
-            .await;
+        mount_clocks(&server, vec![clock("clock_other", "billing org_2")]).await;
         Mock::given(method("POST"))
             .and(path("/v1/test_helpers/test_clocks"))
             .and(body_string_contains("name=billing+org_1"))
@@ -367,13 +370,7 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn a_retried_creation_reuses_the_clock_an_earlier_attempt_made() {
         let server = MockServer::start().await;
-        let listed = json!({"object": "list", "url": "/v1/test_helpers/test_clocks",
-                            "has_more": false, "data": [clock("clock_1", "billing org_1")]});
-        Mock::given(method("GET"))
-            .and(path("/v1/test_helpers/test_clocks"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(listed))
-            .mount(&server)
-            .await;
+        mount_clocks(&server, vec![clock("clock_1", "billing org_1")]).await;
         Mock::given(method("POST"))
             .and(path("/v1/test_helpers/test_clocks"))
             .respond_with(ResponseTemplate::new(500))
