@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 
 use crate::app::{Inner, lock};
 use crate::model::clock::wall_now;
@@ -40,6 +41,12 @@ pub struct Mode {
     /// Wait before the first retry; doubles for each later one.
     pub retry_backoff_ms: u64,
     pub timeout_ms: u64,
+    /// First attempts in flight at once (1: one at a time, in queue order). Stripe promises
+    /// neither order nor one-at-a-time delivery (SEMANTICS §10), so copies of one event can
+    /// reach the endpoint together.
+    pub concurrency: u32,
+    /// Each first attempt waits a random 0..=jitter_ms before it is sent.
+    pub jitter_ms: u64,
 }
 
 impl Default for Mode {
@@ -51,6 +58,8 @@ impl Default for Mode {
             max_attempts: 4,
             retry_backoff_ms: 200,
             timeout_ms: 5_000,
+            concurrency: 1,
+            jitter_ms: 0,
         }
     }
 }
@@ -65,6 +74,8 @@ pub struct ModeUpdate {
     max_attempts: Option<u32>,
     retry_backoff_ms: Option<u64>,
     timeout_ms: Option<u64>,
+    concurrency: Option<u32>,
+    jitter_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -88,6 +99,8 @@ struct Record {
     status: Status,
     attempts: u32,
     response_status: Option<u16>,
+    /// The start of the endpoint's last answer, so a test can read what the handler did.
+    response_body: Option<String>,
     error: Option<String>,
 }
 
@@ -145,6 +158,7 @@ impl Webhooks {
                     status: if hold { Status::Held } else { Status::Pending },
                     attempts: 0,
                     response_status: None,
+                    response_body: None,
                     error: None,
                 });
                 if hold {
@@ -186,6 +200,8 @@ impl Webhooks {
             mode.max_attempts = update.max_attempts.unwrap_or(mode.max_attempts);
             mode.retry_backoff_ms = update.retry_backoff_ms.unwrap_or(mode.retry_backoff_ms);
             mode.timeout_ms = update.timeout_ms.unwrap_or(mode.timeout_ms);
+            mode.concurrency = update.concurrency.unwrap_or(mode.concurrency);
+            mode.jitter_ms = update.jitter_ms.unwrap_or(mode.jitter_ms);
             if !(1..=10).contains(&mode.duplicate) {
                 return Err("duplicate must be between 1 and 10".into());
             }
@@ -196,6 +212,9 @@ impl Webhooks {
                 return Err(
                     "retry_backoff_ms must be at most 10000 and timeout_ms 1..=60000".into(),
                 );
+            }
+            if !(1..=32).contains(&mode.concurrency) || mode.jitter_ms > 10_000 {
+                return Err("concurrency must be 1..=32 and jitter_ms at most 10000".into());
             }
             state.mode = mode.clone();
             mode
@@ -239,6 +258,9 @@ impl Webhooks {
     }
 }
 
+/// How much of an endpoint's answer a delivery record keeps.
+const RESPONSE_BODY_KEPT: usize = 500;
+
 #[derive(PartialEq, Eq)]
 enum Outcome {
     Delivered,
@@ -246,14 +268,34 @@ enum Outcome {
     Stale,
 }
 
-/// Sends first attempts one by one in queue order; retries run in their own tasks so a failing
-/// endpoint does not hold up the others.
+/// Sends first attempts in queue order, up to `concurrency` at once (each after its jitter);
+/// retries run in their own tasks so a failing endpoint does not hold up the others.
 pub async fn run_worker(app: Weak<Inner>, mut jobs: mpsc::UnboundedReceiver<Job>) {
+    let mut in_flight = JoinSet::new();
     while let Some(job) = jobs.recv().await {
         let Some(app) = app.upgrade() else { break };
-        if attempt(&app, &job, 1).await == Outcome::Failed {
-            tokio::spawn(retry(app, job));
+        let Some(mode) = app.webhooks.settings(&job) else {
+            continue;
+        };
+        while in_flight.try_join_next().is_some() {}
+        while in_flight.len() >= mode.concurrency as usize {
+            in_flight.join_next().await;
         }
+        if mode.concurrency == 1 && mode.jitter_ms == 0 {
+            first_attempt(app, job, 0).await;
+        } else {
+            let jitter = fastrand::u64(0..=mode.jitter_ms);
+            in_flight.spawn(first_attempt(app, job, jitter));
+        }
+    }
+}
+
+async fn first_attempt(app: Arc<Inner>, job: Job, jitter_ms: u64) {
+    if jitter_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(jitter_ms)).await;
+    }
+    if attempt(&app, &job, 1).await == Outcome::Failed {
+        tokio::spawn(retry(app, job));
     }
 }
 
@@ -297,15 +339,27 @@ async fn attempt(app: &Inner, job: &Job, number: u32) -> Outcome {
         .body(delivery.payload.to_string())
         .send()
         .await;
-    let (response_status, error) = match &result {
-        Ok(response) => (Some(response.status().as_u16()), None),
-        Err(err) => (None, Some(err.to_string())),
+    let (response_status, delivered, response_body, error) = match result {
+        Ok(response) => {
+            let status = response.status();
+            // A body that cannot be read still leaves the status, which is what Stripe judges.
+            let body = response.text().await.ok().map(|mut text| {
+                let mut end = RESPONSE_BODY_KEPT.min(text.len());
+                while !text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                text.truncate(end);
+                text
+            });
+            (Some(status.as_u16()), status.is_success(), body, None)
+        }
+        Err(err) => (None, false, None, Some(err.to_string())),
     };
-    let delivered = result.is_ok_and(|r| r.status().is_success());
     let last = number >= mode.max_attempts;
     webhooks.update(job, |record| {
         record.attempts = number;
         record.response_status = response_status;
+        record.response_body = response_body;
         record.error = error;
         record.status = match (delivered, last) {
             (true, _) => Status::Delivered,

@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -306,6 +307,11 @@ struct ReceiverState {
     sender: mpsc::UnboundedSender<Received>,
     /// Answer 500 to this many requests first.
     failures_left: Arc<Mutex<u32>>,
+    /// How long each request is held before the answer.
+    hold: Duration,
+    in_flight: Arc<AtomicUsize>,
+    /// The most requests held at once.
+    peak: Arc<AtomicUsize>,
 }
 
 /// A tiny HTTP server standing in for the product's webhook Lambda.
@@ -313,14 +319,28 @@ pub struct Receiver {
     pub addr: SocketAddr,
     received: mpsc::UnboundedReceiver<Received>,
     task: tokio::task::JoinHandle<()>,
+    peak: Arc<AtomicUsize>,
 }
 
 impl Receiver {
     pub async fn start(fail_first: u32) -> Self {
+        Self::serve(fail_first, Duration::ZERO).await
+    }
+
+    /// A receiver that holds every request for `hold` before answering.
+    pub async fn holding(hold: Duration) -> Self {
+        Self::serve(0, hold).await
+    }
+
+    async fn serve(fail_first: u32, hold: Duration) -> Self {
         let (sender, received) = mpsc::unbounded_channel();
+        let peak = Arc::new(AtomicUsize::new(0));
         let state = ReceiverState {
             sender,
             failures_left: Arc::new(Mutex::new(fail_first)),
+            hold,
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            peak: Arc::clone(&peak),
         };
         let app = Router::new()
             .route("/hook", post(receive))
@@ -336,7 +356,13 @@ impl Receiver {
             addr,
             received,
             task,
+            peak,
         }
+    }
+
+    /// The most requests that were being answered at the same time.
+    pub fn peak_in_flight(&self) -> usize {
+        self.peak.load(Ordering::SeqCst)
     }
 
     pub fn url(&self) -> String {
@@ -378,7 +404,7 @@ async fn receive(
     State(state): State<ReceiverState>,
     headers: HeaderMap,
     body: Bytes,
-) -> StatusCode {
+) -> (StatusCode, &'static str) {
     let signature = headers
         .get("stripe-signature")
         .and_then(|v| v.to_str().ok())
@@ -388,12 +414,16 @@ async fn receive(
         body: String::from_utf8_lossy(&body).into_owned(),
     };
     let _ = state.sender.send(received);
+    let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    state.peak.fetch_max(now, Ordering::SeqCst);
+    tokio::time::sleep(state.hold).await;
+    state.in_flight.fetch_sub(1, Ordering::SeqCst);
     let mut failures = state.failures_left.lock().expect("lock");
     if *failures > 0 {
         *failures -= 1;
-        StatusCode::INTERNAL_SERVER_ERROR
+        (StatusCode::INTERNAL_SERVER_ERROR, "failed")
     } else {
-        StatusCode::OK
+        (StatusCode::OK, "received")
     }
 }
 

@@ -215,6 +215,53 @@ async fn only_subscribed_enabled_endpoints_receive() {
 }
 
 #[tokio::test]
+async fn concurrent_mode_sends_copies_together_and_the_log_keeps_each_answer() {
+    let fake = Fake::start().await;
+    let receiver = Receiver::holding(Duration::from_millis(300)).await;
+    register(&fake, &receiver, &["customer.created"]).await;
+    fake.control(
+        "POST",
+        "/_fake/webhooks/mode",
+        Some(json!({"duplicate": 4, "concurrency": 4, "jitter_ms": 20})),
+    )
+    .await;
+    fake.create_customer(&[]).await;
+    let log = wait_for_deliveries(&fake, 4, "delivered").await;
+    assert!(
+        receiver.peak_in_flight() >= 2,
+        "copies overlap: peak {}",
+        receiver.peak_in_flight()
+    );
+    assert!(
+        log.iter().all(|d| d["response_body"] == "received"),
+        "{log:?}"
+    );
+
+    // One at a time (the default): never two in flight.
+    let serial = Receiver::holding(Duration::from_millis(100)).await;
+    fake.control("POST", "/_fake/reset?all=true", None).await;
+    register(&fake, &serial, &["customer.created"]).await;
+    fake.control(
+        "POST",
+        "/_fake/webhooks/mode",
+        Some(json!({"duplicate": 3})),
+    )
+    .await;
+    fake.create_customer(&[]).await;
+    wait_for_deliveries(&fake, 3, "delivered").await;
+    assert_eq!(serial.peak_in_flight(), 1);
+
+    let refused = fake
+        .control(
+            "POST",
+            "/_fake/webhooks/mode",
+            Some(json!({"concurrency": 0})),
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+}
+
+#[tokio::test]
 async fn failed_deliveries_are_retried_with_backoff() {
     let fake = Fake::start().await;
     fake.control(
