@@ -54,6 +54,8 @@ pub enum BillingError {
     InvalidSignature,
     #[error("the event payload is not a Stripe event")]
     InvalidPayload,
+    #[error("another delivery of this event is being applied; retry later")]
+    EventInProgress,
     #[error("the payment provider is temporarily unavailable")]
     StripeUnavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("the payment provider refused the request")]
@@ -90,6 +92,7 @@ impl BillingError {
             Self::DefaultPaymentMethodRequired => "default_payment_method_required",
             Self::InvalidSignature => "invalid_signature",
             Self::InvalidPayload => "invalid_payload",
+            Self::EventInProgress => "event_in_progress",
             Self::StripeUnavailable(_) => "stripe_unavailable",
             Self::StripeRejected(_) => "stripe_error",
             Self::StoreUnavailable(_) => "store_unavailable",
@@ -113,7 +116,8 @@ impl BillingError {
             | Self::PlanUnchanged
             | Self::CancellationPending
             | Self::IdempotencyConflict
-            | Self::DefaultPaymentMethodRequired => StatusCode::CONFLICT,
+            | Self::DefaultPaymentMethodRequired
+            | Self::EventInProgress => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,

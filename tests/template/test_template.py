@@ -35,9 +35,10 @@ EXPECTED_ACTIONS = {
     "ChangePlanFunction": {"dynamodb:GetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"},
     "CancelSubscriptionFunction": {"dynamodb:GetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"},
     "ResumeSubscriptionFunction": {"dynamodb:GetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"},
-    # Org lookup by customer (index), the synced copy, the processed-event log.
+    # Org lookup by customer (index), the synced copy, the event log's claims (put, done, release).
     "StripeWebhookFunction": {
-        "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:PutItem", "secretsmanager:GetSecretValue"
+        "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem",
+        "secretsmanager:GetSecretValue",
     },
 }
 # Routes that authenticate by other means (the Stripe webhook signature).

@@ -23,7 +23,8 @@ pub struct WebhookAck {
 json_request_body!(WebhookEvent);
 
 /// 2xx only when the event is applied (or known); 4xx for a bad signature or body (nothing
-/// written); 5xx on transient failures, so Stripe retries.
+/// written) and 409 while another copy of the event is being applied; 5xx on transient failures.
+/// Stripe retries every non-2xx answer.
 pub struct StripeWebhook;
 
 #[async_trait]
@@ -44,6 +45,7 @@ impl Endpoint for StripeWebhook {
             BillingError::BillingDisabled,
             BillingError::InvalidSignature,
             BillingError::InvalidPayload,
+            BillingError::EventInProgress,
             BillingError::StoreUnavailable("upstream".into()),
             BillingError::Internal("upstream".into()),
         ])

@@ -8,7 +8,7 @@
 use super::subscriptions::{SubscriptionPorts, sync};
 use crate::domain::{OrgId, StripeCustomerId};
 use crate::error::BillingError;
-use crate::store::EventLog;
+use crate::store::{EventClaim, EventLog};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -83,15 +83,42 @@ fn changes_subscription(event_type: &str) -> bool {
         )
 }
 
-/// Applies one verified event. Errors leave the event unrecorded, so Stripe's retry applies it.
+/// Applies one verified event, once: the delivery that claims it applies it; a copy arriving
+/// meanwhile gets `EventInProgress` (Stripe retries it and then finds it done). Errors release
+/// the claim, so Stripe's retry applies the event.
 pub async fn handle_event(
     ports: WebhookPorts<'_>,
     event: &WebhookEvent,
 ) -> Result<WebhookOutcome, BillingError> {
-    if ports.events.is_processed(&event.id).await? {
-        return Ok(WebhookOutcome::Duplicate);
+    let claim = match ports
+        .events
+        .claim(&event.id, &event.event_type, ports.subscriptions.now)
+        .await?
+    {
+        EventClaim::Claimed(claim) => claim,
+        EventClaim::Done => return Ok(WebhookOutcome::Duplicate),
+        EventClaim::InProgress => return Err(BillingError::EventInProgress),
+    };
+    match apply(ports, event).await {
+        Ok(outcome) => {
+            ports.events.complete(&claim).await?;
+            Ok(outcome)
+        }
+        Err(error) => {
+            if let Err(release) = ports.events.release(&claim).await {
+                // The lease runs out instead: a redelivery after it takes the claim over.
+                tracing::warn!(event_id = %event.id, error = %release, "event claim not released");
+            }
+            Err(error)
+        }
     }
-    let outcome = match event.event_type.as_str() {
+}
+
+async fn apply(
+    ports: WebhookPorts<'_>,
+    event: &WebhookEvent,
+) -> Result<WebhookOutcome, BillingError> {
+    Ok(match event.event_type.as_str() {
         "customer.deleted" => unlink_customer(ports, event).await?,
         other if changes_subscription(other) => sync_subscription(ports, event).await?,
         other => {
@@ -100,12 +127,7 @@ pub async fn handle_event(
             tracing::debug!(event_type = other, "unhandled event type");
             WebhookOutcome::Ignored
         }
-    };
-    ports
-        .events
-        .mark_processed(&event.id, &event.event_type)
-        .await?;
-    Ok(outcome)
+    })
 }
 
 /// The event's customer and the org linked to it; `None` (logged) when the event names no
@@ -173,9 +195,10 @@ mod tests {
     use super::*;
     use crate::domain::SubscriptionStatus;
     use crate::service::customers::{Ensured, ensure_customer};
-    use crate::store::CustomerStore;
+    use crate::store::{CustomerStore, EVENT_CLAIM_LEASE_SECONDS};
     use crate::testing::World;
     use serde_json::json;
+    use std::sync::atomic::Ordering;
     use time::OffsetDateTime;
 
     fn event(id: &str, event_type: &str, customer: &str) -> WebhookEvent {
@@ -228,6 +251,79 @@ mod tests {
         assert_eq!(
             (stored.id.as_str(), stored.status.as_str()),
             ("sub_1", "active")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_copy_arriving_while_the_event_is_applied_is_refused_until_it_is_done() {
+        let w = World::new();
+        let (_, customer) = linked_org(&w).await;
+        w.subscriptions.add_active(&customer);
+        let updated = event("evt_1", "customer.subscription.updated", customer.as_str());
+        let now = OffsetDateTime::now_utc();
+        // Another delivery of the same event holds the claim.
+        let EventClaim::Claimed(held) = w.app.events.claim("evt_1", "x", now).await.unwrap() else {
+            panic!("claimed")
+        };
+        let copy = handle_event(w.app.webhook_ports(now), &updated).await;
+        assert!(
+            matches!(copy, Err(BillingError::EventInProgress)),
+            "{copy:?}"
+        );
+        w.app.events.complete(&held).await.unwrap();
+        assert_eq!(
+            handle_event(w.app.webhook_ports(now), &updated)
+                .await
+                .unwrap(),
+            WebhookOutcome::Duplicate
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_application_releases_the_claim_and_a_dead_ones_lease_runs_out() {
+        let w = World::new();
+        let (org, customer) = linked_org(&w).await;
+        w.subscriptions.add_active(&customer);
+        let updated = event("evt_1", "customer.subscription.updated", customer.as_str());
+        let now = OffsetDateTime::now_utc();
+        w.subscriptions.failing_reads.store(1, Ordering::SeqCst);
+        let failed = handle_event(w.app.webhook_ports(now), &updated).await;
+        assert!(
+            matches!(failed, Err(BillingError::StripeUnavailable(_))),
+            "{failed:?}"
+        );
+        assert!(
+            w.store
+                .get(&org)
+                .await
+                .unwrap()
+                .unwrap()
+                .subscription
+                .is_none()
+        );
+        assert_eq!(
+            handle_event(w.app.webhook_ports(now), &updated)
+                .await
+                .unwrap(),
+            WebhookOutcome::Applied,
+            "the redelivery applies it"
+        );
+
+        // A delivery that died holding its claim: within the lease a copy is refused, after it
+        // the copy takes the claim over and applies the event.
+        let orphan = event("evt_2", "customer.subscription.updated", customer.as_str());
+        w.app.events.claim("evt_2", "x", now).await.unwrap();
+        let soon = now + time::Duration::seconds(EVENT_CLAIM_LEASE_SECONDS - 1);
+        assert!(matches!(
+            handle_event(w.app.webhook_ports(soon), &orphan).await,
+            Err(BillingError::EventInProgress)
+        ));
+        let later = now + time::Duration::seconds(EVENT_CLAIM_LEASE_SECONDS + 1);
+        assert_eq!(
+            handle_event(w.app.webhook_ports(later), &orphan)
+                .await
+                .unwrap(),
+            WebhookOutcome::Applied
         );
     }
 

@@ -1,14 +1,16 @@
 //! The ports on DynamoDB: conditional writes wherever a race or a retry could double something.
 
 use super::{
-    CustomerRecord, CustomerStore, EventLog, InsertOutcome, PROCESSED_EVENT_TTL_SECONDS,
-    StoreError, SubscriptionSnapshot,
+    ClaimedEvent, CustomerRecord, CustomerStore, EVENT_CLAIM_LEASE_SECONDS, EventClaim, EventLog,
+    InsertOutcome, PROCESSED_EVENT_TTL_SECONDS, StoreError, SubscriptionSnapshot,
 };
 use crate::aws::{SdkFailure, classify_sdk_error};
 use crate::domain::{OrgId, StripeCustomerId};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::{put_item::PutItemError, update_item::UpdateItemError};
+use aws_sdk_dynamodb::operation::{
+    delete_item::DeleteItemError, put_item::PutItemError, update_item::UpdateItemError,
+};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 use time::OffsetDateTime;
@@ -42,6 +44,12 @@ impl ConditionalWriteError for PutItemError {
 }
 
 impl ConditionalWriteError for UpdateItemError {
+    fn is_condition_failed(&self) -> bool {
+        self.is_conditional_check_failed_exception()
+    }
+}
+
+impl ConditionalWriteError for DeleteItemError {
     fn is_condition_failed(&self) -> bool {
         self.is_conditional_check_failed_exception()
     }
@@ -238,10 +246,44 @@ impl DynamoEventLog {
     }
 }
 
+const CLAIM_PROCESSING: &str = "processing";
+const CLAIM_DONE: &str = "done";
+
 #[async_trait]
 impl EventLog for DynamoEventLog {
-    async fn is_processed(&self, event_id: &str) -> Result<bool, StoreError> {
-        let output = self
+    async fn claim(
+        &self,
+        event_id: &str,
+        event_type: &str,
+        now: OffsetDateTime,
+    ) -> Result<EventClaim, StoreError> {
+        let claimed_at_ms = unix_ms(now);
+        let stale_before = claimed_at_ms - EVENT_CLAIM_LEASE_SECONDS * 1000;
+        let expires_at = now.unix_timestamp() + PROCESSED_EVENT_TTL_SECONDS;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("event_id", AttributeValue::S(event_id.to_owned()))
+            .item("type", AttributeValue::S(event_type.to_owned()))
+            .item("state", AttributeValue::S(CLAIM_PROCESSING.to_owned()))
+            .item("claimed_at_ms", AttributeValue::N(claimed_at_ms.to_string()))
+            .item("expires_at", AttributeValue::N(expires_at.to_string()))
+            .condition_expression(
+                "attribute_not_exists(event_id) OR (#state = :processing AND claimed_at_ms < :stale_before)",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":processing", AttributeValue::S(CLAIM_PROCESSING.to_owned()))
+            .expression_attribute_values(":stale_before", AttributeValue::N(stale_before.to_string()))
+            .send()
+            .await;
+        if conditional_write(result)? {
+            return Ok(EventClaim::Claimed(ClaimedEvent {
+                event_id: event_id.to_owned(),
+                claimed_at_ms,
+            }));
+        }
+        let existing = self
             .client
             .get_item()
             .table_name(&self.table)
@@ -249,26 +291,63 @@ impl EventLog for DynamoEventLog {
             .consistent_read(true)
             .send()
             .await
-            .map_err(store_error)?;
-        Ok(output.item.is_some())
+            .map_err(store_error)?
+            .item;
+        let state = existing.as_ref().and_then(|item| item.get("state"));
+        Ok(
+            match state
+                .and_then(|value| value.as_s().ok())
+                .map(String::as_str)
+            {
+                Some(CLAIM_PROCESSING) => EventClaim::InProgress,
+                // Released between the two calls: the redelivery this answer asks for will claim it.
+                _ if existing.is_none() => EventClaim::InProgress,
+                // `done`, or an entry written before claims existed (no state: processed).
+                _ => EventClaim::Done,
+            },
+        )
     }
 
-    async fn mark_processed(&self, event_id: &str, event_type: &str) -> Result<(), StoreError> {
-        let expires_at = OffsetDateTime::now_utc().unix_timestamp() + PROCESSED_EVENT_TTL_SECONDS;
+    async fn complete(&self, claim: &ClaimedEvent) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("event_id", AttributeValue::S(claim.event_id.clone()))
+            .update_expression("SET #state = :done, processed_at = :now")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":done", AttributeValue::S(CLAIM_DONE.to_owned()))
+            .expression_attribute_values(":now", AttributeValue::S(now_rfc3339()))
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn release(&self, claim: &ClaimedEvent) -> Result<(), StoreError> {
         let result = self
             .client
-            .put_item()
+            .delete_item()
             .table_name(&self.table)
-            .item("event_id", AttributeValue::S(event_id.to_owned()))
-            .item("type", AttributeValue::S(event_type.to_owned()))
-            .item("processed_at", AttributeValue::S(now_rfc3339()))
-            .item("expires_at", AttributeValue::N(expires_at.to_string()))
-            .condition_expression("attribute_not_exists(event_id)")
+            .key("event_id", AttributeValue::S(claim.event_id.clone()))
+            .condition_expression("#state = :processing AND claimed_at_ms = :mine")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(
+                ":processing",
+                AttributeValue::S(CLAIM_PROCESSING.to_owned()),
+            )
+            .expression_attribute_values(
+                ":mine",
+                AttributeValue::N(claim.claimed_at_ms.to_string()),
+            )
             .send()
             .await;
-        // Not written: a concurrent delivery of the same event recorded it first. Same outcome.
+        // Not deleted: a later delivery took the claim over, or finished the event.
         conditional_write(result).map(|_| ())
     }
+}
+
+fn unix_ms(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 fn now_rfc3339() -> String {
@@ -379,5 +458,92 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
+    }
+
+    fn lost_claim() -> PutItemError {
+        PutItemError::ConditionalCheckFailedException(
+            ConditionalCheckFailedException::builder()
+                .message("held")
+                .build(),
+        )
+    }
+
+    /// A claim that loses its conditional put, and what the consistent read then finds.
+    async fn claim_against(existing: Option<&str>) -> EventClaim {
+        let put = mock!(aws_sdk_dynamodb::Client::put_item)
+            .match_requests(|req| {
+                req.condition_expression().is_some_and(|c| {
+                    c.contains("attribute_not_exists(event_id)")
+                        && c.contains("claimed_at_ms < :stale_before")
+                })
+            })
+            .then_error(lost_claim);
+        let item: Option<HashMap<String, AttributeValue>> = existing.map(|state| {
+            let mut item =
+                HashMap::from([("event_id".to_owned(), AttributeValue::S("evt_1".into()))]);
+            if !state.is_empty() {
+                item.insert("state".to_owned(), AttributeValue::S(state.to_owned()));
+            }
+            item
+        });
+        let get = mock!(aws_sdk_dynamodb::Client::get_item)
+            .match_requests(|req| req.consistent_read() == Some(true))
+            .then_output(move || GetItemOutput::builder().set_item(item.clone()).build());
+        let client = mock_client!(aws_sdk_dynamodb, [&put, &get]);
+        DynamoEventLog::new(client, "events".into())
+            .claim("evt_1", "invoice.paid", OffsetDateTime::now_utc())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_lost_claim_reads_whether_the_event_is_done_or_being_applied() {
+        assert_eq!(claim_against(Some("done")).await, EventClaim::Done);
+        assert_eq!(
+            claim_against(Some("processing")).await,
+            EventClaim::InProgress
+        );
+        // Written before claims existed: processed.
+        assert_eq!(claim_against(Some("")).await, EventClaim::Done);
+        // Released in between: ask for a retry.
+        assert_eq!(claim_against(None).await, EventClaim::InProgress);
+    }
+
+    #[tokio::test]
+    async fn a_won_claim_holds_its_time_and_release_is_conditional_on_it() {
+        let now = OffsetDateTime::from_unix_timestamp(1_780_000_000).unwrap();
+        let put = mock!(aws_sdk_dynamodb::Client::put_item)
+            .match_requests(|req| {
+                req.item().and_then(|i| i.get("state"))
+                    == Some(&AttributeValue::S("processing".into()))
+                    && req
+                        .expression_attribute_values()
+                        .and_then(|v| v.get(":stale_before"))
+                        == Some(&AttributeValue::N("1779999940000".into()))
+            })
+            .then_output(|| PutItemOutput::builder().build());
+        let delete = mock!(aws_sdk_dynamodb::Client::delete_item)
+            .match_requests(|req| {
+                req.expression_attribute_values()
+                    .and_then(|v| v.get(":mine"))
+                    == Some(&AttributeValue::N("1780000000000".into()))
+            })
+            .then_error(|| {
+                DeleteItemError::ConditionalCheckFailedException(
+                    ConditionalCheckFailedException::builder()
+                        .message("taken over")
+                        .build(),
+                )
+            });
+        let client = mock_client!(aws_sdk_dynamodb, [&put, &delete]);
+        let log = DynamoEventLog::new(client, "events".into());
+        let EventClaim::Claimed(claim) = log.claim("evt_1", "invoice.paid", now).await.unwrap()
+        else {
+            panic!("claimed")
+        };
+        assert_eq!(claim.claimed_at_ms, 1_780_000_000_000);
+        // A takeover's claim is not ours to delete: not an error.
+        log.release(&claim).await.unwrap();
+        assert_eq!(delete.num_calls(), 1);
     }
 }

@@ -2,31 +2,60 @@
 //! benchmarks.
 
 use super::{
-    CustomerRecord, CustomerStore, EventLog, InsertOutcome, StoreError, SubscriptionSnapshot,
+    ClaimedEvent, CustomerRecord, CustomerStore, EVENT_CLAIM_LEASE_SECONDS, EventClaim, EventLog,
+    InsertOutcome, StoreError, SubscriptionSnapshot,
 };
 use crate::domain::{OrgId, StripeCustomerId};
 use async_trait::async_trait;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Mutex;
 use time::OffsetDateTime;
 
-/// In-memory event log for tests.
+/// In-memory event log for tests, with the DynamoDB log's claim semantics.
 #[derive(Default)]
 pub struct InMemoryEventLog {
-    ids: Mutex<HashSet<String>>,
+    /// Event id → the claim's time while processing, `None` once done.
+    entries: Mutex<HashMap<String, Option<i64>>>,
 }
 
 #[async_trait]
 impl EventLog for InMemoryEventLog {
-    async fn is_processed(&self, event_id: &str) -> Result<bool, StoreError> {
-        Ok(self.ids.lock().map_err(poisoned)?.contains(event_id))
+    async fn claim(
+        &self,
+        event_id: &str,
+        _event_type: &str,
+        now: OffsetDateTime,
+    ) -> Result<EventClaim, StoreError> {
+        let claimed_at_ms =
+            i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
+        let mut entries = self.entries.lock().map_err(poisoned)?;
+        match entries.get(event_id) {
+            Some(None) => return Ok(EventClaim::Done),
+            Some(Some(at)) if claimed_at_ms - at < EVENT_CLAIM_LEASE_SECONDS * 1000 => {
+                return Ok(EventClaim::InProgress);
+            }
+            _ => {}
+        }
+        entries.insert(event_id.to_owned(), Some(claimed_at_ms));
+        Ok(EventClaim::Claimed(ClaimedEvent {
+            event_id: event_id.to_owned(),
+            claimed_at_ms,
+        }))
     }
 
-    async fn mark_processed(&self, event_id: &str, _event_type: &str) -> Result<(), StoreError> {
-        self.ids
+    async fn complete(&self, claim: &ClaimedEvent) -> Result<(), StoreError> {
+        self.entries
             .lock()
             .map_err(poisoned)?
-            .insert(event_id.to_owned());
+            .insert(claim.event_id.clone(), None);
+        Ok(())
+    }
+
+    async fn release(&self, claim: &ClaimedEvent) -> Result<(), StoreError> {
+        let mut entries = self.entries.lock().map_err(poisoned)?;
+        if entries.get(&claim.event_id) == Some(&Some(claim.claimed_at_ms)) {
+            entries.remove(&claim.event_id);
+        }
         Ok(())
     }
 }

@@ -136,13 +136,46 @@ pub trait CustomerStore: Send + Sync {
     async fn find_org(&self, customer: &StripeCustomerId) -> Result<Option<OrgId>, StoreError>;
 }
 
-/// Processed Stripe event ids, so a redelivered event is acknowledged and not applied again.
+/// Stripe event ids claimed and processed, so each event is applied by one delivery only, even
+/// when copies arrive together.
 #[async_trait]
 pub trait EventLog: Send + Sync {
-    async fn is_processed(&self, event_id: &str) -> Result<bool, StoreError>;
-    /// Records the id; entries expire (TTL) after Stripe's retry window has long passed.
-    async fn mark_processed(&self, event_id: &str, event_type: &str) -> Result<(), StoreError>;
+    /// Claims the event for this delivery (a lease of [`EVENT_CLAIM_LEASE_SECONDS`]): nobody
+    /// else holds it and it is not done, or an earlier claim's lease ran out (its delivery died).
+    async fn claim(
+        &self,
+        event_id: &str,
+        event_type: &str,
+        now: OffsetDateTime,
+    ) -> Result<EventClaim, StoreError>;
+    /// Marks a claimed event done; the entry expires (TTL) long after Stripe's retry window.
+    async fn complete(&self, claim: &ClaimedEvent) -> Result<(), StoreError>;
+    /// Gives a claim up after a failure, so Stripe's redelivery applies the event. A claim a
+    /// later delivery took over, or an event already done, is left alone.
+    async fn release(&self, claim: &ClaimedEvent) -> Result<(), StoreError>;
 }
+
+/// What claiming an event found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventClaim {
+    /// This delivery holds the event: apply it, then complete or release the claim.
+    Claimed(ClaimedEvent),
+    /// Applied before: the delivery is a duplicate.
+    Done,
+    /// Another delivery is applying it right now.
+    InProgress,
+}
+
+/// A held claim; `claimed_at_ms` tells it apart from a later takeover.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedEvent {
+    pub event_id: String,
+    pub claimed_at_ms: i64,
+}
+
+/// Longer than the webhook function's timeout (template.yaml, 25 s): a claim this old belongs to
+/// a delivery that can no longer be running, so a redelivery may take it over.
+pub const EVENT_CLAIM_LEASE_SECONDS: i64 = 60;
 
 /// Stripe retries for up to 3 days and keeps events 30; ids are kept a little longer.
 pub const PROCESSED_EVENT_TTL_SECONDS: i64 = 35 * 24 * 3600;

@@ -8,6 +8,7 @@ use crate::stripe::*;
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 pub const PERIOD_START: i64 = 1_780_000_000;
 pub const PERIOD_END: i64 = PERIOD_START + 30 * 86_400;
@@ -27,6 +28,8 @@ pub struct FakeSubscriptions {
     pub released: Mutex<Vec<String>>,
     /// What each preview asked for: the change now, or the price at period end.
     pub previews: Mutex<Vec<RecordedPreview>>,
+    /// This many next reads of the latest subscription fail as if Stripe were down.
+    pub failing_reads: AtomicU32,
 }
 
 impl FakeSubscriptions {
@@ -124,6 +127,15 @@ impl SubscriptionGateway for FakeSubscriptions {
         &self,
         customer: &StripeCustomerId,
     ) -> Result<Option<SubscriptionState>, GatewayError> {
+        if self
+            .failing_reads
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(1)
+            })
+            .is_ok()
+        {
+            return Err(GatewayError::Unavailable("injected".into()));
+        }
         let subs = self.subscriptions.lock().unwrap();
         Ok(subs
             .iter()

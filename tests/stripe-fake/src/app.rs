@@ -120,7 +120,7 @@ impl App {
 
     /// The moment and switches a billing change runs with: now on the fake clock.
     pub fn ctx(&self) -> Ctx {
-        Ctx::new(self.clock.now_ms(), self.behaviours())
+        Ctx::new(self.clock.now_ms(), self.behaviours(), self.base_url())
     }
 
     pub fn read<T>(&self, f: impl FnOnce(&Store) -> T) -> T {

@@ -9,11 +9,12 @@ use super::subscriptions::{
     ItemInput, item_inputs, proration_behavior, resolve_items, restarts_cycle,
 };
 use crate::app::App;
-use crate::billing::invoices::PREVIEW_PREFIX;
+use crate::billing::invoices::{Attempt, Charge, PREVIEW_PREFIX};
 use crate::billing::item_changes::{self, ChangePlan};
+use crate::billing::payments::{self, Method};
 use crate::billing::schedules::{Phase, PhaseRules};
 use crate::billing::subscriptions::{self, InvoiceSpec};
-use crate::billing::{Ctx, Item, ProrationBehavior, schedules, test_clocks};
+use crate::billing::{Ctx, Item, ProrationBehavior, payment_intents, schedules, test_clocks};
 use crate::http::list;
 use crate::http::params::{Change, Params, Spec};
 use crate::http::pipeline::{ApiRequest, ApiResult};
@@ -24,6 +25,12 @@ use crate::model::ids;
 use crate::model::store::{Collection, Store};
 
 const LINES: Spec = Spec::list(&[], &[]);
+const PAY: Spec = Spec::new(
+    &["expand", "off_session", "payment_method"],
+    &["forgive", "mandate", "paid_out_of_band", "source"],
+);
+/// `/pay`'s answer when the card needs 3D Secure (OBS: stripe-node #628, SEMANTICS §13).
+const REQUIRES_ACTION: &str = "This payment requires additional user action before it can be     completed successfully. Payment can be completed using the PaymentIntent associated with the     invoice. For more information see:     https://stripe.com/docs/billing/subscriptions/overview#requires-action";
 const PREVIEW: Spec = Spec::new(
     &[
         "automatic_tax",
@@ -128,6 +135,47 @@ pub async fn lines(
         )?;
         request.render(store, page)
     })
+}
+
+/// `POST /v1/invoices/:id/pay` (SEMANTICS §13 "`POST /v1/invoices/{id}/pay`"): charges
+/// `payment_method` (which must belong to the invoice's customer), else the subscription's
+/// default, else the customer's invoice default, `off_session` (default true). A decline is 402
+/// `card_error` with the card's code; a card needing 3D Secure is 402
+/// `invoice_payment_intent_requires_action` (the PaymentIntent waits in `requires_action`).
+/// Both errors embed the PaymentIntent.
+pub async fn pay(State(app): State<App>, Path(id): Path<String>, request: ApiRequest) -> ApiResult {
+    let params = request.params(&PAY)?;
+    let off_session = params.boolean("off_session")?.unwrap_or(true);
+    let payment_method = params.string("payment_method")?.filter(|p| !p.is_empty());
+    let ctx = app.ctx();
+    app.write(&request, |store, changes| {
+        let invoice = Invoices::get(store, &id)?;
+        let ctx = test_clocks::ctx_of(store, &ctx, Some(&invoice));
+        let attempt = payments::Request {
+            method: payment_method.map_or(Method::Default, Method::Attached),
+            attempt: if off_session {
+                Attempt::OffSession
+            } else {
+                Attempt::OnSession
+            },
+            authenticated: false,
+        };
+        let payment = payments::pay(store, changes, &ctx, &id, attempt)?;
+        let intent = payment_intents::of_invoice(store, &id)
+            .cloned()
+            .unwrap_or_default();
+        Ok(match payment.charge {
+            Charge::Declined(decline) => {
+                Err(ApiError::card_declined(decline).object("payment_intent", &intent))
+            }
+            Charge::RequiresAction => Err(ApiError::card(
+                "invoice_payment_intent_requires_action",
+                REQUIRES_ACTION,
+            )
+            .object("payment_intent", &intent)),
+            _ => request.render(store, Invoices::get(store, &id)?),
+        })
+    })?
 }
 
 /// What `subscription_details` asks the preview to change.

@@ -4,8 +4,10 @@
 mod billing_portal;
 mod customers;
 mod events;
+mod intents;
 mod invoice_items;
 mod invoices;
+mod payment_intents;
 mod payment_methods;
 mod prices;
 mod products;
@@ -26,6 +28,7 @@ use customers::Customers;
 use events::Events;
 use invoice_items::InvoiceItems;
 use invoices::Invoices;
+use payment_intents::PaymentIntents;
 use payment_methods::PaymentMethods;
 use prices::Prices;
 use products::Products;
@@ -114,6 +117,13 @@ pub fn router(app: App) -> Router<App> {
         .route("/invoices/create_preview", post(invoices::create_preview))
         .route("/invoices/{id}", get(retrieve::<Invoices>))
         .route("/invoices/{id}/lines", get(invoices::lines))
+        .route("/invoices/{id}/pay", post(invoices::pay))
+        .route("/payment_intents", get(list::<PaymentIntents>))
+        .route("/payment_intents/{id}", get(payment_intents::retrieve))
+        .route(
+            "/payment_intents/{id}/confirm",
+            post(payment_intents::confirm),
+        )
         .route("/invoiceitems", get(list::<InvoiceItems>))
         .route("/invoiceitems/{id}", get(retrieve::<InvoiceItems>))
         .route(

@@ -4,8 +4,9 @@
 //! path (publishable key plus the client secret) is accepted on retrieve and confirm.
 
 use axum::extract::{Path, State};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
+use super::intents;
 use crate::app::App;
 use crate::http::params::{Change, Params, Spec};
 use crate::http::pipeline::{ApiRequest, ApiResult};
@@ -209,40 +210,8 @@ fn apply_payment_method_settings(
     Ok(())
 }
 
-/// A publishable key must bring the intent's client secret; a secret key may, and then it must
-/// match too.
-fn check_client_secret(
-    request: &ApiRequest,
-    params: &Params,
-    intent: &Value,
-) -> Result<(), ApiError> {
-    match params.string("client_secret")? {
-        None if request.publishable() => Err(ApiError::missing_parameter("client_secret")),
-        None => Ok(()),
-        Some(secret) if intent["client_secret"] == secret => Ok(()),
-        Some(_) => Err(ApiError::invalid(
-            "client_secret",
-            "The client_secret provided does not match the client_secret associated with the \
-             SetupIntent.",
-        )),
-    }
-}
-
-/// The response: what a publishable key may see, or the whole intent; `expand[]` applied.
 fn respond(request: &ApiRequest, store: &Store, intent: Value) -> ApiResult {
-    let intent = if request.publishable() {
-        let Value::Object(all) = intent else {
-            return request.render(store, intent);
-        };
-        let visible: Map<String, Value> = all
-            .into_iter()
-            .filter(|(key, _)| PUBLISHABLE_FIELDS.contains(&key.as_str()))
-            .collect();
-        Value::Object(visible)
-    } else {
-        intent
-    };
-    request.render(store, intent)
+    intents::respond(request, store, intent, PUBLISHABLE_FIELDS)
 }
 
 pub async fn create(State(app): State<App>, request: ApiRequest) -> ApiResult {
@@ -327,7 +296,7 @@ pub async fn retrieve(
     let params = request.params(&RETRIEVE)?;
     app.read(|store| {
         let intent = stored(store, &id)?;
-        check_client_secret(&request, params, &intent)?;
+        intents::check_client_secret(&request, params, &intent, "SetupIntent")?;
         respond(&request, store, intent)
     })
 }
@@ -343,7 +312,7 @@ pub async fn confirm(
     let return_url = non_empty(params, "return_url")?;
     app.write(&request, |store, changes| {
         let intent = stored(store, &id)?;
-        check_client_secret(&request, params, &intent)?;
+        intents::check_client_secret(&request, params, &intent, "SetupIntent")?;
         check_confirmable(&intent)?;
         check_return_url(&app, &intent, return_url)?;
         let outcome = setup_intents::confirm(

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::app::App;
 use crate::billing::subscriptions::{self, NewSubscription, RESOURCE};
 use crate::billing::{
-    Item, PaymentBehavior, ProrationBehavior, item_changes, schedules, test_clocks,
+    Item, PaymentBehavior, ProrationBehavior, item_changes, pending_updates, schedules, test_clocks,
 };
 use crate::http::params::{Change, Params, Spec};
 use crate::http::pipeline::{ApiRequest, ApiResult};
@@ -136,6 +136,22 @@ const CANCEL: Spec = Spec::new(
     &["invoice_now", "prorate"],
 );
 const CANCELLATION_DETAILS: Spec = Spec::new(&["comment", "feedback"], &[]);
+/// What an update with `payment_behavior=pending_if_incomplete` may send: the pending-updates
+/// reference's list [S54] (`items[n][id]` names the item to change) plus endive's
+/// `cancel_at_period_end` [S55].
+const PENDING_PARAMS: &[&str] = &[
+    "add_invoice_items",
+    "billing_cycle_anchor",
+    "cancel_at_period_end",
+    "expand",
+    "items",
+    "payment_behavior",
+    "proration_behavior",
+    "proration_date",
+    "trial_end",
+    "trial_from_plan",
+];
+const PENDING_ITEM_PARAMS: &[&str] = &["id", "price", "quantity"];
 
 const STATUSES: &[&str] = &[
     "active",
@@ -399,6 +415,45 @@ pub fn restarts_cycle(params: &Params) -> Result<bool, ApiError> {
     }
 }
 
+/// Refuses what a pending update cannot carry (the error is UNCONFIRMED: the message is the
+/// fake's own, README "Refusals").
+fn check_pending_params(params: &Params) -> Result<(), ApiError> {
+    let refuse = |name: String| {
+        ApiError::invalid(
+            name.clone(),
+            format!(
+                "`{name}` cannot be used with payment_behavior=pending_if_incomplete. Pending \
+                 updates support only: {}, items[n][{}].",
+                PENDING_PARAMS.join(", "),
+                PENDING_ITEM_PARAMS.join("|")
+            ),
+        )
+    };
+    let sent = params.to_value();
+    if let Some(key) = sent
+        .as_object()
+        .into_iter()
+        .flat_map(|all| all.keys())
+        .find(|key| !PENDING_PARAMS.contains(&key.as_str()))
+    {
+        return Err(refuse(key.clone()));
+    }
+    if let Change::Set(items) = params.hash_list("items")? {
+        for item in &items {
+            let sent = item.to_value();
+            if let Some(key) = sent
+                .as_object()
+                .into_iter()
+                .flat_map(|all| all.keys())
+                .find(|key| !PENDING_ITEM_PARAMS.contains(&key.as_str()))
+            {
+                return Err(refuse(item.name(key)));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The trial's end from `trial_end` (`now` = no trial) or `trial_period_days`.
 fn trial_end(params: &Params, now: i64) -> Result<Option<i64>, ApiError> {
     let days = params.integer("trial_period_days")?;
@@ -437,6 +492,12 @@ pub async fn create(State(app): State<App>, request: ApiRequest) -> ApiResult {
     let ctx = app.ctx();
     let customer = params.required_string("customer")?.to_owned();
     let payment_behavior = PaymentBehavior::parse(params.string("payment_behavior")?)?;
+    if payment_behavior == PaymentBehavior::PendingIfIncomplete {
+        // Pending updates exist for updates only (SEMANTICS §5).
+        return Err(ApiError::not_implemented(
+            "payment_behavior=pending_if_incomplete",
+        ));
+    }
     proration_behavior(params)?;
     let collection_method = match params.string("collection_method")? {
         None | Some("charge_automatically") => "charge_automatically",
@@ -539,6 +600,10 @@ pub async fn update(
     let params = request.params(&UPDATE)?;
     let ctx = app.ctx();
     let payment_behavior = PaymentBehavior::parse(params.string("payment_behavior")?)?;
+    let pending = payment_behavior == PaymentBehavior::PendingIfIncomplete;
+    if pending {
+        check_pending_params(params)?;
+    }
     let behavior = proration_behavior(params)?;
     let proration_date = params.integer("proration_date")?;
     let cancel_at_period_end = params.boolean("cancel_at_period_end")?;
@@ -556,6 +621,24 @@ pub async fn update(
     app.write(&request, |store, changes| {
         let before = Subscriptions::get(store, &id)?;
         let ctx = test_clocks::ctx_of(store, &ctx, Some(&before));
+        if pending && before["collection_method"] != "charge_automatically" {
+            return Err(ApiError::refused(
+                "payment_behavior",
+                "Pending updates are not supported when the subscription's collection_method \
+                 is send_invoice.",
+            ));
+        }
+        let changes_items = inputs.is_some() || restart;
+        pending_updates::before_update(
+            store,
+            changes,
+            &ctx,
+            &before,
+            changes_items,
+            cancel_at_period_end,
+        )?;
+        // A conflicting `cancel_at_period_end` may just have dropped a pending update.
+        let before = Subscriptions::get(store, &id)?;
         if cancel_at_period_end.is_some() || cancel_at {
             schedules::refuse_direct_cancelation(store, &before)?;
         }
@@ -596,7 +679,7 @@ pub async fn update(
         if let Some(cancel) = cancel_at_period_end {
             subscriptions::set_cancel_at_period_end(&mut after, cancel, &ctx);
         }
-        let plan = if inputs.is_some() || restart {
+        let plan = if changes_items {
             let items = resolve_items(
                 store,
                 &before,

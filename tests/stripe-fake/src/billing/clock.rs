@@ -1,10 +1,12 @@
 //! Clock-driven billing: after `POST /_fake/clock/advance`, everything that fell due runs in time
 //! order, each at its own moment (object timestamps are the boundary, not "now"): schedule
-//! starts and phase transitions, `customer.subscription.trial_will_end`, `cancel_at`,
-//! period ends (cancellation at period end, renewals, trial ends) and incomplete expiry. At one
-//! instant a schedule acts first, so a renewal at a phase boundary bills the new phase's price.
+//! starts and phase transitions, `customer.subscription.trial_will_end`, `cancel_at`, pending
+//! update expiry, period ends (cancellation at period end, renewals, trial ends), payment
+//! retries and incomplete expiry. At one instant a schedule acts first, so a renewal at a phase
+//! boundary bills the new phase's price, and a pending update expiring at the period end is gone
+//! before the renewal.
 
-use super::{Ctx, schedules, subscriptions, test_clocks};
+use super::{Ctx, payments, pending_updates, schedules, subscriptions, test_clocks};
 use serde_json::Value;
 
 use crate::model::events::Changes;
@@ -15,7 +17,10 @@ enum Kind {
     Schedule,
     TrialWillEnd,
     CancelAt,
+    PendingUpdateExpiry,
     PeriodEnd,
+    /// `id` is the invoice.
+    Retry,
     Expire,
 }
 
@@ -31,8 +36,10 @@ fn rank(kind: &Kind) -> u8 {
         Kind::Schedule => 0,
         Kind::TrialWillEnd => 1,
         Kind::CancelAt => 2,
-        Kind::PeriodEnd => 3,
-        Kind::Expire => 4,
+        Kind::PendingUpdateExpiry => 3,
+        Kind::PeriodEnd => 4,
+        Kind::Retry => 5,
+        Kind::Expire => 6,
     }
 }
 
@@ -83,7 +90,7 @@ fn next_due(store: &Store, now: i64) -> Option<Due> {
         if let Some(at) = subscription["cancel_at"].as_i64() {
             push(at, Kind::CancelAt);
         }
-        if matches!(status, "active" | "past_due" | "trialing") {
+        if matches!(status, "active" | "past_due" | "trialing" | "unpaid") {
             push(subscriptions::period_of(subscription).1, Kind::PeriodEnd);
         }
         if status == "incomplete"
@@ -92,7 +99,42 @@ fn next_due(store: &Store, now: i64) -> Option<Due> {
             push(created + subscriptions::INCOMPLETE_EXPIRY, Kind::Expire);
         }
     }
-    due.into_iter().min_by_key(|d| (d.at, rank(&d.kind)))
+    for (id, at) in pending_updates::expiries(store) {
+        let customer = store.subscriptions.get(id).cloned().unwrap_or_default();
+        if at <= now_of(&customer) {
+            due.push(Due {
+                at,
+                kind: Kind::PendingUpdateExpiry,
+                id: id.to_owned(),
+            });
+        }
+    }
+    for invoice_id in store.billing.retries.keys() {
+        let Some(invoice) = store.invoices.get(invoice_id) else {
+            continue;
+        };
+        let live = store
+            .subscriptions
+            .get(
+                invoice["parent"]["subscription_details"]["subscription"]
+                    .as_str()
+                    .unwrap_or(""),
+            )
+            .is_some_and(|s| !subscriptions::is_ended(s));
+        if let Some(at) = invoice["next_payment_attempt"].as_i64()
+            && live
+            && at <= now_of(invoice)
+        {
+            due.push(Due {
+                at,
+                kind: Kind::Retry,
+                id: invoice_id.clone(),
+            });
+        }
+    }
+    // Ids break ties so that the order does not depend on hash maps.
+    due.into_iter()
+        .min_by(|a, b| (a.at, rank(&a.kind), &a.id).cmp(&(b.at, rank(&b.kind), &b.id)))
 }
 
 fn apply(store: &mut Store, changes: &mut Changes, ctx: &Ctx, due: &Due) {
@@ -120,6 +162,8 @@ fn apply(store: &mut Store, changes: &mut Changes, ctx: &Ctx, due: &Due) {
                 subscriptions::cancel(store, changes, ctx, id);
             }
         }
+        Kind::PendingUpdateExpiry => pending_updates::expire(store, changes, ctx, id),
+        Kind::Retry => payments::retry(store, changes, ctx, id),
         Kind::Expire => subscriptions::expire(store, changes, ctx, id),
     }
 }

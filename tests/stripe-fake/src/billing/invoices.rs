@@ -4,7 +4,8 @@
 use serde_json::{Value, json};
 
 use super::proration::Proration;
-use super::{Ctx, Item, money, test_clocks};
+use super::{Ctx, Item, money, payment_intents, test_clocks};
+use crate::model::behaviours::{Behaviours, OffSessionAuthentication, SetUpCardOnSession};
 use crate::model::calendar::DAY;
 use crate::model::cards::{self, AUTHENTICATION_REQUIRED, Decline, GENERIC_DECLINE};
 use crate::model::catalogue::{self, Recurrence};
@@ -16,8 +17,6 @@ use crate::model::store::Store;
 
 /// How many lines an invoice embeds (the rest via `GET /v1/invoices/:id/lines`).
 pub const LINES_PAGE: usize = 10;
-/// When a failed renewal is retried (Smart Retries' schedule is not modelled: UNCONFIRMED).
-const RETRY_AFTER: i64 = 3 * DAY;
 
 /// Id prefix of invoice previews (`upcoming_in_…`, per async-stripe's `Invoice.id` docs).
 pub const PREVIEW_PREFIX: &str = "upcoming_in";
@@ -507,8 +506,8 @@ fn total_of(store: &Store, invoice: &Value) -> i64 {
 }
 
 /// Finalizes a draft: number, customer balance applied (a net credit goes to the balance),
-/// PaymentIntent client secret when there is something to charge, `invoice.finalized`; an invoice
-/// with nothing due is paid at once.
+/// hosted page and PDF links, a PaymentIntent when there is something to charge,
+/// `invoice.finalized`; an invoice with nothing due is paid at once.
 pub fn finalize(store: &mut Store, changes: &mut Changes, ctx: &Ctx, id: &str) {
     let Some(mut invoice) = store.invoices.get(id).cloned() else {
         return;
@@ -534,6 +533,8 @@ pub fn finalize(store: &mut Store, changes: &mut Changes, ctx: &Ctx, id: &str) {
     invoice["status_transitions"]["finalized_at"] = json!(ctx.now);
     invoice["effective_at"] = json!(ctx.now);
     invoice["webhooks_delivered_at"] = json!(ctx.now);
+    invoice["hosted_invoice_url"] = json!(format!("{}/_fake/invoices/{id}", ctx.base_url));
+    invoice["invoice_pdf"] = json!(format!("{}/_fake/invoices/{id}/pdf", ctx.base_url));
     let automatic = invoice["collection_method"] == "charge_automatically";
     invoice["next_payment_attempt"] = if automatic && due > 0 {
         json!(ctx.now)
@@ -552,17 +553,10 @@ pub fn finalize(store: &mut Store, changes: &mut Changes, ctx: &Ctx, id: &str) {
             .unwrap_or(30);
         invoice["due_date"] = json!(ctx.now + days * DAY);
     }
-    if automatic && due > 0 {
-        let intent = ids::generate("pi", ids::LONG);
-        store.billing.confirmation_secrets.insert(
-            id.to_owned(),
-            json!({
-                "client_secret": format!("{intent}_secret_{}", ids::alphanumeric(25)),
-                "type": "payment_intent"
-            }),
-        );
-    }
     changes.event("invoice.finalized", &invoice);
+    if automatic && due > 0 {
+        payment_intents::create(store, changes, ctx, &invoice);
+    }
     store.invoices.insert(invoice);
 
     let mut after = customer.clone();
@@ -573,7 +567,7 @@ pub fn finalize(store: &mut Store, changes: &mut Changes, ctx: &Ctx, id: &str) {
     }
     customers::save(store, after, ctx.now_ms);
     if due == 0 {
-        mark_paid(store, changes, ctx, id, false);
+        mark_paid(store, changes, ctx, id, None, None);
     }
 }
 
@@ -585,7 +579,7 @@ pub enum Charge {
     /// The card needs 3D Secure: the customer must confirm the PaymentIntent (Stripe.js).
     RequiresAction,
     NoPaymentMethod,
-    /// Not tried (`default_incomplete`, `send_invoice`).
+    /// Not tried (`default_incomplete`, `send_invoice`, an `unpaid` subscription's renewal).
     NotAttempted,
 }
 
@@ -601,6 +595,32 @@ impl Charge {
     }
 }
 
+/// A payment attempt's outcome and the payment method it charged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    pub charge: Charge,
+    pub method: Option<String>,
+}
+
+/// Who makes a payment attempt, which decides what a card needing 3D Secure does and whether a
+/// failure joins the retry schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// The customer is present: subscription create and update (`off_session` is not modelled
+    /// there and defaults to false), PaymentIntent confirm, `/pay` with `off_session=false`.
+    OnSession,
+    /// A request without the customer: `POST /v1/invoices/:id/pay` (default `off_session=true`).
+    OffSession,
+    /// Stripe's own: renewals and scheduled retries (off-session; failures are retried).
+    Automatic,
+}
+
+impl Attempt {
+    fn off_session(self) -> bool {
+        self != Self::OnSession
+    }
+}
+
 /// Stripe's answer when a subscription invoice needs a payment method and the customer has none
 /// (OBS: quoted in stripe-java #1612 and elsewhere).
 pub fn no_payment_method() -> ApiError {
@@ -613,94 +633,208 @@ pub fn no_payment_method() -> ApiError {
 }
 
 /// The payment method a subscription charges: its own default, else the customer's invoice
-/// default; detached ones do not count.
+/// default; detached ones do not count (SEMANTICS §4, and the retry order of S64).
 pub fn payment_method_for(store: &Store, subscription: &Value) -> Option<String> {
-    let usable = |id: &str| store.cards.get(id).is_some_and(|state| !state.detached);
     let own = match &subscription["default_payment_method"] {
         Value::String(id) => Some(id.clone()),
         Value::Object(pm) => pm["id"].as_str().map(str::to_owned),
         _ => None,
     };
-    own.or_else(|| {
-        store
-            .customers
-            .get(subscription["customer"].as_str()?)?["invoice_settings"]["default_payment_method"]
-            .as_str()
-            .map(str::to_owned)
-    })
-    .filter(|id| usable(id))
+    own.or_else(|| customer_default(store, subscription["customer"].as_str()?))
+        .filter(|id| usable(store, id))
+}
+
+fn customer_default(store: &Store, customer: &str) -> Option<String> {
+    store.customers.get(customer)?["invoice_settings"]["default_payment_method"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+fn usable(store: &Store, payment_method: &str) -> bool {
+    store
+        .cards
+        .get(payment_method)
+        .is_some_and(|state| !state.detached)
+}
+
+/// The payment method an invoice charges by default: its subscription's, else its customer's
+/// invoice default.
+pub fn payment_method_for_invoice(store: &Store, invoice: &Value) -> Option<String> {
+    match subscription_of(store, invoice) {
+        Some(subscription) => payment_method_for(store, subscription),
+        None => {
+            customer_default(store, invoice["customer"].as_str()?).filter(|id| usable(store, id))
+        }
+    }
+}
+
+/// The subscription an invoice bills, if any.
+pub fn subscription_of<'a>(store: &'a Store, invoice: &Value) -> Option<&'a Value> {
+    store
+        .subscriptions
+        .get(invoice["parent"]["subscription_details"]["subscription"].as_str()?)
 }
 
 /// What charging `amount_due` to `payment_method` would do (`fail`: the control API's
-/// fail-next-payment switch).
-pub fn predict(store: &Store, payment_method: Option<&str>, amount_due: i64, fail: bool) -> Charge {
+/// fail-next-payment switch). A card needing 3D Secure off-session follows the
+/// `off_session_authentication` switch.
+pub fn predict(
+    store: &Store,
+    payment_method: Option<&str>,
+    amount_due: i64,
+    fail: bool,
+    attempt: Attempt,
+    behaviours: &Behaviours,
+) -> Payment {
+    let method = payment_method.map(str::to_owned);
+    let charge = |charge| Payment {
+        charge,
+        method: method.clone(),
+    };
     if amount_due <= 0 {
-        return Charge::Paid;
+        return charge(Charge::Paid);
     }
     if fail {
-        return Charge::Declined(&GENERIC_DECLINE);
+        return charge(Charge::Declined(&GENERIC_DECLINE));
     }
     let Some(state) = payment_method.and_then(|pm| store.cards.get(pm)) else {
-        return Charge::NoPaymentMethod;
+        return charge(Charge::NoPaymentMethod);
     };
-    match &state.card.charge {
-        cards::Charge::Succeeds => Charge::Paid,
-        cards::Charge::Declines(decline) => Charge::Declined(decline),
-        cards::Charge::RequiresAuthentication => Charge::RequiresAction,
-        cards::Charge::RequiresAuthenticationUnlessSetUp if state.set_up => Charge::Paid,
-        cards::Charge::RequiresAuthenticationUnlessSetUp => Charge::RequiresAction,
-    }
+    let on_session = attempt == Attempt::OnSession;
+    let needs_authentication = match &state.card.charge {
+        cards::Charge::Succeeds => false,
+        cards::Charge::Declines(decline) => return charge(Charge::Declined(decline)),
+        cards::Charge::RequiresAuthentication => true,
+        cards::Charge::RequiresAuthenticationUnlessSetUp => {
+            !state.set_up
+                || (on_session
+                    && behaviours.set_up_card_on_session
+                        == SetUpCardOnSession::RequiresAuthentication)
+        }
+        cards::Charge::RequiresAuthenticationOnSession => on_session,
+    };
+    charge(match needs_authentication {
+        false => Charge::Paid,
+        true if attempt.off_session()
+            && behaviours.off_session_authentication == OffSessionAuthentication::Declines =>
+        {
+            Charge::Declined(&AUTHENTICATION_REQUIRED)
+        }
+        true => Charge::RequiresAction,
+    })
 }
 
-/// Records a payment attempt's outcome on an open invoice. `off_session` (renewals, updates):
-/// a card needing 3D Secure fails the payment too, and failures schedule a retry.
+/// Stripe's `attempt_count`: "Any payment attempt counts as the first attempt, and subsequently
+/// only automatic retries increment the attempt count" (the invoice object's description, S10).
+fn count_attempt(invoice: &mut Value, attempt: Attempt) {
+    let count = invoice["attempt_count"].as_i64().unwrap_or(0);
+    if count == 0 || attempt == Attempt::Automatic {
+        invoice["attempt_count"] = json!(count + 1);
+    }
+    invoice["attempted"] = json!(true);
+}
+
+/// Records a payment attempt's outcome on an open (or uncollectible) invoice and its
+/// PaymentIntent. An automatic attempt that declines joins the retry schedule
+/// (`retry_schedule_days` after the first automatic failure); 3D Secure and a missing payment
+/// method are not retried (S64, S65). Other attempts leave the schedule as it is. Returns true
+/// when an automatic attempt declined and no retry is left (the dunning ends).
 pub fn settle(
     store: &mut Store,
     changes: &mut Changes,
     ctx: &Ctx,
     id: &str,
-    charge: Charge,
-    off_session: bool,
-) {
+    payment: &Payment,
+    attempt: Attempt,
+) -> bool {
     let Some(mut invoice) = store.invoices.get(id).cloned() else {
-        return;
+        return false;
     };
-    if invoice["status"] != "open" {
-        return;
+    if !is_payable(&invoice) {
+        return false;
     }
-    let failed_event = |invoice: &mut Value, changes: &mut Changes| {
-        invoice["attempted"] = json!(true);
-        invoice["attempt_count"] = json!(invoice["attempt_count"].as_i64().unwrap_or(0) + 1);
-        invoice["next_payment_attempt"] = if off_session {
-            json!(ctx.now + RETRY_AFTER)
-        } else {
-            Value::Null
-        };
-        changes.event("invoice.payment_failed", invoice);
-    };
-    match charge {
-        Charge::Paid => return mark_paid(store, changes, ctx, id, true),
+    let method = payment.method.as_deref();
+    let automatic = attempt == Attempt::Automatic;
+    let mut exhausted = false;
+    match payment.charge {
+        Charge::Paid => {
+            mark_paid(store, changes, ctx, id, method, Some(attempt));
+            return false;
+        }
         Charge::NotAttempted => invoice["next_payment_attempt"] = Value::Null,
-        Charge::Declined(_) => failed_event(&mut invoice, changes),
-        Charge::NoPaymentMethod if off_session => failed_event(&mut invoice, changes),
-        Charge::NoPaymentMethod => invoice["next_payment_attempt"] = Value::Null,
-        Charge::RequiresAction => {
-            if off_session {
-                failed_event(&mut invoice, changes);
-            } else {
-                invoice["attempted"] = json!(true);
-                invoice["attempt_count"] =
-                    json!(invoice["attempt_count"].as_i64().unwrap_or(0) + 1);
+        Charge::NoPaymentMethod if automatic => {
+            count_attempt(&mut invoice, attempt);
+            stop_retries(store, &mut invoice);
+            changes.event("invoice.payment_failed", &invoice);
+        }
+        Charge::NoPaymentMethod => {
+            if !store.billing.retries.contains_key(id) {
                 invoice["next_payment_attempt"] = Value::Null;
+            }
+        }
+        Charge::Declined(decline) => {
+            count_attempt(&mut invoice, attempt);
+            if automatic {
+                exhausted = schedule_retry(store, ctx, &mut invoice);
+            } else if !store.billing.retries.contains_key(id) {
+                invoice["next_payment_attempt"] = Value::Null;
+            }
+            payment_intents::declined(store, changes, id, method, decline);
+            changes.event("invoice.payment_failed", &invoice);
+        }
+        Charge::RequiresAction => {
+            count_attempt(&mut invoice, attempt);
+            stop_retries(store, &mut invoice);
+            payment_intents::requires_action(store, changes, ctx, id, method);
+            if attempt.off_session() {
+                changes.event("invoice.payment_failed", &invoice);
             }
             changes.event("invoice.payment_action_required", &invoice);
         }
     }
     store.invoices.insert(invoice);
+    exhausted
 }
 
-/// Marks an open invoice paid in full: `invoice.paid` and `invoice.payment_succeeded`.
-pub fn mark_paid(store: &mut Store, changes: &mut Changes, ctx: &Ctx, id: &str, attempted: bool) {
+/// Open invoices take payments; so do uncollectible ones (Stripe lets them be paid later).
+pub fn is_payable(invoice: &Value) -> bool {
+    matches!(invoice["status"].as_str(), Some("open" | "uncollectible"))
+}
+
+/// After an automatic failure: the next retry day of the schedule, counted from the first
+/// automatic failure; true when none is left.
+fn schedule_retry(store: &mut Store, ctx: &Ctx, invoice: &mut Value) -> bool {
+    let id = invoice["id"].as_str().unwrap_or_default().to_owned();
+    let first = *store.billing.retries.entry(id.clone()).or_insert(ctx.now);
+    let retried = invoice["attempt_count"].as_i64().unwrap_or(1) - 1;
+    let next = usize::try_from(retried)
+        .ok()
+        .and_then(|n| ctx.behaviours.retry_schedule_days.get(n))
+        .map(|days| first + days * DAY);
+    invoice["next_payment_attempt"] = json!(next);
+    if next.is_none() {
+        store.billing.retries.remove(&id);
+    }
+    next.is_none()
+}
+
+fn stop_retries(store: &mut Store, invoice: &mut Value) {
+    if let Some(id) = invoice["id"].as_str() {
+        store.billing.retries.remove(id);
+    }
+    invoice["next_payment_attempt"] = Value::Null;
+}
+
+/// Marks an invoice paid in full (`attempt`: the payment attempt that paid it; none when
+/// nothing was due): its PaymentIntent succeeds, `invoice.paid` and `invoice.payment_succeeded`.
+pub fn mark_paid(
+    store: &mut Store,
+    changes: &mut Changes,
+    ctx: &Ctx,
+    id: &str,
+    method: Option<&str>,
+    attempt: Option<Attempt>,
+) {
     let Some(mut invoice) = store.invoices.get(id).cloned() else {
         return;
     };
@@ -708,29 +842,47 @@ pub fn mark_paid(store: &mut Store, changes: &mut Changes, ctx: &Ctx, id: &str, 
     invoice["amount_remaining"] = json!(0);
     invoice["status"] = json!("paid");
     invoice["status_transitions"]["paid_at"] = json!(ctx.now);
-    invoice["next_payment_attempt"] = Value::Null;
-    if attempted {
-        invoice["attempted"] = json!(true);
-        invoice["attempt_count"] = json!(invoice["attempt_count"].as_i64().unwrap_or(0) + 1);
+    if let Some(attempt) = attempt {
+        count_attempt(&mut invoice, attempt);
     }
+    stop_retries(store, &mut invoice);
+    payment_intents::succeeded(store, changes, ctx, id, method);
     changes.event("invoice.paid", &invoice);
     changes.event("invoice.payment_succeeded", &invoice);
     store.invoices.insert(invoice);
 }
 
-/// Voids an open invoice (an expired incomplete subscription's first invoice): `invoice.voided`.
+/// Voids an open invoice (an expired incomplete subscription's first invoice, an expired
+/// pending update's): its PaymentIntent is canceled, `invoice.voided`.
 pub fn void(store: &mut Store, changes: &mut Changes, ctx: &Ctx, id: &str) {
+    let Some(mut invoice) = store.invoices.get(id).cloned() else {
+        return;
+    };
+    if !is_payable(&invoice) {
+        return;
+    }
+    invoice["status"] = json!("void");
+    invoice["amount_remaining"] = json!(0);
+    invoice["status_transitions"]["voided_at"] = json!(ctx.now);
+    stop_retries(store, &mut invoice);
+    payment_intents::canceled(store, changes, ctx, id);
+    changes.event("invoice.voided", &invoice);
+    store.invoices.insert(invoice);
+}
+
+/// Marks an open invoice uncollectible (the dunning setting after the last retry):
+/// `invoice.marked_uncollectible`.
+pub fn mark_uncollectible(store: &mut Store, changes: &mut Changes, ctx: &Ctx, id: &str) {
     let Some(mut invoice) = store.invoices.get(id).cloned() else {
         return;
     };
     if invoice["status"] != "open" {
         return;
     }
-    invoice["status"] = json!("void");
-    invoice["amount_remaining"] = json!(0);
-    invoice["next_payment_attempt"] = Value::Null;
-    invoice["status_transitions"]["voided_at"] = json!(ctx.now);
-    changes.event("invoice.voided", &invoice);
+    invoice["status"] = json!("uncollectible");
+    invoice["status_transitions"]["marked_uncollectible_at"] = json!(ctx.now);
+    stop_retries(store, &mut invoice);
+    changes.event("invoice.marked_uncollectible", &invoice);
     store.invoices.insert(invoice);
 }
 

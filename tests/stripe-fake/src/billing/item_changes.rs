@@ -4,13 +4,13 @@
 
 use serde_json::{Value, json};
 
-use super::invoices::{self, Charge};
+use super::invoices::{self, Attempt, Charge, Payment};
 use super::proration::{self, Proration};
 use super::subscriptions::{
     InvoiceSpec, amount_due, consume_failure_switch, decide_charge, id_of, items_of, period_of,
     refuse, set_items, subscription_invoice,
 };
-use super::{Ctx, Item, PaymentBehavior, ProrationBehavior};
+use super::{Ctx, Item, PaymentBehavior, ProrationBehavior, pending_updates};
 use crate::model::calendar;
 use crate::model::catalogue;
 use crate::model::error::ApiError;
@@ -200,8 +200,10 @@ pub fn immediate_invoice(
 
 /// Applies an update: `after` holds the simple field changes already; `plan` (if items
 /// changed) adds proration items, new items and period, and maybe an immediate invoice charged
-/// per `payment_behavior`. Events: `invoiceitem.created` per proration,
-/// `customer.subscription.updated`, then the invoice's.
+/// per `payment_behavior`. Under `pending_if_incomplete` an immediate invoice that does not pay
+/// leaves the subscription unchanged with a pending update (`super::pending_updates`); its
+/// proration items are on that invoice, so they never reach the next renewal. Events:
+/// `invoiceitem.created` per proration, `customer.subscription.updated`, then the invoice's.
 pub fn apply_update(
     store: &mut Store,
     changes: &mut Changes,
@@ -221,7 +223,11 @@ pub fn apply_update(
     after["billing_cycle_anchor"] = json!(plan.anchor);
     set_items(&mut after, &plan.after, plan.period);
     let mut invoice = None;
-    let mut charge = Charge::NotAttempted;
+    let mut payment = Payment {
+        charge: Charge::NotAttempted,
+        method: None,
+    };
+    let mut held = false;
     if plan.immediate.is_some() {
         let invoice_id = ids::generate("in", ids::LONG);
         let pending = with_pending(store, &id, &new_items);
@@ -234,38 +240,80 @@ pub fn apply_update(
             false,
             ctx.now,
         )?;
-        charge = decide_charge(store, &after, &draft, behavior);
-        refuse(charge, behavior, ctx)?;
+        payment = decide_charge(store, ctx, &after, &draft, behavior, Attempt::OnSession);
+        refuse(payment.charge, behavior, ctx)?;
+        held = behavior == PaymentBehavior::PendingIfIncomplete && payment.charge != Charge::Paid;
         let owes = amount_due(&draft) > 0 && after["collection_method"] == "charge_automatically";
-        if owes && charge != Charge::Paid {
+        if owes && payment.charge != Charge::Paid && !held {
             after["status"] = json!("past_due");
         }
         after["latest_invoice"] = json!(invoice_id);
         invoice = Some((invoice_id, draft));
     }
+    let mut debits = Vec::new();
     for item in new_items {
         if item["amount"].as_i64().unwrap_or(0) > 0
             && let Some(si) = item["parent"]["subscription_details"]["subscription_item"].as_str()
         {
-            store.billing.item_debits.insert(
+            debits.push((
                 si.to_owned(),
                 json!({
                     "invoice_item": item["id"],
                     "invoice_line_item_details": null,
                     "type": "invoice_item"
                 }),
-            );
+            ));
         }
         changes.created("invoiceitem.created", &item);
         store.invoice_items.insert(item);
     }
-    changes.updated("customer.subscription.updated", before, &after);
-    store.subscriptions.insert(after.clone());
+    let restarts = plan.immediate == Some(Immediate::NewPeriod);
+    let result = match &invoice {
+        Some((invoice_id, _)) if held => {
+            pending_updates::hold(store, changes, ctx, before, after, restarts, invoice_id)
+        }
+        _ => {
+            store.billing.item_debits.extend(debits.drain(..));
+            changes.updated("customer.subscription.updated", before, &after);
+            store.subscriptions.insert(after.clone());
+            after
+        }
+    };
     if let Some((invoice_id, draft)) = invoice {
-        consume_failure_switch(store, &id, &draft, charge);
-        invoices::commit(store, changes, draft);
+        consume_failure_switch(store, &id, &draft, payment.charge);
+        if held {
+            // The invoice's lines debit the new items only once the change applies.
+            let saved: Vec<(String, Option<Value>)> = plan
+                .after
+                .iter()
+                .map(|item| {
+                    (
+                        item.id.clone(),
+                        store.billing.item_debits.get(&item.id).cloned(),
+                    )
+                })
+                .collect();
+            invoices::commit(store, changes, draft);
+            for (item, old) in saved {
+                let new = match old {
+                    Some(old) => store.billing.item_debits.insert(item.clone(), old),
+                    None => store.billing.item_debits.remove(&item),
+                };
+                debits.extend(new.map(|new| (item, new)));
+            }
+            pending_updates::add_debits(store, &id, debits);
+        } else {
+            invoices::commit(store, changes, draft);
+        }
         invoices::finalize(store, changes, ctx, &invoice_id);
-        invoices::settle(store, changes, ctx, &invoice_id, charge, false);
+        invoices::settle(
+            store,
+            changes,
+            ctx,
+            &invoice_id,
+            &payment,
+            Attempt::OnSession,
+        );
     }
-    Ok(after)
+    Ok(result)
 }

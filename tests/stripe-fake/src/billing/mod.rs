@@ -5,6 +5,9 @@
 pub mod clock;
 pub mod invoices;
 pub mod item_changes;
+pub mod payment_intents;
+pub mod payments;
+pub mod pending_updates;
 pub mod proration;
 pub mod schedules;
 pub mod subscriptions;
@@ -24,15 +27,18 @@ pub struct Ctx {
     /// Fake clock, milliseconds (search index timestamps).
     pub now_ms: i64,
     pub behaviours: Behaviours,
+    /// `http://127.0.0.1:<port>`: the fake's own pages (3D Secure challenge, hosted invoice).
+    pub base_url: String,
 }
 
 impl Ctx {
     /// At fake time `now_ms`.
-    pub fn new(now_ms: i64, behaviours: Behaviours) -> Self {
+    pub fn new(now_ms: i64, behaviours: Behaviours, base_url: String) -> Self {
         Self {
             now: now_ms.div_euclid(1000),
             now_ms,
             behaviours,
+            base_url,
         }
     }
 
@@ -42,7 +48,7 @@ impl Ctx {
         Self {
             now,
             now_ms: (now * 1000).min(self.now_ms),
-            behaviours: self.behaviours.clone(),
+            ..self.clone()
         }
     }
 }
@@ -87,6 +93,9 @@ pub enum PaymentBehavior {
     AllowIncomplete,
     DefaultIncomplete,
     ErrorIfIncomplete,
+    /// Update only: the change waits for its invoice to be paid (SEMANTICS §13 "Pending
+    /// updates").
+    PendingIfIncomplete,
 }
 
 impl PaymentBehavior {
@@ -95,9 +104,7 @@ impl PaymentBehavior {
             None | Some("" | "allow_incomplete") => Ok(Self::AllowIncomplete),
             Some("default_incomplete") => Ok(Self::DefaultIncomplete),
             Some("error_if_incomplete") => Ok(Self::ErrorIfIncomplete),
-            Some("pending_if_incomplete") => Err(ApiError::not_implemented(
-                "payment_behavior=pending_if_incomplete",
-            )),
+            Some("pending_if_incomplete") => Ok(Self::PendingIfIncomplete),
             Some(other) => Err(ApiError::invalid(
                 "payment_behavior",
                 format!(

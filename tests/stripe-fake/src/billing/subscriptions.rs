@@ -3,14 +3,13 @@
 
 use serde_json::{Value, json};
 
-use super::invoices::{self, Charge, Contents, Draft};
-use super::{Ctx, Item, PaymentBehavior, schedules, test_clocks};
+use super::invoices::{self, Attempt, Charge, Contents, Draft, Payment};
+use super::{Ctx, Item, PaymentBehavior, payments, schedules, test_clocks};
 use crate::model::calendar;
 use crate::model::error::ApiError;
 use crate::model::events::Changes;
 use crate::model::ids;
 use crate::model::metadata::MetadataUpdate;
-use crate::model::payment_methods;
 use crate::model::store::Store;
 
 pub const RESOURCE: &str = "subscription";
@@ -349,20 +348,29 @@ pub(super) fn amount_due(invoice: &Value) -> i64 {
     invoice["amount_due"].as_i64().unwrap_or(0)
 }
 
-/// How a subscription's invoice is charged: `send_invoice` and `default_incomplete` (when
-/// something is due) do not charge; otherwise the payment method decides.
+/// How a subscription's invoice is charged: `send_invoice`, `default_incomplete` (when
+/// something is due) and an `unpaid` subscription's renewals do not charge; otherwise the
+/// payment method decides.
 pub(super) fn decide_charge(
     store: &Store,
+    ctx: &Ctx,
     subscription: &Value,
     invoice: &Value,
     behavior: PaymentBehavior,
-) -> Charge {
+    attempt: Attempt,
+) -> Payment {
     let due = amount_due(invoice);
-    if due > 0 && subscription["collection_method"] != "charge_automatically" {
-        return Charge::NotAttempted;
-    }
-    if due > 0 && behavior == PaymentBehavior::DefaultIncomplete {
-        return Charge::NotAttempted;
+    let not_attempted = Payment {
+        charge: Charge::NotAttempted,
+        method: None,
+    };
+    // In `unpaid`, "invoices are created and then closed without attempts" (SEMANTICS §13).
+    if due > 0
+        && (subscription["collection_method"] != "charge_automatically"
+            || behavior == PaymentBehavior::DefaultIncomplete
+            || subscription["status"] == "unpaid")
+    {
+        return not_attempted;
     }
     let fail = store
         .billing
@@ -373,6 +381,8 @@ pub(super) fn decide_charge(
         invoices::payment_method_for(store, subscription).as_deref(),
         due,
         fail,
+        attempt,
+        &ctx.behaviours,
     )
 }
 
@@ -459,10 +469,17 @@ pub fn create(
             next_payment_attempt: None,
         },
     )?;
-    let charge = decide_charge(store, &subscription, &invoice, new.payment_behavior);
-    refuse(charge, new.payment_behavior, ctx)?;
+    let payment = decide_charge(
+        store,
+        ctx,
+        &subscription,
+        &invoice,
+        new.payment_behavior,
+        Attempt::OnSession,
+    );
+    refuse(payment.charge, new.payment_behavior, ctx)?;
     let charged_now = subscription["collection_method"] == "charge_automatically";
-    subscription["status"] = json!(match charge {
+    subscription["status"] = json!(match payment.charge {
         Charge::Paid if trial => "trialing",
         Charge::Paid => "active",
         Charge::NotAttempted if !charged_now => "active",
@@ -473,7 +490,14 @@ pub fn create(
     store.subscriptions.insert(subscription.clone());
     invoices::commit(store, changes, invoice);
     invoices::finalize(store, changes, ctx, &invoice_id);
-    invoices::settle(store, changes, ctx, &invoice_id, charge, false);
+    invoices::settle(
+        store,
+        changes,
+        ctx,
+        &invoice_id,
+        &payment,
+        Attempt::OnSession,
+    );
     Ok(subscription)
 }
 
@@ -493,7 +517,8 @@ pub fn next_period(subscription: &Value, items: &[Item], period_end: i64) -> (i6
 
 /// Renews at the current period's end (`ctx.now`): new item periods, an invoice with the pending
 /// items and the new period's charges, charged off-session. A failed payment makes the
-/// subscription `past_due`. Ends a trial the same way.
+/// subscription `past_due` and is retried on the schedule; an `unpaid` subscription's invoice is
+/// not attempted. Ends a trial the same way.
 pub fn renew(
     store: &mut Store,
     changes: &mut Changes,
@@ -525,18 +550,35 @@ pub fn renew(
             next_payment_attempt: None,
         },
     )?;
-    let charge = decide_charge(store, &after, &draft, PaymentBehavior::AllowIncomplete);
-    after["status"] = json!(match charge {
+    let payment = decide_charge(
+        store,
+        ctx,
+        &after,
+        &draft,
+        PaymentBehavior::AllowIncomplete,
+        Attempt::Automatic,
+    );
+    after["status"] = json!(match payment.charge {
+        _ if before["status"] == "unpaid" => "unpaid",
         Charge::Paid | Charge::NotAttempted => "active",
         _ => "past_due",
     });
     after["latest_invoice"] = json!(invoice_id);
     changes.updated("customer.subscription.updated", &before, &after);
     store.subscriptions.insert(after);
-    consume_failure_switch(store, id, &draft, charge);
+    consume_failure_switch(store, id, &draft, payment.charge);
     invoices::commit(store, changes, draft);
     invoices::finalize(store, changes, ctx, &invoice_id);
-    invoices::settle(store, changes, ctx, &invoice_id, charge, true);
+    if invoices::settle(
+        store,
+        changes,
+        ctx,
+        &invoice_id,
+        &payment,
+        Attempt::Automatic,
+    ) {
+        payments::end_dunning(store, changes, ctx, &invoice_id);
+    }
     Ok(())
 }
 
@@ -618,80 +660,4 @@ pub fn clear_default_payment_method(
         changes.updated("customer.subscription.updated", &before, &after);
         store.subscriptions.insert(after);
     }
-}
-
-/// Why the control API could not pay an invoice.
-pub enum PayError {
-    NotFound,
-    Conflict(String),
-    Declined(ApiError),
-}
-
-/// Completes an open invoice as the customer confirming its PaymentIntent with Stripe.js would
-/// (3D Secure passed, or a new card): paid, and its subscription `active` again if the invoice
-/// was what kept it `incomplete` / `past_due`. With `payment_method` (a token or `pm_…`), that
-/// card pays: it is attached to the customer, becomes the subscription's default when
-/// `payment_settings.save_default_payment_method` is `on_subscription`, and a declining card
-/// fails the payment instead.
-pub fn pay_invoice(
-    store: &mut Store,
-    changes: &mut Changes,
-    ctx: &Ctx,
-    invoice_id: &str,
-    payment_method: Option<&str>,
-) -> Result<Value, PayError> {
-    let invoice = store
-        .invoices
-        .get(invoice_id)
-        .cloned()
-        .ok_or(PayError::NotFound)?;
-    if invoice["status"] != "open" {
-        return Err(PayError::Conflict(format!(
-            "invoice {invoice_id} is {}, not open",
-            invoice["status"]
-        )));
-    }
-    let customer = invoice["customer"].as_str().unwrap_or_default().to_owned();
-    let subscription_id = invoice["parent"]["subscription_details"]["subscription"]
-        .as_str()
-        .map(str::to_owned);
-    let mut new_default = None;
-    if let Some(pm) = payment_method {
-        let pm = payment_methods::resolve(store, pm, "payment_method", ctx.now)
-            .map_err(|e| PayError::Conflict(e.message))?;
-        payment_methods::attach(store, changes, &pm, &customer).map_err(PayError::Declined)?;
-        let outcome = invoices::predict(store, Some(&pm), 1, false);
-        if let Charge::Declined(decline) = outcome {
-            invoices::settle(
-                store,
-                changes,
-                ctx,
-                invoice_id,
-                Charge::Declined(decline),
-                false,
-            );
-            return Err(PayError::Declined(ApiError::card_declined(decline)));
-        }
-        new_default = Some(pm);
-    }
-    invoices::mark_paid(store, changes, ctx, invoice_id, true);
-    if let Some(before) = subscription_id.and_then(|id| store.subscriptions.get(&id).cloned()) {
-        let mut after = before.clone();
-        if before["latest_invoice"] == invoice_id
-            && matches!(before["status"].as_str(), Some("incomplete" | "past_due"))
-        {
-            let trialing = before["trial_end"]
-                .as_i64()
-                .is_some_and(|end| end > ctx.now);
-            after["status"] = json!(if trialing { "trialing" } else { "active" });
-        }
-        if let Some(pm) = new_default
-            && before["payment_settings"]["save_default_payment_method"] == "on_subscription"
-        {
-            after["default_payment_method"] = json!(pm);
-        }
-        changes.updated("customer.subscription.updated", &before, &after);
-        store.subscriptions.insert(after);
-    }
-    Ok(store.invoices.get(invoice_id).cloned().unwrap_or(invoice))
 }

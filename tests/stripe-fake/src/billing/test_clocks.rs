@@ -56,11 +56,9 @@ pub fn now_for(store: &Store, customer: &str, now: i64) -> i64 {
 /// `ctx` for a change to `customer`'s objects: at its clock's frozen time if it has one. The
 /// search index keeps counting on the fake clock.
 pub fn ctx_for(store: &Store, ctx: &Ctx, customer: &str) -> Ctx {
-    let now = now_for(store, customer, ctx.now);
     Ctx {
-        now,
-        now_ms: ctx.now_ms,
-        behaviours: ctx.behaviours.clone(),
+        now: now_for(store, customer, ctx.now),
+        ..ctx.clone()
     }
 }
 

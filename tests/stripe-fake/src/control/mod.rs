@@ -19,7 +19,10 @@ use serde_json::{Value, json};
 use crate::app::{App, lock};
 use crate::http::faults::Fault;
 use crate::webhooks::ModeUpdate;
-use billing::{advance_clock, clock, fail_next_payment, pay_invoice};
+use billing::{
+    advance_clock, authenticate_payment_intent, clock, fail_next_payment, invoice_page,
+    invoice_pdf, pay_invoice,
+};
 use payments::{
     attach_payment_methods, authenticate_setup_intent, customers, list_payment_methods,
 };
@@ -54,6 +57,12 @@ pub fn router() -> Router<App> {
             post(fail_next_payment),
         )
         .route("/invoices/{id}/pay", post(pay_invoice))
+        .route("/invoices/{id}", get(invoice_page))
+        .route("/invoices/{id}/pdf", get(invoice_pdf))
+        .route(
+            "/payment_intents/{id}/authenticate",
+            post(authenticate_payment_intent),
+        )
         .route("/portal/{id}", get(portal_page))
         .route("/webhooks/mode", get(webhook_mode).post(set_webhook_mode))
         .route("/webhooks/flush", post(flush_webhooks))

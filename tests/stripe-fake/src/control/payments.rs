@@ -91,11 +91,12 @@ pub async fn attach_payment_methods(
     Ok(Json(json!({ "data": attached })))
 }
 
+/// The body of the 3D Secure challenge routes (SetupIntents, PaymentIntents).
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct Authenticate {
+pub(super) struct Authenticate {
     #[serde(default)]
-    fail: bool,
+    pub(super) fail: bool,
 }
 
 /// Completes the 3D Secure challenge of a SetupIntent in `requires_action` (`{"fail":true}` fails

@@ -1,4 +1,5 @@
-//! The page a billing portal session's `url` opens.
+//! The page a billing portal session's `url` opens, and the HTML helpers the fake's other pages
+//! share.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -9,14 +10,7 @@ use crate::app::App;
 /// The page a portal session's `url` opens: the customer and a link back to `return_url`.
 pub async fn portal_page(State(app): State<App>, Path(id): Path<String>) -> Response {
     let Some(session) = app.read(|store| store.portal_sessions.get(&id).cloned()) else {
-        return (
-            StatusCode::NOT_FOUND,
-            Html(page(
-                "Portal session not found",
-                &format!("<p>No portal session {}.</p>", escape(&id)),
-            )),
-        )
-            .into_response();
+        return not_found("Portal session not found", &id);
     };
     let text = |key: &str| session[key].as_str().map(escape);
     let customer = text("customer").unwrap_or_default();
@@ -38,14 +32,23 @@ pub async fn portal_page(State(app): State<App>, Path(id): Path<String>) -> Resp
     Html(page("stripe-fake customer portal", &body)).into_response()
 }
 
-fn page(title: &str, body: &str) -> String {
+/// A 404 page for an unknown object.
+pub(super) fn not_found(title: &str, id: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Html(page(title, &format!("<p>No object {}.</p>", escape(id)))),
+    )
+        .into_response()
+}
+
+pub(super) fn page(title: &str, body: &str) -> String {
     format!(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title></head>\n\
          <body><h1>{title}</h1>\n{body}\n</body></html>\n"
     )
 }
 
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     text.chars()
         .map(|c| match c {
             '&' => "&amp;".to_owned(),

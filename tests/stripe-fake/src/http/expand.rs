@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use crate::billing::payment_intents;
 use crate::model::error::ApiError;
 use crate::model::store::Store;
 
@@ -53,6 +54,15 @@ fn expandable(object_type: &str) -> &'static [&'static str] {
             "test_clock",
         ],
         "line_item" => &["pricing.price_details.price", "subscription"],
+        "payment_intent" => &[
+            "application",
+            "customer",
+            "latest_charge",
+            "on_behalf_of",
+            "payment_method",
+            "review",
+            "source",
+        ],
         "invoiceitem" => &[
             "customer",
             "invoice",
@@ -86,13 +96,11 @@ fn includable(object_type: &str) -> &'static [&'static str] {
 /// The value of an includable property the fake models, if any.
 fn include(store: &Store, object: &Value, property: &str) -> Option<Value> {
     match (object["object"].as_str()?, property) {
-        ("invoice", "confirmation_secret") => Some(
-            object["id"]
-                .as_str()
-                .and_then(|id| store.billing.confirmation_secrets.get(id))
-                .cloned()
-                .unwrap_or(Value::Null),
-        ),
+        ("invoice", "confirmation_secret") => Some(payment_intents::confirmation_secret(
+            store,
+            object["id"].as_str()?,
+        )),
+        ("invoice", "payments") => Some(payment_intents::payments(store, object["id"].as_str()?)),
         _ => None,
     }
 }

@@ -39,6 +39,8 @@ pub enum KeyKind {
 const PUBLISHABLE_ROUTES: &[&str] = &[
     "GET /v1/setup_intents/:id",
     "POST /v1/setup_intents/:id/confirm",
+    "GET /v1/payment_intents/:id",
+    "POST /v1/payment_intents/:id/confirm",
 ];
 
 /// The parsed request a /v1 handler receives.

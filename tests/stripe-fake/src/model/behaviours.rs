@@ -36,7 +36,63 @@ pub struct Behaviours {
     /// `configuration` uses the default one. `false` reproduces a fresh account, where Stripe
     /// refuses such sessions (OBS: the message is quoted in many third-party projects).
     pub portal_default_configuration: bool,
+    /// What an off-session charge (renewal, retry, `POST /v1/invoices/:id/pay` with the default
+    /// `off_session=true`) of a card that needs 3D Secure does (SEMANTICS §13 "Test cards":
+    /// `authentication_required` or `invoice_payment_intent_requires_action`, UNCONFIRMED).
+    pub off_session_authentication: OffSessionAuthentication,
+    /// Whether `pm_card_authenticationRequiredOnSetup` (…3155), once set up, still needs 3D
+    /// Secure for on-session payments (SEMANTICS §13 "Test cards": Stripe's card table and
+    /// payment method table disagree).
+    pub set_up_card_on_session: SetUpCardOnSession,
+    /// Days after an invoice's first failed automatic attempt on which it is retried (the
+    /// account's retry settings; SEMANTICS §13 "Retries and dunning": Smart Retries' default is
+    /// 8 tries within 2 weeks, the exact days are Stripe's own). Empty: no retries.
+    pub retry_schedule_days: Vec<i64>,
+    /// What the subscription does when the last retry fails (the account setting; SEMANTICS
+    /// §13: `canceled`, `unpaid` or staying `past_due`; which is the default is UNCONFIRMED).
+    pub after_last_retry: AfterLastRetry,
+    /// What the invoice does when the last retry fails (the account setting: left past due, or
+    /// marked uncollectible; the default is UNCONFIRMED).
+    pub invoice_after_last_retry: InvoiceAfterLastRetry,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OffSessionAuthentication {
+    /// The PaymentIntent waits in `requires_action`; `/pay` answers 402
+    /// `invoice_payment_intent_requires_action` (OBS, stripe-node #628).
+    RequiresAction,
+    /// The charge declines with `authentication_required` (the PaymentIntent goes back to
+    /// `requires_payment_method`).
+    Declines,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SetUpCardOnSession {
+    /// The payment method table: a set-up card "no longer requires authentication".
+    Succeeds,
+    /// The card table: on-session payments always need 3D Secure.
+    RequiresAuthentication,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AfterLastRetry {
+    Cancel,
+    Unpaid,
+    PastDue,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoiceAfterLastRetry {
+    Open,
+    Uncollectible,
+}
+
+/// Longest retry schedule a test may set (Stripe's custom schedules stay within weeks).
+const MAX_RETRY_DAY: i64 = 60;
 
 /// What omitting `trial_end` from a trialing subscription's current phase does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +115,11 @@ impl Default for Behaviours {
             missing_payment_method_fails_request: false,
             schedule_update_without_trial_end: TrialOmitted::EndsTrial,
             portal_default_configuration: true,
+            off_session_authentication: OffSessionAuthentication::RequiresAction,
+            set_up_card_on_session: SetUpCardOnSession::Succeeds,
+            retry_schedule_days: vec![1, 3, 5, 7, 9, 11, 13, 14],
+            after_last_retry: AfterLastRetry::Cancel,
+            invoice_after_last_retry: InvoiceAfterLastRetry::Open,
         }
     }
 }
@@ -73,7 +134,15 @@ impl Behaviours {
         for (name, value) in patch {
             merged[name] = value;
         }
-        serde_json::from_value(merged).map_err(|e| e.to_string())
+        let patched: Self = serde_json::from_value(merged).map_err(|e| e.to_string())?;
+        let days = &patched.retry_schedule_days;
+        let increasing = days.windows(2).all(|pair| pair[0] < pair[1]);
+        if !increasing || days.iter().any(|d| !(1..=MAX_RETRY_DAY).contains(d)) {
+            return Err(format!(
+                "retry_schedule_days must be increasing days between 1 and {MAX_RETRY_DAY}"
+            ));
+        }
+        Ok(patched)
     }
 }
 
@@ -95,5 +164,11 @@ mod tests {
             base.patched(json!({"idempotency_in_use_type": "nope"}))
                 .is_err()
         );
+        assert!(
+            base.patched(json!({"retry_schedule_days": [3, 1]}))
+                .is_err()
+        );
+        assert!(base.patched(json!({"retry_schedule_days": [0]})).is_err());
+        assert!(base.patched(json!({"retry_schedule_days": []})).is_ok());
     }
 }

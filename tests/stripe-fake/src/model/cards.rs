@@ -79,6 +79,9 @@ pub enum Charge {
     RequiresAuthentication,
     /// Needs 3D Secure unless the card was set up first (`pm_card_authenticationRequiredOnSetup`).
     RequiresAuthenticationUnlessSetUp,
+    /// Needs 3D Secure on-session only; off-session payments succeed "as if the card has been
+    /// previously set up" (`pm_card_authenticationRequiredSetupForOffSession`).
+    RequiresAuthenticationOnSession,
 }
 
 impl Charge {
@@ -90,6 +93,7 @@ impl Charge {
             Self::RequiresAuthenticationUnlessSetUp => {
                 "requires_authentication_unless_set_up".into()
             }
+            Self::RequiresAuthenticationOnSession => "requires_authentication_on_session".into(),
         }
     }
 }
@@ -270,7 +274,7 @@ static CARDS: &[TestCard] = &[
         "authenticationRequiredSetupForOffSession",
         "4000003800000446",
         Setup::Succeeds,
-        Charge::RequiresAuthenticationUnlessSetUp,
+        Charge::RequiresAuthenticationOnSession,
     ),
     visa(
         "authenticationRequiredChargeDeclinedInsufficientFunds",

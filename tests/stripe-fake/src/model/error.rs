@@ -152,6 +152,11 @@ impl ApiError {
         error
     }
 
+    /// 402 `card_error` without a decline (`invoice_payment_intent_requires_action`).
+    pub fn card(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYMENT_REQUIRED, ErrorType::Card, message).code(code)
+    }
+
     /// 400 for an object in the wrong state for the request (`setup_intent_unexpected_state`,
     /// `payment_method_unexpected_state`, …). Saved: the endpoint ran.
     pub fn unexpected_state(code: &'static str, message: impl Into<String>) -> Self {

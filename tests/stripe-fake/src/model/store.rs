@@ -89,6 +89,8 @@ pub struct Store {
     /// Invoices as returned (`lines` holds the first page); all lines are in `billing`.
     pub invoices: Collection,
     pub invoice_items: Collection,
+    /// The PaymentIntents of finalized invoices with something to charge.
+    pub payment_intents: Collection,
     pub test_clocks: Collection,
     pub billing: BillingState,
 }
@@ -98,8 +100,15 @@ pub struct Store {
 pub struct BillingState {
     /// Every line of each invoice, in invoice order.
     pub invoice_lines: HashMap<String, Vec<Value>>,
-    /// `confirmation_secret` of finalized invoices (includable: shown only when expanded).
-    pub confirmation_secrets: HashMap<String, Value>,
+    /// Each invoice's PaymentIntent id (Stripe's invoice shows it only through the includable
+    /// `confirmation_secret` and `payments` since basil).
+    pub invoice_intents: HashMap<String, String>,
+    /// Each invoice's default `invoice_payment` (includable `payments`).
+    pub invoice_payments: HashMap<String, Value>,
+    /// Invoices on the automatic retry schedule: when their first automatic attempt failed.
+    pub retries: HashMap<String, i64>,
+    /// Pending updates by subscription id (the hash the subscription shows is the public part).
+    pub pending_updates: HashMap<String, PendingUpdate>,
     /// Subscriptions whose next payment attempt must fail (control API).
     pub fail_next_payment: HashSet<String>,
     /// Subscriptions whose `customer.subscription.trial_will_end` was sent.
@@ -107,6 +116,17 @@ pub struct BillingState {
     /// Per subscription item, what debited its current period (a credit proration's
     /// `proration_details.credited_items`).
     pub item_debits: HashMap<String, Value>,
+}
+
+/// A subscription change waiting for its invoice to be paid (`pending_if_incomplete`).
+#[derive(Debug, Clone)]
+pub struct PendingUpdate {
+    pub invoice: String,
+    /// The subscription as it will be once the change applies.
+    pub after: Value,
+    /// What debited each changed item's period (`BillingState::item_debits`), recorded when the
+    /// change applies.
+    pub debits: Vec<(String, Value)>,
 }
 
 impl Store {
@@ -126,6 +146,7 @@ impl Store {
         self.subscription_schedules.clear();
         self.invoices.clear();
         self.invoice_items.clear();
+        self.payment_intents.clear();
         self.test_clocks.clear();
         self.billing = BillingState::default();
         if all {
@@ -155,6 +176,7 @@ impl Store {
             "sub" => self.subscriptions.get(id),
             "in" => self.invoices.get(id),
             "ii" => self.invoice_items.get(id),
+            "pi" => self.payment_intents.get(id),
             "clock" => self.test_clocks.get(id),
             // Products may have custom ids: any other id may name one.
             _ => self.products.get(id),

@@ -98,16 +98,14 @@ fn invoice(store: &Store, invoice: &mut Value) {
     };
     invoice["subscription_proration_date"] = details["subscription_proration_date"].clone();
     let id = invoice["id"].as_str().unwrap_or_default();
-    // A draft has no PaymentIntent yet.
+    // A draft has no PaymentIntent yet (the event may be rendered after its finalization).
     let finalized = invoice["status"] != "draft";
     invoice["payment_intent"] = store
         .billing
-        .confirmation_secrets
+        .invoice_intents
         .get(id)
         .filter(|_| finalized)
-        .and_then(|secret| secret["client_secret"].as_str())
-        .and_then(|secret| secret.split_once("_secret_"))
-        .map_or(Value::Null, |(intent, _)| json!(intent));
+        .map_or(Value::Null, |intent| json!(intent));
     for line in invoice["lines"]["data"]
         .as_array_mut()
         .into_iter()

@@ -1,10 +1,12 @@
 //! Prices, subscriptions, previews and schedules driven by async-stripe's request builders: every
 //! response deserializes into its generated types.
 
+use stripe::{ApiErrorsCode, StripeError};
 use stripe_billing::invoice::{
     CreatePreviewInvoice, CreatePreviewInvoiceSubscriptionDetails,
     CreatePreviewInvoiceSubscriptionDetailsItems,
-    CreatePreviewInvoiceSubscriptionDetailsProrationBehavior, ListInvoice, RetrieveInvoice,
+    CreatePreviewInvoiceSubscriptionDetailsProrationBehavior, ListInvoice, PayInvoice,
+    RetrieveInvoice,
 };
 use stripe_billing::invoice_item::{ListInvoiceItem, RetrieveInvoiceItem};
 use stripe_billing::subscription::{
@@ -21,7 +23,9 @@ use stripe_billing::subscription_schedule::{
 };
 use stripe_product::price::ListPrice;
 use stripe_product::product::RetrieveProduct;
-use stripe_shared::{InvoiceStatus, SubscriptionScheduleStatus, SubscriptionStatus};
+use stripe_shared::{
+    InvoiceStatus, PaymentIntentStatus, SubscriptionScheduleStatus, SubscriptionStatus,
+};
 
 use crate::support::Fake;
 
@@ -266,4 +270,59 @@ async fn subscribe_change_plan_with_a_preview_and_schedule_a_downgrade() {
         .unwrap();
     assert_eq!(canceled.status, SubscriptionStatus::Canceled);
     assert!(end > t);
+}
+
+/// `PayInvoice` on a failed renewal: the 402 deserializes into async-stripe's error with its
+/// PaymentIntent, the success into an `Invoice` whose `payments` list is expanded.
+#[tokio::test]
+async fn paying_an_invoice_through_async_stripe() {
+    let fake = Fake::start().await;
+    let client = fake.client();
+    let (customer, _) = fake.paying_customer("pm_card_chargeCustomerFail").await;
+    let starter = fake.price_id("starter_monthly").await;
+    let created = fake
+        .subscribe(
+            &customer,
+            &starter,
+            &[("payment_behavior", "default_incomplete")],
+        )
+        .await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let invoice = created.body["latest_invoice"].as_str().unwrap().to_owned();
+
+    let declined = PayInvoice::new(invoice.as_str()).send(&client).await;
+    let Err(StripeError::Stripe(error, 402)) = declined else {
+        panic!("expected a 402, got {declined:?}")
+    };
+    assert_eq!(error.code, Some(ApiErrorsCode::CardDeclined));
+    assert_eq!(error.decline_code.as_deref(), Some("generic_decline"));
+    let intent = error.payment_intent.expect("the PaymentIntent");
+    assert_eq!(intent.status, PaymentIntentStatus::RequiresPaymentMethod);
+    assert!(intent.last_payment_error.is_some());
+
+    let visa = fake
+        .attach_cards(&customer, "pm_card_visa", 1)
+        .await
+        .remove(0);
+    let paid = PayInvoice::new(invoice.as_str())
+        .payment_method(visa.as_str())
+        .off_session(true)
+        .expand(vec!["payments".to_owned()])
+        .send(&client)
+        .await
+        .unwrap();
+    assert_eq!(paid.status, Some(InvoiceStatus::Paid));
+    let payments = paid.payments.expect("expanded");
+    assert_eq!(payments.data[0].status, "paid");
+    assert_eq!(payments.data[0].amount_paid, Some(1000));
+    let retrieved = RetrieveInvoice::new(invoice.as_str())
+        .expand(vec!["confirmation_secret".to_owned()])
+        .send(&client)
+        .await
+        .unwrap();
+    let secret = retrieved.confirmation_secret.expect("includable");
+    assert!(secret.client_secret.starts_with(&format!(
+        "{}_secret_",
+        payments.data[0].payment.payment_intent.as_ref().unwrap().id()
+    )));
 }

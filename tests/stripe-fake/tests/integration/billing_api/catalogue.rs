@@ -282,12 +282,13 @@ async fn unknown_and_unmodelled_parameters_are_refused() {
             )
             .await,
     );
+    // Pending updates exist for updates only.
     not_implemented(
         &fake
-            .post(
-                &path,
+            .subscribe(
+                &customer,
+                &pro,
                 &[("payment_behavior", "pending_if_incomplete")],
-                None,
             )
             .await,
     );

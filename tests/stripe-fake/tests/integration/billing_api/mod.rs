@@ -7,6 +7,7 @@ use crate::support::{Fake, Reply, fixture_keys, keys};
 
 mod catalogue;
 mod lifecycle;
+mod payments;
 mod prorations;
 mod schedule_changes;
 mod schedules;
