@@ -236,6 +236,19 @@ class StripeFake:
     def request_total(self) -> int:
         return self._call("GET", "/_fake/requests")["total"]
 
+    def settle_webhooks(self, timeout_s: float = 20) -> None:
+        """Waits until no delivery is pending, so webhook-driven writes are done; fails (rather
+        than going on with deliveries in flight) when they do not settle in time."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            deliveries = self._call("GET", "/_fake/webhooks/deliveries")["data"]
+            pending = [d for d in deliveries if d["status"] in ("pending", "held")]
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{len(pending)} webhook deliveries still pending after {timeout_s} s: {pending[:3]}")
+            time.sleep(0.2)
+
     @contextmanager
     def down(self, status: int = 503):
         """Every Stripe API call answers `status` until the block ends."""

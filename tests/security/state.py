@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import requests
 from stacklib import DEV_STRIPE_API_KEY, mint_token
-from support import HTTP_TIMEOUT_S, new_org_id
+from support import HTTP_TIMEOUT_S, StripeFake, new_org_id
 
 
 def fake_get(stack: StackUrls, path: str) -> dict:
@@ -26,16 +26,7 @@ class Org:
 
 
 def settle_webhooks(stack, timeout_s: float = 20) -> None:
-    """Waits until the fake has no delivery pending, so webhook-driven writes are done; fails
-    (rather than going on with deliveries in flight) when they do not settle in time."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        deliveries = fake_get(stack, "/_fake/webhooks/deliveries")["data"]
-        pending = [d for d in deliveries if d["status"] in ("pending", "held")]
-        if not pending:
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"{len(pending)} webhook deliveries still pending after {timeout_s} s: {pending[:3]}")
+    StripeFake(stack.stripe).settle_webhooks(timeout_s)
 
 
 def wait_for_quiet_logs(log_dir, quiet_s: float = 0.6, timeout_s: float = 15) -> None:
