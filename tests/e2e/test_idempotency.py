@@ -54,12 +54,19 @@ def test_the_same_key_with_another_request_is_idempotency_conflict(api, stack, c
 
 
 def test_one_key_in_two_orgs_gives_each_its_own_result(api, stack):
-    key = "shared-client-key-1"
+    """Two orgs send the same client key on routes where it reaches Stripe (set default, portal)
+    and on a start: each gets its own result, never the other's and never a conflict."""
+    key = f"shared-client-key-{new_org_id()}"
     results = []
     for _ in range(2):
         org_id = new_org_id()
         card = add_card(api, stack, org_id)
-        api.request("PUT", "/billing/payment-methods/default", owner(org_id), json={"payment_method_id": card})
+        default = keyed(api, org_id, "PUT", "/billing/payment-methods/default", key, {"payment_method_id": card})
+        assert default.status_code == 200, default.text
+        listed = api.request("GET", "/billing/payment-methods", owner(org_id)).json()["payment_methods"]
+        assert [m["id"] for m in listed if m["is_default"]] == [card], listed
+        portal = keyed(api, org_id, "POST", "/billing/portal-session", key, {"return_url": f"{APP}/billing"})
+        assert portal.status_code == 201, portal.text
         started = keyed(api, org_id, "POST", "/billing/subscription", key, {"plan": "starter_monthly"})
         assert started.status_code == 201, started.text
         subscription = started.json()["subscription"]
@@ -70,5 +77,6 @@ def test_one_key_in_two_orgs_gives_each_its_own_result(api, stack):
         ).json()
         customer = api.get_customer(owner(org_id)).json()["stripe_customer_id"]
         assert on_stripe["customer"] == customer, "the answer is this org's own subscription"
-        results.append(subscription["id"])
-    assert results[0] != results[1]
+        results.append((card, portal.json()["url"], subscription["id"]))
+    for mine, theirs in zip(results[0], results[1]):
+        assert mine != theirs

@@ -208,7 +208,7 @@ def test_an_older_copy_never_overwrites_a_newer_one(api, stack, dynamodb, custom
     org_id = new_org_id()
     subscribed(api, stack, org_id)
     key = {"org_id": {"S": org_id}}
-    future = 4_000_000_000  # a copy synced "later" than anything this run writes
+    future = 4_000_000_000_000  # a copy synced (ms) "later" than anything this run writes
     dynamodb.update_item(
         TableName=customers_table,
         Key=key,

@@ -11,6 +11,7 @@ use crate::error::BillingError;
 use crate::store::{EventClaim, EventLog};
 use serde::Deserialize;
 use serde_json::Value;
+use time::OffsetDateTime;
 
 /// What the webhook handler works with: the processed-event log and the subscription ports.
 #[derive(Clone, Copy)]
@@ -178,15 +179,16 @@ async fn sync_subscription(
     let Some((customer, org_id)) = linked_org(ports, event).await? else {
         return Ok(WebhookOutcome::Ignored);
     };
-    let Some(state) = ports
-        .subscriptions
-        .stripe
-        .latest_subscription(&customer)
-        .await?
-    else {
+    // The copy is stamped with the moment just before this read: a read started later sees
+    // Stripe's state at least as new, so newer-wins orders concurrent deliveries by their reads.
+    let ports = SubscriptionPorts {
+        now: OffsetDateTime::now_utc(),
+        ..ports.subscriptions
+    };
+    let Some(state) = ports.stripe.latest_subscription(&customer).await? else {
         return Ok(WebhookOutcome::Ignored);
     };
-    sync(ports.subscriptions, &org_id, &state).await?;
+    sync(ports, &org_id, &state).await?;
     Ok(WebhookOutcome::Applied)
 }
 

@@ -60,12 +60,14 @@ pub struct SubscriptionSnapshot {
     pub cancel_at_period_end: bool,
     /// The attribute keeps its first name, so records written before stay readable.
     pub pending_plan_change: Option<PendingChange>,
-    /// Unix seconds of the Stripe state this copy reflects; older writes never replace newer.
+    /// Unix milliseconds at which the Stripe state this copy reflects was read; older writes
+    /// never replace newer. (Milliseconds since 2026-12: two reads within one second were a tie
+    /// the later write won. Second values written before are all smaller, so they lose.)
     pub synced_at: i64,
 }
 
 impl SubscriptionSnapshot {
-    /// The copy of `subscription` as Stripe showed it at `synced_at` (Unix seconds).
+    /// The copy of `subscription` as Stripe showed it at `synced_at` (Unix milliseconds).
     pub fn of(subscription: &Subscription, synced_at: i64) -> Self {
         Self {
             id: subscription.id.clone(),

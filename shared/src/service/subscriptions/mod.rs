@@ -67,7 +67,9 @@ pub(crate) async fn remember(
     subscription: Subscription,
     started_from: Option<u32>,
 ) -> Result<Subscription, BillingError> {
-    let snapshot = SubscriptionSnapshot::of(&subscription, ports.now.unix_timestamp());
+    let read_at_ms =
+        i64::try_from(ports.now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
+    let snapshot = SubscriptionSnapshot::of(&subscription, read_at_ms);
     ports
         .customers
         .save_subscription(org_id, &snapshot, started_from)
