@@ -56,6 +56,11 @@ pub enum BillingError {
     InvalidPayload,
     #[error("another delivery of this event is being applied; retry later")]
     EventInProgress,
+    /// Stripe's `decline_code`, for the client; the card-security ones read `generic_decline`.
+    #[error("the payment was declined; nothing changed")]
+    PaymentFailed { decline_code: Option<String> },
+    #[error("a plan change is waiting for its invoice to be paid; pay it or let it lapse first")]
+    PaymentPending,
     #[error("the payment provider is temporarily unavailable")]
     StripeUnavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("the payment provider refused the request")]
@@ -93,6 +98,8 @@ impl BillingError {
             Self::InvalidSignature => "invalid_signature",
             Self::InvalidPayload => "invalid_payload",
             Self::EventInProgress => "event_in_progress",
+            Self::PaymentFailed { .. } => "payment_failed",
+            Self::PaymentPending => "payment_pending",
             Self::StripeUnavailable(_) => "stripe_unavailable",
             Self::StripeRejected(_) => "stripe_error",
             Self::StoreUnavailable(_) => "store_unavailable",
@@ -117,7 +124,9 @@ impl BillingError {
             | Self::CancellationPending
             | Self::IdempotencyConflict
             | Self::DefaultPaymentMethodRequired
-            | Self::EventInProgress => StatusCode::CONFLICT,
+            | Self::EventInProgress
+            | Self::PaymentPending => StatusCode::CONFLICT,
+            Self::PaymentFailed { .. } => StatusCode::PAYMENT_REQUIRED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
@@ -152,6 +161,10 @@ impl BillingError {
                 code: self.code(),
                 message: self.to_string(),
                 request_id: request_id.to_owned(),
+                decline_code: match self {
+                    Self::PaymentFailed { decline_code } => decline_code.clone(),
+                    _ => None,
+                },
             },
         }
     }
@@ -172,6 +185,9 @@ pub struct ErrorBody {
     pub code: &'static str,
     pub message: String,
     pub request_id: String,
+    /// With `payment_failed`: why the bank declined (Stripe's `decline_code`), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decline_code: Option<String>,
 }
 
 /// Renders an error with its whole source chain, for the one log line per failure.

@@ -67,7 +67,7 @@ test("owner: card, subscription, previews, plan changes, default, removal, porta
     await screenshot(page, "owner-proration-preview");
     await expectAccessible(page);
     await planChange.getByRole("button", { name: /^Change plan and pay/ }).click();
-    await expect(planChange.getByText(/^Changed to Pro/)).toBeVisible();
+    await expect(planChange.getByText(/^Plan changed to Pro/)).toBeVisible();
     await expect(subscription.getByTestId("current-plan")).toHaveText("Pro — $30.00 per month");
   });
 

@@ -6,8 +6,8 @@ use std::fmt;
 mod subscription;
 
 pub use subscription::{
-    Currency, Money, PendingChange, ProrationBehavior, Subscription, SubscriptionStatus, Timing,
-    UnknownStatus,
+    Currency, Money, PendingChange, PendingPayment, ProrationBehavior, Subscription,
+    SubscriptionStatus, Timing, UnknownStatus,
 };
 
 /// Why an identifier was refused.

@@ -70,6 +70,19 @@ pub struct PendingChange {
     pub effective_at: i64,
 }
 
+/// A plan change made now whose invoice is not paid yet (Stripe's pending update): the old plan
+/// stays in force; paying the invoice applies the change, and it lapses at `expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingPayment {
+    /// `None` for a price outside the configured catalogue.
+    pub plan: Option<PlanKey>,
+    pub quantity: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// The open invoice whose payment applies the change.
+    pub invoice_id: Option<String>,
+}
+
 /// The org's subscription as the API shows it (single-item subscriptions).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscription {
@@ -83,6 +96,7 @@ pub struct Subscription {
     pub current_period_end: i64,
     pub cancel_at_period_end: bool,
     pub scheduled_change: Option<PendingChange>,
+    pub pending_payment: Option<PendingPayment>,
 }
 
 impl Subscription {

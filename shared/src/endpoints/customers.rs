@@ -1,7 +1,7 @@
 //! `GET /billing/customer` and `POST /billing/customer`.
 
 use super::stripe_errors;
-use super::subscriptions::ScheduledChangeView;
+use super::subscriptions::{PendingPaymentView, ScheduledChangeView};
 use crate::app::App;
 use crate::auth::{Access, Principal};
 use crate::domain::SubscriptionStatus;
@@ -36,6 +36,7 @@ pub struct SubscriptionSnapshotView {
     pub current_period_end: i64,
     pub cancel_at_period_end: bool,
     pub scheduled_change: Option<ScheduledChangeView>,
+    pub pending_payment: Option<PendingPaymentView>,
 }
 
 impl From<CustomerRecord> for CustomerView {
@@ -52,6 +53,7 @@ impl From<CustomerRecord> for CustomerView {
                 current_period_end: s.current_period_end,
                 cancel_at_period_end: s.cancel_at_period_end,
                 scheduled_change: s.pending_plan_change.map(ScheduledChangeView::from),
+                pending_payment: s.pending_payment.map(PendingPaymentView::from),
             }),
         }
     }

@@ -4,8 +4,8 @@ use super::{stripe_errors, with_stripe};
 use crate::app::App;
 use crate::auth::{Access, Principal};
 use crate::domain::{
-    PaymentMethodId, PendingChange, PlanKey, ProrationBehavior, Quantity, Subscription,
-    SubscriptionStatus, Timing,
+    PaymentMethodId, PendingChange, PendingPayment, PlanKey, ProrationBehavior, Quantity,
+    Subscription, SubscriptionStatus, Timing,
 };
 use crate::error::BillingError;
 use crate::http::{ApiRequest, EmptyBody, Endpoint, NoBody, Reply, Route};
@@ -80,6 +80,28 @@ impl From<PendingChange> for ScheduledChangeView {
     }
 }
 
+/// A plan change made now that waits for its invoice to be paid: the old plan stays in force
+/// until then; paying invoice `invoice_id` applies it, and it lapses at `expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PendingPaymentView {
+    pub plan: Option<String>,
+    pub quantity: i64,
+    pub expires_at: i64,
+    pub invoice_id: Option<String>,
+}
+
+impl From<PendingPayment> for PendingPaymentView {
+    fn from(pending: PendingPayment) -> Self {
+        Self {
+            plan: pending.plan.map(String::from),
+            quantity: pending.quantity,
+            expires_at: pending.expires_at,
+            invoice_id: pending.invoice_id,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubscriptionView {
@@ -91,6 +113,7 @@ pub struct SubscriptionView {
     pub current_period_end: i64,
     pub cancel_at_period_end: bool,
     pub scheduled_change: Option<ScheduledChangeView>,
+    pub pending_payment: Option<PendingPaymentView>,
     /// Whether a plan change, a preview of one, or a cancellation can be asked for now (active,
     /// trialing or past due): the app offers them only then.
     pub can_change_plan: bool,
@@ -111,6 +134,29 @@ impl From<Subscription> for SubscriptionView {
             current_period_end: subscription.current_period_end,
             cancel_at_period_end: subscription.cancel_at_period_end,
             scheduled_change: subscription.scheduled_change.map(Into::into),
+            pending_payment: subscription.pending_payment.map(Into::into),
+        }
+    }
+}
+
+/// The subscription after a plan change. `requires_action`: the bank asks the customer to
+/// authenticate the charge; confirm `client_secret` with Stripe.js and the change applies once
+/// paid (until then `plan` is the old one and `pending_payment` shows the change).
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PlanChangedView {
+    #[serde(flatten)]
+    pub subscription: SubscriptionView,
+    pub requires_action: bool,
+    pub client_secret: Option<String>,
+}
+
+impl From<subscriptions::PlanChanged> for PlanChangedView {
+    fn from(changed: subscriptions::PlanChanged) -> Self {
+        Self {
+            subscription: changed.subscription.into(),
+            requires_action: changed.client_secret.is_some(),
+            client_secret: changed.client_secret,
         }
     }
 }
@@ -455,7 +501,7 @@ impl Endpoint for ChangePlan {
     };
     type Caller = Principal;
     type Body = PlanChangeRequest;
-    type Response = SubscriptionView;
+    type Response = PlanChangedView;
 
     fn errors() -> Vec<BillingError> {
         let mut errors = change_errors();
@@ -464,6 +510,8 @@ impl Endpoint for ChangePlan {
             BillingError::PlanUnchanged,
             BillingError::CancellationPending,
             BillingError::InvalidProrationDate,
+            BillingError::PaymentFailed { decline_code: None },
+            BillingError::PaymentPending,
         ]);
         errors
     }
@@ -472,7 +520,7 @@ impl Endpoint for ChangePlan {
         &self,
         app: &App,
         request: ApiRequest<Principal, PlanChangeRequest>,
-    ) -> Result<Reply<SubscriptionView>, BillingError> {
+    ) -> Result<Reply<PlanChangedView>, BillingError> {
         let key = request.idempotency_key("plan-change");
         let change = PlanChange::try_from(request.body)?;
         let ports = app.subscription_ports(OffsetDateTime::now_utc());

@@ -80,7 +80,11 @@ fn changes_subscription(event_type: &str) -> bool {
         || event_type.starts_with("subscription_schedule.")
         || matches!(
             event_type,
-            "invoice.paid" | "invoice.payment_failed" | "invoice.payment_succeeded"
+            "invoice.paid"
+                | "invoice.payment_failed"
+                | "invoice.payment_succeeded"
+                | "invoice.payment_action_required"
+                | "invoice.voided"
         )
 }
 

@@ -2,7 +2,7 @@
 //! `dynamo` implements them on DynamoDB; `memory` is the in-memory twin tests use.
 
 use crate::domain::{
-    OrgId, PendingChange, PlanKey, StripeCustomerId, Subscription, SubscriptionId,
+    OrgId, PendingChange, PendingPayment, PlanKey, StripeCustomerId, Subscription, SubscriptionId,
     SubscriptionStatus,
 };
 use async_trait::async_trait;
@@ -60,6 +60,9 @@ pub struct SubscriptionSnapshot {
     pub cancel_at_period_end: bool,
     /// The attribute keeps its first name, so records written before stay readable.
     pub pending_plan_change: Option<PendingChange>,
+    /// Absent from records written before pending updates were used.
+    #[serde(default)]
+    pub pending_payment: Option<PendingPayment>,
     /// Unix milliseconds at which the Stripe state this copy reflects was read; older writes
     /// never replace newer. (Milliseconds since 2026-12: two reads within one second were a tie
     /// the later write won. Second values written before are all smaller, so they lose.)
@@ -77,6 +80,7 @@ impl SubscriptionSnapshot {
             current_period_end: subscription.current_period_end,
             cancel_at_period_end: subscription.cancel_at_period_end,
             pending_plan_change: subscription.scheduled_change.clone(),
+            pending_payment: subscription.pending_payment.clone(),
             synced_at,
         }
     }

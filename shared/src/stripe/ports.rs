@@ -166,6 +166,34 @@ pub struct SubscriptionState {
     /// The first invoice's payment client secret while it still needs the customer (3DS,
     /// no usable card): the frontend confirms it with Stripe.js.
     pub payment_client_secret: Option<String>,
+    /// A change made with `pending_if_incomplete` whose invoice is not paid yet.
+    pub pending_update: Option<PendingUpdate>,
+}
+
+/// Stripe's `pending_update`: what the subscription becomes once its open invoice is paid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingUpdate {
+    pub price_id: String,
+    pub quantity: i64,
+    pub expires_at: i64,
+    /// The subscription's latest invoice: the one whose payment applies the update.
+    pub invoice_id: Option<String>,
+}
+
+/// Where an invoice's payment stands (its PaymentIntent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentAttempt {
+    Succeeded,
+    /// The bank asks the customer to authenticate (3-D Secure): Stripe.js confirms this secret.
+    RequiresAction {
+        client_secret: String,
+    },
+    /// Declined (or nothing usable to charge); Stripe's `decline_code` when it gave one.
+    Declined {
+        decline_code: Option<String>,
+    },
+    /// Neither settled nor refused yet (e.g. `processing`).
+    Pending,
 }
 
 pub struct NewSubscription<'a> {
@@ -289,6 +317,8 @@ pub trait SubscriptionGateway: Send + Sync {
         subscription: &SubscriptionState,
         what: PreviewOf<'_>,
     ) -> Result<InvoicePreview, GatewayError>;
+    /// How the payment of `invoice` stands (its latest PaymentIntent).
+    async fn payment_attempt(&self, invoice_id: &str) -> Result<PaymentAttempt, GatewayError>;
     /// Sets the subscription's own default payment method (it takes precedence over the
     /// customer's invoice default).
     async fn set_default_payment_method(

@@ -2,14 +2,16 @@
 //! previews.
 
 use super::{
-    CatalogPrice, GatewayError, InvoicePreview, ItemChange, NewSubscription, PreviewLine,
-    PreviewOf, ScheduledPrice, StripeGateway, SubscriptionGateway, SubscriptionState,
+    CatalogPrice, GatewayError, InvoicePreview, ItemChange, NewSubscription, PaymentAttempt,
+    PendingUpdate, PreviewLine, PreviewOf, ScheduledPrice, StripeGateway, SubscriptionGateway,
+    SubscriptionState,
 };
 use crate::domain::{
     Currency, IdempotencyKey, Money, PaymentMethodId, StripeCustomerId, SubscriptionId,
     SubscriptionStatus,
 };
 use async_trait::async_trait;
+use stripe_billing::invoice::RetrieveInvoice;
 use stripe_billing::invoice::{
     CreatePreviewInvoice, CreatePreviewInvoiceScheduleDetails,
     CreatePreviewInvoiceScheduleDetailsEndBehavior, CreatePreviewInvoiceScheduleDetailsPhases,
@@ -24,7 +26,7 @@ use stripe_billing::invoice::{
 use stripe_billing::subscription::{
     CreateSubscription, CreateSubscriptionItems, CreateSubscriptionPaymentBehavior,
     ListSubscription, ListSubscriptionStatus, UpdateSubscription, UpdateSubscriptionItems,
-    UpdateSubscriptionProrationBehavior,
+    UpdateSubscriptionPaymentBehavior, UpdateSubscriptionProrationBehavior,
 };
 use stripe_billing::subscription_schedule::{
     CreateSubscriptionSchedule, ReleaseSubscriptionSchedule, RetrieveSubscriptionSchedule,
@@ -33,7 +35,9 @@ use stripe_billing::subscription_schedule::{
     UpdateSubscriptionSchedulePhasesEndDate, UpdateSubscriptionSchedulePhasesItems,
     UpdateSubscriptionSchedulePhasesStartDate, UpdateSubscriptionSchedulePhasesTrialEnd,
 };
+use stripe_core::payment_intent::RetrievePaymentIntent;
 use stripe_product::price::ListPrice;
+use stripe_shared::PaymentIntentStatus;
 
 /// async-stripe's request enums each parse Stripe's own names (infallibly), so one `as_str`
 /// on our side serves every request type that takes the value.
@@ -97,7 +101,31 @@ fn state_of(subscription: &stripe_shared::Subscription) -> Result<SubscriptionSt
             .map_err(|e| unexpected(e.to_string()))?,
         start_key: subscription.metadata.get(START_KEY_METADATA).cloned(),
         payment_client_secret,
+        pending_update: pending_update_of(subscription)?,
     })
+}
+
+fn pending_update_of(
+    subscription: &stripe_shared::Subscription,
+) -> Result<Option<PendingUpdate>, GatewayError> {
+    let Some(pending) = &subscription.pending_update else {
+        return Ok(None);
+    };
+    let item = pending
+        .subscription_items
+        .as_ref()
+        .and_then(|items| items.first())
+        .ok_or_else(|| unexpected("pending update without items"))?;
+    Ok(Some(PendingUpdate {
+        price_id: item.price.id.as_str().to_owned(),
+        quantity: from_stripe_quantity(item.quantity)?,
+        expires_at: pending.expires_at,
+        invoice_id: subscription
+            .latest_invoice
+            .as_ref()
+            .and_then(|invoice| invoice.id().as_ref())
+            .map(|id| id.as_str().to_owned()),
+    }))
 }
 
 pub const START_KEY_METADATA: &str = "billing_start_key";
@@ -196,11 +224,14 @@ impl SubscriptionGateway for StripeGateway {
         item.id = Some(change.item_id.clone());
         item.price = Some(change.price_id.clone());
         item.quantity = Some(change.quantity.unsigned_abs());
+        // A change that charges now applies only once its invoice is paid: a declined card or
+        // an unfinished 3-D Secure leaves the old plan with a `pending_update` (no free upgrade).
         let mut update = UpdateSubscription::new(subscription.as_str())
             .items(vec![item])
             .proration_behavior(sdk_enum::<UpdateSubscriptionProrationBehavior>(
                 change.proration_behavior.as_str(),
             ))
+            .payment_behavior(UpdateSubscriptionPaymentBehavior::PendingIfIncomplete)
             .expand(vec![EXPAND_CONFIRMATION_SECRET.to_owned()]);
         if let Some(date) = change.proration_date {
             update = update.proration_date(date);
@@ -285,6 +316,39 @@ impl SubscriptionGateway for StripeGateway {
         let update = UpdateSubscription::new(subscription.as_str()).cancel_at_period_end(cancel);
         let updated = self.write(&update, idempotency_key).await?;
         state_of(&updated)
+    }
+
+    async fn payment_attempt(&self, invoice_id: &str) -> Result<PaymentAttempt, GatewayError> {
+        let invoice = self
+            .read(&RetrieveInvoice::new(invoice_id).expand(vec!["payments".to_owned()]))
+            .await?;
+        let intent_id = invoice
+            .payments
+            .as_ref()
+            .and_then(|payments| payments.data.iter().find(|p| p.is_default))
+            .and_then(|payment| payment.payment.payment_intent.as_ref())
+            .map(|intent| intent.id().as_str().to_owned());
+        let Some(intent_id) = intent_id else {
+            // Nothing was attempted (no payment method to charge).
+            return Ok(PaymentAttempt::Declined { decline_code: None });
+        };
+        let intent = self.read(&RetrievePaymentIntent::new(intent_id)).await?;
+        Ok(match intent.status {
+            PaymentIntentStatus::Succeeded => PaymentAttempt::Succeeded,
+            PaymentIntentStatus::RequiresAction | PaymentIntentStatus::RequiresConfirmation => {
+                PaymentAttempt::RequiresAction {
+                    client_secret: intent
+                        .client_secret
+                        .ok_or_else(|| unexpected("payment intent without client_secret"))?,
+                }
+            }
+            PaymentIntentStatus::RequiresPaymentMethod | PaymentIntentStatus::Canceled => {
+                PaymentAttempt::Declined {
+                    decline_code: intent.last_payment_error.and_then(|e| e.decline_code),
+                }
+            }
+            _ => PaymentAttempt::Pending,
+        })
     }
 
     async fn set_default_payment_method(
@@ -516,6 +580,7 @@ mod tests {
             default_payment_method: None,
             start_key: None,
             payment_client_secret: None,
+            pending_update: None,
         }
     }
 
@@ -598,7 +663,10 @@ mod tests {
             .and(body_string_contains("items[0][price]=price_pro"))
             .and(body_string_contains("proration_behavior=always_invoice"))
             .and(body_string_contains("proration_date=1795670000"))
-            .respond_with(ok("subscription"))
+            .and(body_string_contains(
+                "payment_behavior=pending_if_incomplete",
+            ))
+            .respond_with(ResponseTemplate::new(200).set_body_json(declined_change()))
             .expect(1)
             .mount(&server)
             .await;
@@ -610,10 +678,37 @@ mod tests {
             proration_behavior: ProrationBehavior::AlwaysInvoice,
             proration_date: Some(1_795_670_000),
         };
-        gateway(&server, &secret)
+        let changed = gateway(&server, &secret)
             .change_item(&current.id, &change, &IdempotencyKey::raw("k"))
             .await
             .unwrap();
+        assert_eq!(
+            changed.price_id, current.price_id,
+            "not paid: the old price stays"
+        );
+        assert_eq!(
+            changed.pending_update,
+            Some(PendingUpdate {
+                price_id: "price_pro".into(),
+                quantity: 1,
+                expires_at: 1_795_700_000,
+                invoice_id: Some("in_open".into()),
+            })
+        );
+    }
+
+    /// Stripe's answer to a change whose invoice was declined: the old items, the change as a
+    /// `pending_update`, the open invoice as the latest.
+    fn declined_change() -> Value {
+        let mut json = fixture("subscription");
+        let mut item = json["items"]["data"][0].clone();
+        item["price"]["id"] = "price_pro".into();
+        json["pending_update"] = serde_json::json!({
+            "billing_cycle_anchor": null, "expires_at": 1_795_700_000,
+            "subscription_items": [item], "trial_end": null, "trial_from_plan": null
+        });
+        json["latest_invoice"] = "in_open".into();
+        json
     }
 
     #[tokio::test]

@@ -30,6 +30,10 @@ pub struct FakeSubscriptions {
     pub previews: Mutex<Vec<RecordedPreview>>,
     /// This many next reads of the latest subscription fail as if Stripe were down.
     pub failing_reads: AtomicU32,
+    /// How the next change's charge goes; `None`: paid (or nothing to charge).
+    pub next_charge: Mutex<Option<PaymentAttempt>>,
+    /// Each open invoice's payment, as `payment_attempt` reports it.
+    pub invoice_payments: Mutex<HashMap<String, PaymentAttempt>>,
 }
 
 impl FakeSubscriptions {
@@ -53,6 +57,7 @@ impl FakeSubscriptions {
                 default_payment_method: None,
                 start_key: None,
                 payment_client_secret: None,
+                pending_update: None,
             },
         ));
         id
@@ -173,6 +178,7 @@ impl SubscriptionGateway for FakeSubscriptions {
             default_payment_method: new.payment_method.cloned(),
             start_key: Some(key.to_string()),
             payment_client_secret: (!new.charge_now).then(|| "pi_1_secret_x".into()),
+            pending_update: None,
         };
         keys.insert(key.to_string(), id);
         subs.push((new.customer.clone(), state.clone()));
@@ -185,10 +191,36 @@ impl SubscriptionGateway for FakeSubscriptions {
         change: &ItemChange,
         _key: &IdempotencyKey,
     ) -> Result<SubscriptionState, GatewayError> {
+        let Some(attempt) = self.next_charge.lock().unwrap().take() else {
+            return self.update(id, |s| {
+                s.price_id = change.price_id.clone();
+                s.quantity = change.quantity;
+            });
+        };
+        // Not paid: Stripe keeps the old items and describes the change as a pending update.
+        let invoice = format!("in_pending_{id}");
+        self.invoice_payments
+            .lock()
+            .unwrap()
+            .insert(invoice.clone(), attempt);
         self.update(id, |s| {
-            s.price_id = change.price_id.clone();
-            s.quantity = change.quantity;
+            s.pending_update = Some(PendingUpdate {
+                price_id: change.price_id.clone(),
+                quantity: change.quantity,
+                expires_at: s.current_period_start + 23 * 3600,
+                invoice_id: Some(invoice),
+            });
         })
+    }
+
+    async fn payment_attempt(&self, invoice_id: &str) -> Result<PaymentAttempt, GatewayError> {
+        Ok(self
+            .invoice_payments
+            .lock()
+            .unwrap()
+            .get(invoice_id)
+            .cloned()
+            .unwrap_or(PaymentAttempt::Succeeded))
     }
 
     async fn pending_change(

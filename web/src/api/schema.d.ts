@@ -260,6 +260,8 @@ export interface components {
         ErrorBody: {
             /** @description Stable, machine-readable; the route's possible codes are listed in its description. */
             code: string;
+            /** @description With `payment_failed`: why the bank declined (Stripe's `decline_code`), when known. */
+            decline_code?: string | null;
             message: string;
             request_id: string;
         };
@@ -282,6 +284,18 @@ export interface components {
             is_default: boolean;
             last4: string;
         };
+        /**
+         * @description A plan change made now that waits for its invoice to be paid: the old plan stays in force
+         *     until then; paying invoice `invoice_id` applies it, and it lapses at `expires_at`.
+         */
+        PendingPaymentView: {
+            /** Format: int64 */
+            expires_at: number;
+            invoice_id?: string | null;
+            plan?: string | null;
+            /** Format: int64 */
+            quantity: number;
+        };
         /** @description `POST /billing/subscription/plan-change`. */
         PlanChangeRequest: {
             plan: string;
@@ -291,6 +305,15 @@ export interface components {
             /** Format: int64 */
             quantity?: number | null;
             timing: components["schemas"]["Timing"];
+        };
+        /**
+         * @description The subscription after a plan change. `requires_action`: the bank asks the customer to
+         *     authenticate the charge; confirm `client_secret` with Stripe.js and the change applies once
+         *     paid (until then `plan` is the old one and `pending_payment` shows the change).
+         */
+        PlanChangedView: components["schemas"]["SubscriptionView"] & {
+            client_secret?: string | null;
+            requires_action: boolean;
         };
         PlanList: {
             plans: components["schemas"]["PlanView"][];
@@ -396,6 +419,7 @@ export interface components {
             /** Format: int64 */
             current_period_end: number;
             id: string;
+            pending_payment?: null | components["schemas"]["PendingPaymentView"];
             plan?: string | null;
             /** Format: int64 */
             quantity: number;
@@ -421,6 +445,7 @@ export interface components {
             /** @description Whether an upcoming invoice exists to preview (billing and not cancelling). */
             has_upcoming_invoice: boolean;
             id: string;
+            pending_payment?: null | components["schemas"]["PendingPaymentView"];
             plan?: string | null;
             /** Format: int64 */
             quantity: number;
@@ -1752,7 +1777,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SubscriptionView"];
+                    "application/json": components["schemas"]["PlanChangedView"];
                 };
             };
             /** @description Error codes: invalid_idempotency_key, invalid_json, invalid_proration_date, invalid_request, unknown_plan */
@@ -1775,6 +1800,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description Error codes: payment_failed */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Error codes: forbidden (API Gateway: `{"message":"Forbidden"}` for an unknown role) */
             403: {
                 headers: {
@@ -1795,7 +1829,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Error codes: cancellation_pending, idempotency_conflict, plan_unchanged, subscription_canceled */
+            /** @description Error codes: cancellation_pending, idempotency_conflict, payment_pending, plan_unchanged, subscription_canceled */
             409: {
                 headers: {
                     [name: string]: unknown;

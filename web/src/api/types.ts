@@ -39,20 +39,27 @@ export type PlanList = ResponseOf<"/billing/plans", "get", 200>;
 export type Plan = PlanList["plans"][number];
 export type Subscription = ResponseOf<"/billing/subscription", "get", 200>;
 export type ScheduledChange = NonNullable<Subscription["scheduled_change"]>;
+/** A plan change that waits for its invoice to be paid (a Stripe pending update). */
+export type PendingPayment = NonNullable<Subscription["pending_payment"]>;
 export type StartSubscriptionBody = RequestBodyOf<"/billing/subscription", "post">;
 export type Started = ResponseOf<"/billing/subscription", "post", 201>;
 export type PreviewRequest = RequestBodyOf<"/billing/invoice-preview", "post">;
 export type InvoicePreview = ResponseOf<"/billing/invoice-preview", "post", 200>;
 export type InvoiceLine = InvoicePreview["lines"][number];
 export type PlanChangeBody = RequestBodyOf<"/billing/subscription/plan-change", "post">;
+/** The subscription after a plan change, plus whether its payment waits for the customer (3-D Secure). */
+export type PlanChanged = ResponseOf<"/billing/subscription/plan-change", "post", 200>;
 export type CancelBody = RequestBodyOf<"/billing/subscription/cancel", "post">;
 
 export type Timing = NonNullable<PlanChangeBody["timing"]>;
 export type ProrationBehavior = NonNullable<PlanChangeBody["proration_behavior"]>;
 
-/** The API's one error envelope: `{"error": {"code", "message", "request_id"}}`. */
+/**
+ * The API's one error envelope: `{"error": {"code", "message", "request_id"}}`; a declined payment
+ * (402 `payment_failed`) adds the card's `decline_code`.
+ */
 export interface ErrorEnvelope {
-  error: { code: string; message: string; request_id: string };
+  error: { code: string; message: string; request_id: string; decline_code?: string | null };
 }
 
 export type Role = "owner" | "admin" | "viewer";

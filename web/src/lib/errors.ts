@@ -20,18 +20,40 @@ const MESSAGES: Record<string, string> = {
   network_error: "The billing service cannot be reached. Check your connection.",
   billing_disabled: "Billing is not enabled for this environment.",
   idempotency_conflict: "This action conflicts with an earlier one. Reload the page and try again.",
+  payment_failed: "The card was declined, so the plan did not change.",
+  payment_pending:
+    "A plan change is already waiting for payment of its invoice. Pay that invoice in the Customer Portal, or wait until the change lapses, then change the plan again.",
+  payment_authentication_failed: "Authentication failed; your plan did not change.",
+  change_still_applying:
+    "The payment went through; Stripe is still applying the new plan. It shows here in a moment (reload the page if it does not).",
 };
+
+/** Why a card was declined, in plain words, by Stripe's decline code (sensitive ones arrive as generic). */
+const DECLINE_REASONS: Record<string, string> = {
+  generic_decline: "The bank declined the payment without giving a reason.",
+  insufficient_funds: "The card does not have enough funds.",
+  card_declined: "The bank declined the card.",
+  expired_card: "The card has expired.",
+  incorrect_cvc: "The card's security code was not accepted.",
+  processing_error: "The bank could not process the payment; it may work again in a little while.",
+};
+
+export function declineReason(declineCode: string | null | undefined): string {
+  return DECLINE_REASONS[declineCode ?? ""] ?? "The bank declined the payment.";
+}
 
 export interface DisplayError {
   code: string;
   message: string;
   requestId?: string;
+  /** A declined payment's reason code (`BillingApiError.declineCode`). */
+  declineCode?: string | null;
 }
 
 export function describeError(error: unknown): DisplayError {
   if (error && typeof error === "object" && "code" in error && typeof (error as { code: unknown }).code === "string") {
-    const { code, message, requestId } = error as { code: string; message?: string; requestId?: string };
-    return { code, message: MESSAGES[code] ?? message ?? "Something went wrong.", requestId };
+    const { code, message, requestId, declineCode } = error as Partial<DisplayError> & { code: string };
+    return { code, message: MESSAGES[code] ?? message ?? "Something went wrong.", requestId, declineCode };
   }
   return { code: "unknown", message: error instanceof Error ? error.message : "Something went wrong." };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatDate, formatMoney } from "./format";
+import { formatDate, formatDateTime, formatMoney } from "./format";
 
 describe("formatMoney", () => {
   it("reads integer minor units per currency", () => {
@@ -10,5 +10,6 @@ describe("formatMoney", () => {
   });
   it("formats unix seconds as UTC dates", () => {
     expect(formatDate(1_767_225_600)).toBe("Jan 1, 2026");
+    expect(formatDateTime(1_767_225_600 + 23 * 3600)).toBe("Jan 1, 2026, 11:00 PM UTC");
   });
 });

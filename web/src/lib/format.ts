@@ -24,6 +24,19 @@ export function formatDate(unixSeconds: number): string {
   });
 }
 
+/** A date and time in UTC, for deadlines within a day or so (a pending payment's expiry). */
+export function formatDateTime(unixSeconds: number): string {
+  return new Date(unixSeconds * 1000).toLocaleString(LOCALE, {
+    year: "numeric",
+    month: "short",
+    day: "numeric",
+    hour: "numeric",
+    minute: "2-digit",
+    timeZone: "UTC",
+    timeZoneName: "short",
+  });
+}
+
 export function formatInterval(interval: string, count: number): string {
   return count === 1 ? `per ${interval}` : `every ${count} ${interval}s`;
 }

@@ -1,7 +1,7 @@
 // @vitest-environment node
 import { createHmac } from "node:crypto";
 import { NextRequest, NextResponse } from "next/server";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { forwardWrite, idempotencyKeyOf, toResponse } from "./bff";
 import { serverConfig } from "./config";
 import { settle, toEnvelope } from "./services/result";
@@ -102,5 +102,51 @@ describe("cross-site mutations", () => {
     forwarded.length = 0;
     expect((await forwardWrite(mutation("http://127.0.0.1:3001"), handler)).status).toBe(200);
     expect(forwarded).toEqual([{ at_period_end: true }]);
+  });
+});
+
+describe("a declined plan change (402 payment_failed)", () => {
+  const declined = {
+    error: { code: "payment_failed", message: "Your card has insufficient funds.", request_id: "req_402", decline_code: "insufficient_funds" },
+  };
+
+  it("reaches the browser as the API sent it: status, envelope and decline code", async () => {
+    const { POST } = await import("@/app/api/billing/subscription/plan-change/route");
+    const sent: Request[] = [];
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (request: Request) => {
+        sent.push(request);
+        return new Response(JSON.stringify(declined), {
+          status: 402,
+          headers: { "Content-Type": "application/json", "apigw-requestid": "req_402" },
+        });
+      }),
+    );
+    try {
+      const body = { plan: "pro_monthly", timing: "immediate", proration_behavior: "always_invoice", proration_date: 1_767_225_600 };
+      const response = await POST(
+        new NextRequest("http://127.0.0.1:3001/api/billing/subscription/plan-change", {
+          method: "POST",
+          headers: {
+            host: "127.0.0.1:3001",
+            origin: "http://127.0.0.1:3001",
+            cookie: `${serverConfig.sessionCookie}=${mintDevToken("org_a", "owner", "user_x")}`,
+            "content-type": "application/json",
+            "idempotency-key": "action-402",
+          },
+          body: JSON.stringify(body),
+        }),
+      );
+      expect(response.status).toBe(402);
+      expect(await response.json()).toEqual(declined);
+      expect(response.headers.get("x-request-id")).toBe("req_402");
+      expect(sent).toHaveLength(1);
+      expect(new URL(sent[0]!.url).pathname).toBe("/billing/subscription/plan-change");
+      expect(sent[0]!.headers.get("idempotency-key")).toBe("action-402");
+      expect(await sent[0]!.json()).toEqual(body);
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 });

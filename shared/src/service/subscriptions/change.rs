@@ -10,6 +10,7 @@ use crate::domain::{
 use crate::error::BillingError;
 use crate::service::plans::price_of;
 use crate::service::reconcile::write_reconciled;
+use crate::stripe::PaymentAttempt;
 
 /// A plan change, parsed at the edge.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,15 +24,49 @@ pub struct PlanChange {
     pub proration_date: Option<i64>,
 }
 
+/// A plan change's answer: the subscription and, while the bank asks the customer to
+/// authenticate the charge, the PaymentIntent's client secret for Stripe.js.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanChanged {
+    pub subscription: Subscription,
+    pub client_secret: Option<String>,
+}
+
+/// Decline codes Stripe advises not to show the customer (they describe the card's security
+/// status): the customer reads `generic_decline` instead.
+const UNDISCLOSED_DECLINES: &[&str] = &[
+    "fraudulent",
+    "lost_card",
+    "stolen_card",
+    "pickup_card",
+    "restricted_card",
+    "security_violation",
+    "merchant_blacklist",
+];
+
+fn customer_facing(decline_code: Option<String>) -> Option<String> {
+    decline_code.map(|code| {
+        if UNDISCLOSED_DECLINES.contains(&code.as_str()) {
+            "generic_decline".to_owned()
+        } else {
+            code
+        }
+    })
+}
+
 /// Changes plan now (prorated as asked, at the preview's `proration_date` when given) or at the
 /// period end (a subscription schedule, replacing any pending change). Asking for the current
 /// plan at period end while a change is pending withdraws that change.
+///
+/// A change now that charges now applies only when its invoice is paid (Stripe's pending
+/// update): declined → `payment_failed` with the old plan in force and the change waiting in
+/// `pending_payment`; authentication needed → the client secret to confirm with Stripe.js.
 pub async fn change_plan(
     ports: SubscriptionPorts<'_>,
     org_id: &OrgId,
     request: PlanChange,
     idempotency_key: &IdempotencyKey,
-) -> Result<Subscription, BillingError> {
+) -> Result<PlanChanged, BillingError> {
     let PlanChange {
         plan,
         quantity,
@@ -47,6 +82,18 @@ pub async fn change_plan(
     let state = live(state)?;
     let scheduled = scheduled_of(ports, &state).await?;
     let unchanged = state.price_id == price.id && state.quantity == quantity;
+
+    // A change waiting for payment blocks another (Stripe refuses item changes meanwhile); the
+    // same change retried under the client's key goes through, so Stripe replays its answer.
+    if let Some(pending) = &state.pending_update {
+        let replay = idempotency_key.is_from_client()
+            && timing == Timing::Immediate
+            && pending.price_id == price.id
+            && pending.quantity == quantity;
+        if !replay {
+            return Err(BillingError::PaymentPending);
+        }
+    }
 
     let (state, scheduled) = match timing {
         Timing::Immediate => {
@@ -73,10 +120,14 @@ pub async fn change_plan(
                 |key| async move { ports.stripe.change_item(id, change, &key).await },
                 || async {
                     let now = ports.stripe.latest_subscription(customer).await?;
+                    // In effect, or made and waiting for its invoice's payment.
                     Ok(now.filter(|s| {
+                        let pending = s.pending_update.as_ref();
                         s.id == *id
-                            && s.price_id == change.price_id
-                            && s.quantity == change.quantity
+                            && ((s.price_id == change.price_id && s.quantity == change.quantity)
+                                || pending.is_some_and(|p| {
+                                    p.price_id == change.price_id && p.quantity == change.quantity
+                                }))
                     }))
                 },
             )
@@ -131,5 +182,28 @@ pub async fn change_plan(
         }
     };
     let subscription = subscription_of(&state, scheduled.as_ref(), &catalogue);
-    remember(ports, org_id, subscription, None).await
+    let attempt = match state
+        .pending_update
+        .as_ref()
+        .map(|p| p.invoice_id.as_deref())
+    {
+        None => None,
+        Some(Some(invoice)) => Some(ports.stripe.payment_attempt(invoice).await?),
+        Some(None) => Some(PaymentAttempt::Declined { decline_code: None }),
+    };
+    let subscription = remember(ports, org_id, subscription, None).await?;
+    let client_secret = match attempt {
+        Some(PaymentAttempt::Declined { decline_code }) => {
+            return Err(BillingError::PaymentFailed {
+                decline_code: customer_facing(decline_code),
+            });
+        }
+        Some(PaymentAttempt::RequiresAction { client_secret }) => Some(client_secret),
+        // Paid since, or still settling: the webhook brings the applied change.
+        Some(PaymentAttempt::Succeeded | PaymentAttempt::Pending) | None => None,
+    };
+    Ok(PlanChanged {
+        subscription,
+        client_secret,
+    })
 }

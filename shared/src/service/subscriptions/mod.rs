@@ -5,7 +5,8 @@
 //! answer into the org's record (`subscription`), newer-wins, for reads that avoid Stripe.
 
 use crate::domain::{
-    IdempotencyKey, OrgId, PendingChange, ProrationBehavior, StripeCustomerId, Subscription,
+    IdempotencyKey, OrgId, PendingChange, PendingPayment, ProrationBehavior, StripeCustomerId,
+    Subscription,
 };
 use crate::error::BillingError;
 use crate::service::plans::{PlanPrices, plan_of};
@@ -24,7 +25,7 @@ mod start;
 mod tests;
 
 pub use cancel::set_cancel_at_period_end;
-pub use change::{PlanChange, change_plan};
+pub use change::{PlanChange, PlanChanged, change_plan};
 pub use preview::{Preview, PreviewedInvoice, preview_invoice};
 pub use start::{Start, StartedSubscription, start_subscription};
 
@@ -56,6 +57,12 @@ fn subscription_of(
             plan: plan_of(catalogue, &p.price_id),
             quantity: p.quantity,
             effective_at: p.effective_at,
+        }),
+        pending_payment: state.pending_update.as_ref().map(|p| PendingPayment {
+            plan: plan_of(catalogue, &p.price_id),
+            quantity: p.quantity,
+            expires_at: p.expires_at,
+            invoice_id: p.invoice_id.clone(),
         }),
     }
 }

@@ -5,7 +5,7 @@ use crate::domain::{
 use crate::service::customers::ensure_customer;
 use crate::service::plans::list_plans;
 use crate::store::CustomerStore;
-use crate::stripe::{NewSubscription, SubscriptionGateway};
+use crate::stripe::{NewSubscription, PaymentAttempt, SubscriptionGateway};
 use crate::testing::{PERIOD_END, PERIOD_START, RecordedPreview, World};
 
 pub(crate) fn world() -> World {
@@ -240,7 +240,7 @@ async fn an_immediate_change_updates_stripe_and_the_stored_copy() {
     let changed = change_plan(w.ports(), &org(), request, &key("k", false))
         .await
         .unwrap();
-    assert_eq!(changed.plan, plan("pro_monthly"));
+    assert_eq!(changed.subscription.plan, plan("pro_monthly"));
     let stored = w
         .store
         .get(&org())
@@ -284,11 +284,11 @@ async fn a_period_end_change_is_scheduled_visible_and_withdrawable() {
     .await
     .unwrap();
     assert_eq!(
-        scheduled.plan,
+        scheduled.subscription.plan,
         plan("starter_monthly"),
         "the current plan is untouched"
     );
-    let pending = scheduled.scheduled_change.unwrap();
+    let pending = scheduled.subscription.scheduled_change.unwrap();
     assert_eq!(
         (pending.plan, pending.effective_at),
         (plan("pro_yearly"), PERIOD_END)
@@ -304,7 +304,7 @@ async fn a_period_end_change_is_scheduled_visible_and_withdrawable() {
     )
     .await
     .unwrap();
-    assert_eq!(withdrawn.scheduled_change, None);
+    assert_eq!(withdrawn.subscription.scheduled_change, None);
     assert_eq!(
         get_subscription(w.ports(), &org())
             .await
@@ -334,7 +334,7 @@ async fn a_change_now_supersedes_a_pending_one() {
     )
     .await
     .unwrap();
-    assert_eq!(now.scheduled_change, None);
+    assert_eq!(now.subscription.scheduled_change, None);
     assert_eq!(w.subscriptions.released.lock().unwrap().len(), 1);
 }
 
@@ -490,4 +490,82 @@ async fn a_period_end_change_while_cancelling_is_refused_until_resumed() {
     .unwrap_err();
     assert_eq!(preview.code(), "cancellation_pending");
     assert!(w.subscriptions.schedules.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_declined_change_keeps_the_old_plan_shows_the_pending_one_and_blocks_another() {
+    let w = world();
+    started(&w).await;
+    *w.subscriptions.next_charge.lock().unwrap() = Some(PaymentAttempt::Declined {
+        decline_code: Some("stolen_card".into()),
+    });
+    let error = change_plan(
+        w.ports(),
+        &org(),
+        change("pro_monthly", Timing::Immediate),
+        &key("k", false),
+    )
+    .await
+    .unwrap_err();
+    let BillingError::PaymentFailed { decline_code } = error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(
+        decline_code.as_deref(),
+        Some("generic_decline"),
+        "card-security codes are not shown"
+    );
+    let stored = w.store.get(&org()).await.unwrap().unwrap().subscription;
+    let stored = stored.unwrap();
+    assert_eq!(stored.plan, plan("starter_monthly"));
+    let pending = stored.pending_payment.unwrap();
+    assert_eq!(
+        (pending.plan, pending.invoice_id.is_some()),
+        (plan("pro_monthly"), true)
+    );
+
+    let another = change_plan(
+        w.ports(),
+        &org(),
+        change("pro_yearly", Timing::PeriodEnd),
+        &key("k2", false),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(another, BillingError::PaymentPending),
+        "{another:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_change_needing_authentication_answers_the_client_secret_and_the_old_plan() {
+    let w = world();
+    started(&w).await;
+    *w.subscriptions.next_charge.lock().unwrap() = Some(PaymentAttempt::RequiresAction {
+        client_secret: "pi_1_secret_2".into(),
+    });
+    let changed = change_plan(
+        w.ports(),
+        &org(),
+        change("pro_monthly", Timing::Immediate),
+        &key("k", true),
+    )
+    .await
+    .unwrap();
+    assert_eq!(changed.client_secret.as_deref(), Some("pi_1_secret_2"));
+    assert_eq!(changed.subscription.plan, plan("starter_monthly"));
+    assert_eq!(
+        changed.subscription.pending_payment.unwrap().plan,
+        plan("pro_monthly")
+    );
+    // The same change retried under the client's key is sent again (Stripe replays it).
+    let retried = change_plan(
+        w.ports(),
+        &org(),
+        change("pro_monthly", Timing::Immediate),
+        &key("k", true),
+    )
+    .await;
+    assert!(retried.is_ok(), "{retried:?}");
 }

@@ -5,6 +5,7 @@ import type {
   InvoicePreview,
   PaymentMethodList,
   PlanChangeBody,
+  PlanChanged,
   PlanList,
   PortalSession,
   PreviewRequest,
@@ -39,8 +40,9 @@ export const createPortalSession = (returnPath: string, idempotencyKey: string) 
   bff<PortalSession>("/portal-session", { method: "POST", body: { return_url: returnPath }, idempotencyKey });
 export const startSubscription = (body: StartSubscriptionBody, idempotencyKey: string) =>
   bff<Started>("/subscription", { method: "POST", body, idempotencyKey });
+/** The plan change; its answer says whether the payment waits for the customer (`requires_action`). */
 export const changePlan = (body: PlanChangeBody, idempotencyKey: string) =>
-  bff<Subscription>("/subscription/plan-change", { method: "POST", body, idempotencyKey });
+  bff<PlanChanged>("/subscription/plan-change", { method: "POST", body, idempotencyKey });
 export const cancelAtPeriodEnd = (idempotencyKey: string) =>
   bff<Subscription>("/subscription/cancel", { method: "POST", body: { at_period_end: true }, idempotencyKey });
 export const resumeSubscription = (idempotencyKey: string) =>

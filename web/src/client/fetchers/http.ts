@@ -7,6 +7,8 @@ export class BillingApiError extends Error {
     readonly code: string,
     message: string,
     readonly requestId: string,
+    /** Why the bank declined a payment (402 `payment_failed`), when the API says. */
+    readonly declineCode: string | null = null,
   ) {
     super(message);
     this.name = "BillingApiError";
@@ -61,6 +63,7 @@ export async function bff<T>(path: string, { method = "GET", body, idempotencyKe
       error?.code ?? "request_failed",
       error?.message ?? `Request failed (HTTP ${response.status}).`,
       error?.request_id ?? response.headers.get("x-request-id") ?? "",
+      error?.decline_code ?? null,
     );
   }
   return json as T;

@@ -6,11 +6,18 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { act, renderHook, waitFor } from "@testing-library/react";
 import type { ReactNode } from "react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { activeSubscription } from "@/features/billing/fixtures";
+import { activeSubscription, subscriptionWithPendingPayment } from "@/features/billing/fixtures";
 import { BillingApiError } from "../fetchers/http";
-import { CardSetupError } from "../fetchers/stripe-test-cards";
+import { CardSetupError, PaymentAuthenticationError } from "../fetchers/stripe-test-cards";
 import { billingKeys } from "./keys";
-import { useAddTestCard, useFinishAddingCard } from "./mutations";
+import {
+  ChangeStillApplyingError,
+  useAddTestCard,
+  useAuthenticateTestPayment,
+  useAwaitChangeApplied,
+  useFinishAddingCard,
+  usePlanChange,
+} from "./mutations";
 import { useUpcomingInvoice } from "./queries";
 
 const STRIPE = { stripeFakeUrl: "http://stripe.test", stripeFakePublishableKey: "pk_test_x" };
@@ -20,6 +27,7 @@ interface Sent {
   url: string;
   headers: Record<string, string>;
   body: string | null;
+  mode?: RequestMode;
 }
 
 /** Answers by "METHOD url" and records every request. */
@@ -29,7 +37,13 @@ function stubFetch(answers: Record<string, () => Response>) {
     "fetch",
     vi.fn(async (url: string, init: RequestInit = {}) => {
       const method = init.method ?? "GET";
-      sent.push({ method, url, headers: (init.headers ?? {}) as Record<string, string>, body: init.body ? String(init.body) : null });
+      sent.push({
+        method,
+        url,
+        headers: (init.headers ?? {}) as Record<string, string>,
+        body: init.body ? String(init.body) : null,
+        mode: init.mode,
+      });
       const answer = answers[`${method} ${url}`];
       if (!answer) throw new Error(`unexpected request: ${method} ${url}`);
       return answer();
@@ -39,6 +53,8 @@ function stubFetch(answers: Record<string, () => Response>) {
 }
 
 const json = (status: number, body: unknown) => () => new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+/** Stands in for a `no-cors` answer, which the caller cannot read (a real one is opaque, status 0). */
+const opaque = () => new Response(null, { status: 204 });
 const refused = json(503, { error: { code: "stripe_unavailable", message: "Stripe is unavailable", request_id: "req_1" } });
 
 let queryClient: QueryClient;
@@ -126,6 +142,25 @@ describe("useAddTestCard", () => {
     expect(intentKey).not.toBe(defaultKey);
   });
 
+  it("passes a card's 3-D Secure at setup, then reads the intent back for the saved card", async () => {
+    const sent = stubFetch({
+      ...setupIntent,
+      [confirmUrl]: json(200, { status: "requires_action", payment_method: "pm_3ds" }),
+      "POST http://stripe.test/_fake/setup_intents/seti_1/authenticate": opaque,
+      "GET http://stripe.test/v1/setup_intents/seti_1?client_secret=seti_1_secret_x": json(200, { status: "succeeded", payment_method: "pm_3ds" }),
+      "PUT /api/billing/payment-methods/default": json(200, { default_payment_method: "pm_3ds" }),
+    });
+    const { result } = renderHook(() => useAddTestCard(STRIPE), { wrapper });
+
+    act(() => result.current.mutate({ cardToken: "pm_card_authenticationRequired", makeDefault: true }));
+
+    await waitFor(() => expect(result.current.data).toBe("pm_3ds"));
+    const challenge = sent[2]!;
+    expect(challenge.mode).toBe("no-cors"); // the fake's challenge route answers no CORS
+    expect(challenge.body).toBeNull(); // an empty body passes the challenge
+    expect(sent[3]!.headers.Authorization).toBe("Bearer pk_test_x");
+  });
+
   it("shows a declined card as its error, with nothing set as default", async () => {
     const sent = stubFetch({
       ...setupIntent,
@@ -169,5 +204,108 @@ describe("useUpcomingInvoice", () => {
     rerender({ subscription: activeSubscription });
 
     await waitFor(() => expect(sent).toHaveLength(1));
+  });
+});
+
+const apiError = (status: number, code: string, extra: Record<string, unknown> = {}) =>
+  json(status, { error: { code, message: `${code} message`, request_id: "req_x", ...extra } });
+const upgradeNow = { plan: "pro_monthly", timing: "immediate" as const, proration_behavior: "always_invoice" as const, proration_date: 1 };
+
+describe("usePlanChange", () => {
+  it("turns a 402 into a typed error with the decline code, and refreshes the subscription", async () => {
+    stubFetch({ "POST /api/billing/subscription/plan-change": apiError(402, "payment_failed", { decline_code: "insufficient_funds" }) });
+    queryClient.setQueryData(billingKeys.subscription(), activeSubscription);
+    const { result } = renderHook(() => usePlanChange(), { wrapper });
+
+    act(() => result.current.mutate(upgradeNow));
+
+    await waitFor(() => expect(result.current.error).toBeInstanceOf(BillingApiError));
+    expect(result.current.error).toMatchObject({ status: 402, code: "payment_failed", declineCode: "insufficient_funds", requestId: "req_x" });
+    // The change now waits for its invoice: the subscription is asked again for `pending_payment`.
+    await waitFor(() => expect(queryClient.getQueryState(billingKeys.subscription())?.isInvalidated).toBe(true));
+  });
+
+  it("leaves the decline code empty when the API gives none", async () => {
+    stubFetch({ "POST /api/billing/subscription/plan-change": apiError(402, "payment_failed") });
+    const { result } = renderHook(() => usePlanChange(), { wrapper });
+
+    act(() => result.current.mutate(upgradeNow));
+
+    await waitFor(() => expect(result.current.error).toMatchObject({ code: "payment_failed", declineCode: null }));
+  });
+
+  it("hands over the client secret when the payment needs authentication", async () => {
+    const answer = { ...subscriptionWithPendingPayment, requires_action: true, client_secret: "pi_1_secret_y" };
+    stubFetch({ "POST /api/billing/subscription/plan-change": json(200, answer) });
+    const { result } = renderHook(() => usePlanChange(), { wrapper });
+
+    let changed: unknown;
+    await act(async () => {
+      changed = await result.current.mutateAsync(upgradeNow);
+    });
+
+    expect(changed).toMatchObject({ requires_action: true, client_secret: "pi_1_secret_y", plan: "starter_monthly" });
+  });
+});
+
+describe("useAuthenticateTestPayment", () => {
+  const challenge = "POST http://stripe.test/_fake/payment_intents/pi_1/authenticate";
+  const readBack = "GET http://stripe.test/v1/payment_intents/pi_1?client_secret=pi_1_secret_y";
+
+  it("passes the fake's challenge for the intent of the client secret, and reads the paid intent back", async () => {
+    const sent = stubFetch({ [challenge]: opaque, [readBack]: json(200, { status: "succeeded" }) });
+    const { result } = renderHook(() => useAuthenticateTestPayment(STRIPE), { wrapper });
+
+    act(() => result.current.mutate({ clientSecret: "pi_1_secret_y", fail: false }));
+
+    await waitFor(() => expect(result.current.isSuccess).toBe(true));
+    expect(sent.map((r) => `${r.method} ${r.url}`)).toEqual([challenge, readBack]);
+    expect(sent[0]!.mode).toBe("no-cors");
+    expect(sent[1]!.headers.Authorization).toBe("Bearer pk_test_x");
+  });
+
+  it("fails the challenge when asked to: a PaymentAuthenticationError", async () => {
+    const sent = stubFetch({
+      [challenge]: opaque,
+      [readBack]: json(200, {
+        status: "requires_payment_method",
+        last_payment_error: { code: "payment_intent_authentication_failure", message: "We are unable to authenticate your payment method." },
+      }),
+    });
+    const { result } = renderHook(() => useAuthenticateTestPayment(STRIPE), { wrapper });
+
+    act(() => result.current.mutate({ clientSecret: "pi_1_secret_y", fail: true }));
+
+    await waitFor(() => expect(result.current.error).toBeInstanceOf(PaymentAuthenticationError));
+    expect(result.current.error).toMatchObject({ code: "payment_intent_authentication_failure" });
+    expect(JSON.parse(sent[0]!.body!)).toEqual({ fail: true });
+  });
+});
+
+describe("useAwaitChangeApplied", () => {
+  const subscriptionUrl = "GET /api/billing/subscription";
+
+  it("asks again until no payment is pending, then stops and refreshes", async () => {
+    const answers = [subscriptionWithPendingPayment, subscriptionWithPendingPayment, { ...activeSubscription, plan: "pro_monthly" }];
+    let asked = 0;
+    const sent = stubFetch({ [subscriptionUrl]: () => json(200, answers[Math.min(asked++, answers.length - 1)])() });
+    queryClient.setQueryData(billingKeys.paymentMethods(), { payment_methods: [] });
+    const { result } = renderHook(() => useAwaitChangeApplied({ attempts: 5, intervalMs: 1 }), { wrapper });
+
+    act(() => result.current.mutate());
+
+    await waitFor(() => expect(result.current.data).toMatchObject({ plan: "pro_monthly", pending_payment: null }));
+    expect(sent).toHaveLength(3);
+    expect(cardListInvalidated()).toBe(true);
+  });
+
+  it("gives up after its attempts with ChangeStillApplyingError", async () => {
+    const sent = stubFetch({ [subscriptionUrl]: json(200, subscriptionWithPendingPayment) });
+    const { result } = renderHook(() => useAwaitChangeApplied({ attempts: 3, intervalMs: 1 }), { wrapper });
+
+    act(() => result.current.mutate());
+
+    await waitFor(() => expect(result.current.error).toBeInstanceOf(ChangeStillApplyingError));
+    expect(sent).toHaveLength(3);
   });
 });

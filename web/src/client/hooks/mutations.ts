@@ -8,13 +8,14 @@ import {
   changePlan,
   createPortalSession,
   createSetupIntent,
+  fetchSubscription,
   removePaymentMethod,
   resumeSubscription,
   setDefaultPaymentMethod,
   startSubscription,
 } from "../fetchers/billing";
-import { newIdempotencyKey } from "../fetchers/http";
-import { confirmSetupIntentWithTestCard } from "../fetchers/stripe-test-cards";
+import { BillingApiError, newIdempotencyKey } from "../fetchers/http";
+import { authenticateTestPayment, confirmSetupIntentWithTestCard } from "../fetchers/stripe-test-cards";
 import { billingKeys } from "./keys";
 
 /** Every billing answer a mutation may have changed (the plan catalogue never is). */
@@ -25,14 +26,21 @@ const refreshBilling = (queryClient: QueryClient) =>
 
 /**
  * A mutation whose every user action (one `mutate` call) carries its own Idempotency-Key; a retry
- * of that action would send the same key and replay instead of repeating.
+ * of that action would send the same key and replay instead of repeating. `refreshAfter` names the
+ * refusals that still changed something, so those refresh too.
  */
-function useBillingMutation<V, R>(run: (variables: V, idempotencyKey: string) => Promise<R>, { invalidate = true } = {}) {
+function useBillingMutation<V, R>(
+  run: (variables: V, idempotencyKey: string) => Promise<R>,
+  { invalidate = true, refreshAfter }: { invalidate?: boolean; refreshAfter?: (error: unknown) => boolean } = {},
+) {
   const queryClient = useQueryClient();
   const mutation = useMutation({
     mutationFn: ({ variables, key }: { variables: V; key: string }) => run(variables, key),
     onSuccess: async () => {
       if (invalidate) await refreshBilling(queryClient);
+    },
+    onError: async (error) => {
+      if (refreshAfter?.(error)) await refreshBilling(queryClient);
     },
   });
   return {
@@ -53,7 +61,14 @@ export const useRemovePaymentMethod = () => useBillingMutation((id: string, key)
 export const usePortalSession = () =>
   useBillingMutation((returnPath: string, key) => createPortalSession(returnPath, key), { invalidate: false });
 export const useStartSubscription = () => useBillingMutation((body: StartSubscriptionBody, key) => startSubscription(body, key));
-export const usePlanChange = () => useBillingMutation((body: PlanChangeBody, key) => changePlan(body, key));
+/**
+ * A declined payment (402 `payment_failed`) leaves the change waiting for payment, and a 409
+ * `payment_pending` means one already waits: both refresh, so `pending_payment` shows.
+ */
+const leftAChangeWaitingForPayment = (error: unknown) =>
+  error instanceof BillingApiError && (error.code === "payment_failed" || error.code === "payment_pending");
+export const usePlanChange = () =>
+  useBillingMutation((body: PlanChangeBody, key) => changePlan(body, key), { refreshAfter: leftAChangeWaitingForPayment });
 export const useCancelSubscription = () => useBillingMutation((_: void, key) => cancelAtPeriodEnd(key));
 export const useResumeSubscription = () => useBillingMutation((_: void, key) => resumeSubscription(key));
 
@@ -106,4 +121,49 @@ export function useAddTestCard(stripe: Pick<PublicConfig, "stripeFakeUrl" | "str
     },
     { invalidate: false },
   );
+}
+
+/**
+ * The local test-card picker's 3-D Secure for a payment the API handed over (`requires_action`):
+ * the person passes or fails the fake's challenge (`fail`), as on Stripe's test authentication page.
+ */
+export function useAuthenticateTestPayment(stripe: Pick<PublicConfig, "stripeFakeUrl" | "stripeFakePublishableKey">) {
+  return useMutation({
+    mutationFn: ({ clientSecret, fail }: { clientSecret: string; fail: boolean }) =>
+      authenticateTestPayment({ stripeUrl: stripe.stripeFakeUrl, publishableKey: stripe.stripeFakePublishableKey, clientSecret, fail }),
+  });
+}
+
+/** The change was paid, but the API has not heard from Stripe yet (its webhooks are late). */
+export class ChangeStillApplyingError extends Error {
+  readonly code = "change_still_applying";
+  constructor() {
+    super("The payment went through; the new plan is still being applied.");
+    this.name = "ChangeStillApplyingError";
+  }
+}
+
+const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * After a change's payment was authenticated, Stripe applies the change and the API learns of it
+ * through webhooks a moment later: the subscription is asked again (`attempts` times, `intervalMs`
+ * apart) until no payment is pending, then every billing answer is refreshed. Answers the applied
+ * subscription; ChangeStillApplyingError if it is still pending after the last attempt.
+ */
+export function useAwaitChangeApplied({ attempts = 10, intervalMs = 1_000 } = {}) {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: async () => {
+      for (let attempt = 1; ; attempt += 1) {
+        const subscription = await fetchSubscription();
+        if (!subscription?.pending_payment) {
+          await refreshBilling(queryClient);
+          return subscription;
+        }
+        if (attempt >= attempts) throw new ChangeStillApplyingError();
+        await wait(intervalMs);
+      }
+    },
+  });
 }

@@ -51,3 +51,5 @@ export const PastDue: Story = { parameters: { subscription: f.pastDueSubscriptio
 export const CancelsAtPeriodEnd: Story = { parameters: { subscription: f.cancelingSubscription } };
 export const Incomplete: Story = { parameters: { subscription: f.incompleteSubscription } };
 export const WithPendingPeriodEndChange: Story = { parameters: { subscription: f.subscriptionWithPendingChange } };
+export const Unpaid: Story = { parameters: { subscription: f.unpaidSubscription } };
+export const PendingPayment: Story = { parameters: { subscription: f.subscriptionWithPendingPayment } };

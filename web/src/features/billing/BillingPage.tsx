@@ -38,7 +38,7 @@ export function BillingPage({ session, config }: { session: BillingSession; conf
       </header>
       <div className="surfaces">
         <SubscriptionSection canManage={canManage} />
-        <PlanChangeSection canManage={canManage} />
+        <PlanChangeSection canManage={canManage} config={config} />
         <UpcomingInvoiceSection />
         <PaymentMethodsSection canManage={canManage} config={config} />
         <ManageBillingSection canManage={canManage} />

@@ -1,7 +1,10 @@
 import type { Meta, StoryObj } from "@storybook/react-vite";
+import { BillingApiError } from "@/client/fetchers/http";
+import { PaymentAuthenticationError } from "@/client/fetchers/stripe-test-cards";
 import * as f from "./fixtures";
 import { failed, loading, ready } from "./loadable";
 import { PlanChangePanel } from "./PlanChangePanel";
+import { TestAuthenticationChallenge } from "./TestAuthenticationChallenge";
 
 const noop = () => {};
 
@@ -54,3 +57,58 @@ export const StaleProrationDate: Story = {
     actionError: { code: "invalid_proration_date", message: "stale" },
   },
 };
+export const ChangedNow: Story = { args: { result: "Plan changed to Pro — $30.00 per month. $13.55 was invoiced today." } };
+/** 402 payment_failed: the subscription (refreshed) keeps Starter, the upgrade waits for its invoice. */
+export const DeclinedUpgrade: Story = {
+  args: { subscription: ready(f.subscriptionWithPendingPayment), actionError: f.paymentDeclined },
+};
+/** A decline before the refreshed subscription arrived (no pending payment known yet). */
+export const DeclinedWithoutPendingPayment: Story = {
+  args: { actionError: new BillingApiError(402, "payment_failed", "Your card was declined.", "req_demo402b") },
+};
+export const AuthenticationRequired: Story = {
+  args: {
+    subscription: ready(f.subscriptionWithPendingPayment),
+    payment: {
+      step: "authenticate",
+      plan: "pro_monthly",
+      amountDue: 1355,
+      currency: "usd",
+      challenge: <TestAuthenticationChallenge onAnswer={noop} busy={false} />,
+    },
+  },
+};
+export const Authenticating: Story = {
+  args: {
+    ...AuthenticationRequired.args,
+    payment: {
+      step: "authenticate",
+      plan: "pro_monthly",
+      amountDue: 1355,
+      currency: "usd",
+      challenge: <TestAuthenticationChallenge onAnswer={noop} busy />,
+    },
+  },
+};
+export const ApplyingAuthenticatedChange: Story = {
+  args: { subscription: ready(f.subscriptionWithPendingPayment), payment: { step: "applying", plan: "pro_monthly" } },
+};
+export const AuthenticationFailed: Story = {
+  args: {
+    subscription: ready(f.subscriptionWithPendingPayment),
+    payment: {
+      step: "failed",
+      plan: "pro_monthly",
+      error: new PaymentAuthenticationError("We are unable to authenticate your payment method.", "payment_intent_authentication_failure"),
+    },
+  },
+};
+export const PaymentPending: Story = {
+  args: {
+    subscription: ready(f.subscriptionWithPendingPayment),
+    choice: { plan: "pro_yearly", timing: "immediate" },
+    preview: ready(f.prorationPreview),
+    actionError: f.paymentPending,
+  },
+};
+export const ChangeStillApplying: Story = { args: { actionError: { code: "change_still_applying", message: "still applying" } } };

@@ -1,15 +1,26 @@
-import { useId } from "react";
-import type { InvoicePreview, Plan, Subscription, Timing } from "@/api/types";
-import { formatDate, formatMoney } from "@/lib/format";
+import { useId, type ReactNode } from "react";
+import type { InvoicePreview, PendingPayment, Plan, Subscription, Timing } from "@/api/types";
+import { declineReason, describeError } from "@/lib/errors";
+import { formatDate, formatDateTime, formatMoney } from "@/lib/format";
 import { InvoiceLines } from "./InvoiceLines";
 import type { Loadable } from "./loadable";
 import { planLabel } from "./plans";
-import { ActionError, EmptyState, Load, Notice, Panel, ReadOnlyNote } from "./ui";
+import { ActionError, EmptyState, ErrorDetails, Load, LoadingState, Notice, Panel, PendingInvoice, ReadOnlyNote, useFocusOnMount } from "./ui";
 
 export interface PlanChoice {
   plan: string | null;
   timing: Timing;
 }
+
+/**
+ * A change "now" whose payment needed the customer (3-D Secure), and where that stands: the bank's
+ * challenge (`challenge`: Stripe.js or the test stand-in), the change being applied once paid, or a
+ * failed challenge (the old plan stays).
+ */
+export type PaymentStep =
+  | { step: "authenticate"; plan: string; amountDue: number; currency: string; challenge: ReactNode }
+  | { step: "applying"; plan: string }
+  | { step: "failed"; plan: string; error?: unknown };
 
 export interface PlanChangePanelProps {
   subscription: Loadable<Subscription | null>;
@@ -25,6 +36,8 @@ export interface PlanChangePanelProps {
   actionError?: unknown;
   /** What the last confirmed action did, announced once. */
   result?: string | null;
+  /** The payment of a confirmed change that waits for the customer, or what became of it. */
+  payment?: PaymentStep | null;
 }
 
 export function PlanChangePanel(props: PlanChangePanelProps) {
@@ -59,6 +72,7 @@ function PlanChange({
   pending,
   actionError,
   result,
+  payment,
 }: PlanChangePanelProps & { current: Subscription; planList: Plan[] }) {
   const timingName = useId();
   const periodEnd = formatDate(current.current_period_end);
@@ -80,7 +94,27 @@ function PlanChange({
         </div>
       ) : null}
       {result ? <Notice tone="success">{result}</Notice> : null}
-      {!canManage ? (
+      {payment?.step === "failed" ? (
+        <PaymentRefused
+          title="Authentication failed; your plan did not change."
+          error={payment.error}
+          current={current}
+          planList={planList}
+        />
+      ) : describeError(actionError).code === "payment_failed" ? (
+        <PaymentRefused
+          title="Your card was declined, so the plan did not change."
+          reason={declineReason(describeError(actionError).declineCode)}
+          error={actionError}
+          current={current}
+          planList={planList}
+        />
+      ) : null}
+      {payment?.step === "authenticate" ? (
+        <AuthenticationStep payment={payment} current={current} planList={planList} />
+      ) : payment?.step === "applying" ? (
+        <LoadingState label={`Payment authenticated. Applying the change to ${planLabel(planList, payment.plan)}…`} />
+      ) : !canManage ? (
         <>
           {others.length > 0 ? (
             <ul className="plain-list" aria-label="Other plans">
@@ -149,8 +183,82 @@ function PlanChange({
           )}
         </form>
       )}
-      <ActionError error={actionError} />
+      {describeError(actionError).code === "payment_failed" ? null : <ActionError error={actionError} />}
     </>
+  );
+}
+
+/** The bank asks the customer to authenticate the change's payment; focus moves to this step. */
+function AuthenticationStep({
+  payment,
+  current,
+  planList,
+}: {
+  payment: Extract<PaymentStep, { step: "authenticate" }>;
+  current: Subscription;
+  planList: Plan[];
+}) {
+  const headingId = useId();
+  const heading = useFocusOnMount<HTMLHeadingElement>();
+  return (
+    <div className="payment-step stack" role="group" aria-labelledby={headingId} data-testid="payment-authentication">
+      <h3 id={headingId} ref={heading} tabIndex={-1}>
+        Authenticate the payment
+      </h3>
+      <p>
+        Your bank asks you to confirm the payment of <strong>{formatMoney(payment.amountDue, payment.currency)}</strong> for the change
+        to <strong>{planLabel(planList, payment.plan)}</strong>. Until it is confirmed, the plan stays{" "}
+        {planLabel(planList, current.plan)}.
+      </p>
+      {payment.challenge}
+    </div>
+  );
+}
+
+/**
+ * A change "now" whose payment was refused (declined card, failed authentication): the old plan
+ * stays, and the change waits for its invoice to be paid until it lapses. Focus moves here.
+ */
+function PaymentRefused({
+  title,
+  reason,
+  error,
+  current,
+  planList,
+}: {
+  title: string;
+  reason?: string;
+  error?: unknown;
+  current: Subscription;
+  planList: Plan[];
+}) {
+  const alert = useFocusOnMount<HTMLDivElement>();
+  const shown = error ? describeError(error) : null;
+  return (
+    <div className="action-error" role="alert" tabIndex={-1} ref={alert} data-testid="payment-refused" data-error-code={shown?.code}>
+      <p>
+        <strong>{title}</strong>
+        {reason ? ` ${reason}` : null}
+      </p>
+      <p>
+        You are still on <strong data-testid="plan-kept">{planLabel(planList, current.plan)}</strong>.
+      </p>
+      <NextSteps pending={current.pending_payment ?? null} planList={planList} />
+      {shown ? <ErrorDetails code={shown.code} requestId={shown.requestId} /> : null}
+    </div>
+  );
+}
+
+/** What to do after a refused payment: another card, then the open invoice, before the change lapses. */
+function NextSteps({ pending, planList }: { pending: PendingPayment | null; planList: Plan[] }) {
+  const cards = <a href="#payment-methods-title">Payment methods</a>;
+  if (!pending) return <p>Add or choose another card under {cards}, then change the plan again.</p>;
+  return (
+    <p>
+      The change to {planLabel(planList, pending.plan)} waits for payment of <PendingInvoice id={pending.invoice_id} />. To
+      complete it, add or choose another card under {cards} and pay that invoice in the <a href="#manage-billing-title">Customer Portal</a>{" "}
+      before <strong>{formatDateTime(pending.expires_at)}</strong>; otherwise the change lapses then.
+    </p>
   );
 }
 

@@ -1,9 +1,9 @@
 import { useEffect, useId, useRef, useState } from "react";
 import type { Plan, Subscription } from "@/api/types";
-import { formatDate } from "@/lib/format";
+import { formatDate, formatDateTime } from "@/lib/format";
 import type { Loadable } from "./loadable";
 import { planLabel, STATUS_LABELS } from "./plans";
-import { ActionError, EmptyState, Load, Notice, Panel, ReadOnlyNote } from "./ui";
+import { ActionError, EmptyState, Load, Notice, Panel, PendingInvoice, ReadOnlyNote } from "./ui";
 
 export interface SubscriptionPanelProps {
   subscription: Loadable<Subscription | null>;
@@ -84,11 +84,12 @@ function CurrentSubscription({
           <dd data-testid="renewal-date">{end}</dd>
         </div>
       </dl>
-      {current.status === "past_due" ? (
-        <Notice tone="warning">The last payment failed. Add or choose another card; Stripe retries the invoice.</Notice>
-      ) : null}
-      {current.status === "incomplete" ? (
-        <Notice tone="warning">The first payment needs to be completed before the subscription becomes active.</Notice>
+      <PaymentProblem status={current.status} canManage={canManage} />
+      {current.pending_payment ? (
+        <Notice announce testId="pending-payment">
+          Change to <strong>{planLabel(planList, current.pending_payment.plan)}</strong> waits for payment of{" "}
+          <PendingInvoice id={current.pending_payment.invoice_id} /> until <strong>{formatDateTime(current.pending_payment.expires_at)}</strong>.
+        </Notice>
       ) : null}
       {current.cancel_at_period_end ? (
         <Notice tone="warning">
@@ -122,6 +123,35 @@ function CurrentSubscription({
       )}
       <ActionError error={actionError} />
     </>
+  );
+}
+
+/** What happened, for the statuses where a payment is missing (`can_change_plan` decides the rest). */
+const PAYMENT_PROBLEMS: Partial<Record<string, string>> = {
+  past_due: "The last payment failed. Stripe tries the invoice again over the next days.",
+  unpaid: "Payments failed and Stripe stopped retrying: the subscription stays unpaid until the open invoice is paid.",
+  incomplete: "The first payment is not complete, so the subscription is not active yet.",
+};
+
+/** The past-due banner: what happened, and what to do about it (the card, then the open invoice). */
+function PaymentProblem({ status, canManage }: { status: string; canManage: boolean }) {
+  const problem = PAYMENT_PROBLEMS[status];
+  if (!problem) return null;
+  return (
+    <div className="notice notice-warning" data-testid="payment-problem">
+      <p>
+        <strong>{problem}</strong>
+      </p>
+      {canManage ? (
+        <p>
+          Update the card under <a href="#payment-methods-title">Payment methods</a> (make a working card the default) or in the{" "}
+          <a href="#manage-billing-title">Customer Portal</a>
+          {status === "past_due" ? "; the next attempt uses it." : ", and pay the open invoice there."}
+        </p>
+      ) : (
+        <p>Ask an owner or admin of the organisation to update the card.</p>
+      )}
+    </div>
   );
 }
 

@@ -1,5 +1,5 @@
 /** Sample API answers for stories and tests (shapes of the generated types). */
-import type { InvoicePreview, PaymentMethod, Plan, Subscription } from "@/api/types";
+import type { InvoicePreview, PaymentMethod, PendingPayment, Plan, Subscription } from "@/api/types";
 import { BillingApiError } from "@/client/fetchers/http";
 
 export const NOW = 1_767_225_600; // 1 Jan 2026 00:00 UTC
@@ -24,12 +24,14 @@ export const activeSubscription: Subscription = {
   current_period_end: NOW + 31 * DAY,
   cancel_at_period_end: false,
   scheduled_change: null,
+  pending_payment: null,
   can_change_plan: true,
   has_upcoming_invoice: true,
 };
 
 export const trialingSubscription: Subscription = { ...activeSubscription, status: "trialing" };
 export const pastDueSubscription: Subscription = { ...activeSubscription, status: "past_due" };
+export const unpaidSubscription: Subscription = { ...activeSubscription, status: "unpaid", can_change_plan: false, has_upcoming_invoice: false };
 export const cancelingSubscription: Subscription = { ...activeSubscription, cancel_at_period_end: true, has_upcoming_invoice: false };
 export const incompleteSubscription: Subscription = {
   ...activeSubscription,
@@ -48,6 +50,10 @@ export const subscriptionWithPendingChange: Subscription = {
   plan: "pro_monthly",
   scheduled_change: { plan: "starter_monthly", quantity: 1, effective_at: NOW + 31 * DAY },
 };
+
+/** An upgrade to Pro whose invoice was not paid (declined, or 3-D Secure not done yet): Starter stays. */
+export const pendingPayment: PendingPayment = { plan: "pro_monthly", quantity: 1, expires_at: NOW + 23 * 3600, invoice_id: "in_1Upgrade" };
+export const subscriptionWithPendingPayment: Subscription = { ...activeSubscription, pending_payment: pendingPayment };
 
 export const paymentMethods: PaymentMethod[] = [
   { id: "pm_1Visa", brand: "visa", last4: "4242", exp_month: 12, exp_year: 2029, is_default: true },
@@ -89,3 +95,11 @@ export const onlyCardError = new BillingApiError(
   "the only card of an active subscription cannot be removed",
   "req_demo409",
 );
+export const paymentDeclined = new BillingApiError(
+  402,
+  "payment_failed",
+  "Your card has insufficient funds.",
+  "req_demo402",
+  "insufficient_funds",
+);
+export const paymentPending = new BillingApiError(409, "payment_pending", "a plan change is waiting for payment", "req_demo409p");

@@ -99,7 +99,7 @@ describe("specific states", () => {
   it("offers an incomplete subscription no plan change, cancellation or upcoming invoice", () => {
     const { Incomplete } = composeStories(billingPage);
     render(<Incomplete />);
-    expect(screen.getByText("The first payment needs to be completed before the subscription becomes active.")).toBeTruthy();
+    expect(screen.getByTestId("payment-problem").textContent).toContain("The first payment is not complete");
     expect(screen.queryByRole("button", { name: "Cancel subscription…" })).toBeNull();
     expect(screen.getByText("Start a subscription to change plans.")).toBeTruthy();
     expect(screen.getByText("The first invoice is waiting for payment.")).toBeTruthy();
@@ -111,6 +111,70 @@ describe("specific states", () => {
     expect(screen.getByRole("button", { name: "Resume subscription" })).toBeTruthy();
     expect(screen.getByText("The subscription cancels on Feb 1, 2026. Resume it to change plans.")).toBeTruthy();
     expect(screen.getByText("The subscription cancels on Feb 1, 2026; no further invoices.")).toBeTruthy();
+  });
+
+  it("says a declined upgrade kept the old plan, why, and what to do before the change lapses", () => {
+    const { DeclinedUpgrade } = composeStories(planChange);
+    render(<DeclinedUpgrade />);
+    const alert = screen.getByRole("alert");
+    expect(alert.textContent).toContain("Your card was declined, so the plan did not change.");
+    expect(alert.textContent).toContain("The card does not have enough funds.");
+    expect(screen.getByTestId("plan-kept").textContent).toBe("Starter — $10.00 per month");
+    expect(alert.textContent).toContain("in_1Upgrade");
+    expect(alert.textContent).toContain("Jan 1, 2026, 11:00 PM UTC");
+    expect(within(alert).getByRole("link", { name: "Payment methods" }).getAttribute("href")).toBe("#payment-methods-title");
+    expect(document.activeElement).toBe(alert);
+  });
+
+  it("reads an unknown decline as a generic one", () => {
+    const { DeclinedWithoutPendingPayment } = composeStories(planChange);
+    render(<DeclinedWithoutPendingPayment />);
+    expect(screen.getByRole("alert").textContent).toContain("The bank declined the payment.");
+    expect(screen.getByRole("alert").textContent).toContain("then change the plan again");
+  });
+
+  it("asks for authentication in its own step, with focus on it and no plan form", () => {
+    const { AuthenticationRequired } = composeStories(planChange);
+    render(<AuthenticationRequired />);
+    const step = screen.getByRole("group", { name: "Authenticate the payment" });
+    expect(step.textContent).toContain("$13.55");
+    expect(document.activeElement).toBe(within(step).getByRole("heading"));
+    expect(within(step).getByRole("button", { name: "Complete authentication" })).toBeTruthy();
+    expect(screen.queryByRole("form", { name: "Change plan" })).toBeNull();
+  });
+
+  it("says a failed authentication kept the old plan", () => {
+    const { AuthenticationFailed } = composeStories(planChange);
+    render(<AuthenticationFailed />);
+    expect(screen.getByRole("alert").textContent).toContain("Authentication failed; your plan did not change.");
+    expect(screen.getByTestId("plan-kept").textContent).toBe("Starter — $10.00 per month");
+  });
+
+  it("explains that a change already waits for payment (409 payment_pending)", () => {
+    const { PaymentPending } = composeStories(planChange);
+    render(<PaymentPending />);
+    expect(screen.getByRole("alert").textContent).toContain("already waiting for payment of its invoice");
+  });
+
+  it("announces a change waiting for payment on the subscription", () => {
+    const { PendingPayment } = composeStories(subscription);
+    render(<PendingPayment />);
+    expect(screen.getByRole("status").textContent).toBe(
+      "Change to Pro — $30.00 per month waits for payment of invoice in_1Upgrade until Jan 1, 2026, 11:00 PM UTC.",
+    );
+  });
+
+  it.each([
+    ["PastDue", "The last payment failed.", "the next attempt uses it"],
+    ["Unpaid", "Stripe stopped retrying", "pay the open invoice there"],
+    ["Incomplete", "The first payment is not complete", "pay the open invoice there"],
+    ["ViewerPastDue", "The last payment failed.", "Ask an owner or admin"],
+  ] as const)("%s: says what happened to the payment and what to do", (name, happened, todo) => {
+    const Story = composeStories(subscription)[name];
+    render(<Story />);
+    const banner = screen.getByTestId("payment-problem");
+    expect(banner.textContent).toContain(happened);
+    expect(banner.textContent).toContain(todo);
   });
 
   it("explains a forbidden action", () => {

@@ -1,4 +1,4 @@
-import type { ReactNode } from "react";
+import { useEffect, useRef, type ReactNode } from "react";
 import { describeError } from "@/lib/errors";
 import type { Loadable } from "./loadable";
 
@@ -56,7 +56,7 @@ export function ActionError({ error, id }: { error: unknown; id?: string }) {
   );
 }
 
-function ErrorDetails({ code, requestId }: { code: string; requestId?: string }) {
+export function ErrorDetails({ code, requestId }: { code: string; requestId?: string }) {
   return (
     <p className="error-details">
       Code <code>{code}</code>
@@ -70,12 +70,30 @@ function ErrorDetails({ code, requestId }: { code: string; requestId?: string })
   );
 }
 
-export function Notice({ children, tone = "info" }: { children: ReactNode; tone?: "info" | "success" | "warning" }) {
+/** A short message; success is announced (role=status), others only when `announce` says so. */
+export function Notice({
+  children,
+  tone = "info",
+  announce = tone === "success",
+  testId,
+}: {
+  children: ReactNode;
+  tone?: "info" | "success" | "warning";
+  announce?: boolean;
+  testId?: string;
+}) {
   return (
-    <p className={`notice notice-${tone}`} role={tone === "success" ? "status" : undefined}>
+    <p className={`notice notice-${tone}`} role={announce ? "status" : undefined} data-testid={testId}>
       {children}
     </p>
   );
+}
+
+/** Moves focus to the element once it appears (a new step or a refusal), so keyboard users land on it. */
+export function useFocusOnMount<T extends HTMLElement>() {
+  const ref = useRef<T>(null);
+  useEffect(() => ref.current?.focus(), []);
+  return ref;
 }
 
 export function ReadOnlyNote({ children }: { children: ReactNode }) {
@@ -87,4 +105,15 @@ export function Load<T>({ value, what, children }: { value: Loadable<T>; what: s
   if (value.status === "loading") return <LoadingState label={`Loading ${what.toLowerCase()}…`} />;
   if (value.status === "error") return <ErrorState what={what} error={value.error} onRetry={value.onRetry} />;
   return <>{children(value.data)}</>;
+}
+
+/** "invoice in_…" of a change waiting for payment (or "its invoice" when the API names none). */
+export function PendingInvoice({ id }: { id?: string | null }) {
+  return id ? (
+    <>
+      invoice <code>{id}</code>
+    </>
+  ) : (
+    <>its invoice</>
+  );
 }

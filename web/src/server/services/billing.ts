@@ -10,6 +10,7 @@ import type {
   InvoicePreview,
   PaymentMethodList,
   PlanChangeBody,
+  PlanChanged,
   PlanList,
   PortalSession,
   PortalSessionBody,
@@ -52,7 +53,7 @@ export const billingService = {
       body === undefined ? apiClient(c).POST("/billing/invoice-preview") : apiClient(c).POST("/billing/invoice-preview", { body }),
     ),
   changePlan: (c: Caller, body: PlanChangeBody) =>
-    call<Subscription>(() => apiClient(c).POST("/billing/subscription/plan-change", { body })),
+    call<PlanChanged>(() => apiClient(c).POST("/billing/subscription/plan-change", { body })),
   cancelSubscription: (c: Caller, body: CancelBody) =>
     call<Subscription>(() => apiClient(c).POST("/billing/subscription/cancel", { body })),
   resumeSubscription: (c: Caller) => call<Subscription>(() => apiClient(c).POST("/billing/subscription/resume")),

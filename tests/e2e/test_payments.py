@@ -1,0 +1,140 @@
+"""Payments that fail or need authentication during a plan change that charges now: the change is
+a Stripe pending update, so a declined card never gets the upgrade, an authentication step is
+handed to the browser, and paying the open invoice later applies the change."""
+
+import pytest
+import requests
+from stacklib import mint_token
+from support import HTTP_TIMEOUT_S, STRIPE_SECRET_KEY, assert_error, new_org_id
+from test_subscriptions import stripe_get, subscribed
+
+SECRET_KEY = {"Authorization": f"Bearer {STRIPE_SECRET_KEY}"}
+UPGRADE_NOW = {"plan": "pro_monthly", "timing": "immediate", "proration_behavior": "always_invoice"}
+
+
+def owner(org_id):
+    return mint_token(org_id, "owner")
+
+
+def with_default_card(api, stack, org_id, token: str) -> str:
+    """Attaches a Stripe test card server-side (as Stripe allows for test tokens) and makes it the
+    org's default through the API (which also sets the subscription's own default)."""
+    customer = api.get_customer(owner(org_id)).json()["stripe_customer_id"]
+    attached = requests.post(
+        f"{stack.stripe}/v1/payment_methods/{token}/attach",
+        data={"customer": customer},
+        headers=SECRET_KEY,
+        timeout=HTTP_TIMEOUT_S,
+    )
+    assert attached.status_code == 200, attached.text
+    card = attached.json()["id"]
+    response = api.request("PUT", "/billing/payment-methods/default", owner(org_id), json={"payment_method_id": card})
+    assert response.status_code == 200, response.text
+    return customer
+
+
+def stripe_side(stack, subscription_id: str, customer: str) -> tuple[dict, list[dict]]:
+    subscription = stripe_get(stack, f"/v1/subscriptions/{subscription_id}")
+    invoices = stripe_get(stack, "/v1/invoices", customer=customer, limit=100)["data"]
+    return subscription, invoices
+
+
+def eventually(condition, seconds=20.0):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError("condition not met in time")
+
+
+def test_a_declined_upgrade_keeps_the_old_plan_and_waits_for_payment(api, stack):
+    org_id = new_org_id()
+    subscription = subscribed(api, stack, org_id)
+    customer = with_default_card(api, stack, org_id, "pm_card_chargeCustomerFail")
+    _, invoices_before = stripe_side(stack, subscription["id"], customer)
+
+    response = api.request("POST", "/billing/subscription/plan-change", owner(org_id), json=UPGRADE_NOW)
+    error = assert_error(response, 402, "payment_failed")
+    assert error["decline_code"] == "generic_decline", error
+
+    truth, invoices = stripe_side(stack, subscription["id"], customer)
+    assert [i["price"]["lookup_key"] for i in truth["items"]["data"]] == ["starter_monthly"], "no upgrade given"
+    assert truth["status"] == "active"
+    assert truth["pending_update"]["subscription_items"][0]["price"]["lookup_key"] == "pro_monthly"
+    new_invoices = invoices[: len(invoices) - len(invoices_before)]
+    assert [i["status"] for i in new_invoices] == ["open"], "exactly one open invoice"
+
+    shown = api.request("GET", "/billing/subscription", mint_token(org_id, "viewer")).json()
+    assert shown["plan"] == "starter_monthly"
+    pending = shown["pending_payment"]
+    assert pending["plan"] == "pro_monthly" and pending["quantity"] == 1, shown
+    assert pending["invoice_id"] == new_invoices[0]["id"]
+    assert pending["expires_at"] == truth["pending_update"]["expires_at"]
+
+    # Another change while this one waits for payment is refused, naming the reason.
+    again = api.request("POST", "/billing/subscription/plan-change", owner(org_id),
+                        json={**UPGRADE_NOW, "plan": "pro_yearly"})
+    assert_error(again, 409, "payment_pending")
+
+
+@pytest.mark.fake_only
+def test_paying_the_open_invoice_later_applies_the_upgrade(api, stack):
+    org_id = new_org_id()
+    subscription = subscribed(api, stack, org_id)
+    with_default_card(api, stack, org_id, "pm_card_chargeCustomerFail")
+    response = api.request("POST", "/billing/subscription/plan-change", owner(org_id), json=UPGRADE_NOW)
+    assert_error(response, 402, "payment_failed")
+    invoice = api.request("GET", "/billing/subscription", owner(org_id)).json()["pending_payment"]["invoice_id"]
+    # The customer pays it with another card (as on Stripe's hosted invoice page).
+    paid = requests.post(f"{stack.stripe}/_fake/invoices/{invoice}/pay", json={"payment_method": "pm_card_visa"},
+                         timeout=HTTP_TIMEOUT_S)
+    assert paid.status_code == 200, paid.text
+    assert stripe_get(stack, f"/v1/subscriptions/{subscription['id']}")["pending_update"] is None
+
+    def upgraded():
+        shown = api.request("GET", "/billing/subscription", owner(org_id)).json()
+        return shown if shown["plan"] == "pro_monthly" and shown["pending_payment"] is None else None
+
+    eventually(upgraded)
+
+
+@pytest.mark.fake_only
+def test_an_upgrade_that_needs_authentication_hands_the_browser_a_client_secret(api, stack):
+    org_id = new_org_id()
+    subscription = subscribed(api, stack, org_id)
+    customer = with_default_card(api, stack, org_id, "pm_card_authenticationRequired")
+
+    response = api.request("POST", "/billing/subscription/plan-change", owner(org_id), json=UPGRADE_NOW)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["requires_action"] is True and body["client_secret"].startswith("pi_"), body
+    assert body["plan"] == "starter_monthly" and body["pending_payment"]["plan"] == "pro_monthly", body
+    truth, _ = stripe_side(stack, subscription["id"], customer)
+    assert truth["items"]["data"][0]["price"]["lookup_key"] == "starter_monthly"
+
+    # The browser completes 3D Secure (Stripe.js against Stripe; the fake's challenge here).
+    intent = body["client_secret"].split("_secret_")[0]
+    done = requests.post(f"{stack.stripe}/_fake/payment_intents/{intent}/authenticate", json={}, timeout=HTTP_TIMEOUT_S)
+    assert done.status_code == 200, done.text
+
+    def upgraded():
+        shown = api.request("GET", "/billing/subscription", owner(org_id)).json()
+        return shown if shown["plan"] == "pro_monthly" and shown["pending_payment"] is None else None
+
+    eventually(upgraded)
+    assert stripe_get(stack, f"/v1/subscriptions/{subscription['id']}")["items"]["data"][0]["price"][
+        "lookup_key"] == "pro_monthly"
+
+
+def test_a_change_that_charges_now_and_is_paid_answers_without_an_action(api, stack):
+    org_id = new_org_id()
+    subscribed(api, stack, org_id)
+    response = api.request("POST", "/billing/subscription/plan-change", owner(org_id), json=UPGRADE_NOW)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["plan"] == "pro_monthly" and body["requires_action"] is False and body["client_secret"] is None
+    assert body["pending_payment"] is None
