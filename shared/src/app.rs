@@ -8,7 +8,9 @@ use crate::service::plans::{PlanCatalogue, PlanPrices};
 use crate::service::subscriptions::SubscriptionPorts;
 use crate::service::webhooks::WebhookPorts;
 use crate::store::{CustomerStore, DynamoCustomerStore, DynamoEventLog, EventLog};
-use crate::stripe::{PaymentGateway, SigningSecret, StripeGateway, SubscriptionGateway};
+use crate::stripe::{
+    InvoiceGateway, PaymentGateway, SigningSecret, StripeGateway, SubscriptionGateway,
+};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -20,6 +22,7 @@ pub struct App {
     pub customers: Arc<dyn CustomerStore>,
     pub payments: Arc<dyn PaymentGateway>,
     pub subscriptions: Arc<dyn SubscriptionGateway>,
+    pub invoices: Arc<dyn InvoiceGateway>,
     /// The plan prices, cached per container in front of Stripe.
     pub plans: Arc<dyn PlanPrices>,
     pub events: Arc<dyn EventLog>,
@@ -49,6 +52,7 @@ impl App {
             customers: Arc::new(customers),
             payments: stripe.clone(),
             subscriptions: stripe.clone(),
+            invoices: stripe.clone(),
             plans: Arc::new(plans),
             events: Arc::new(events),
             signing: stripe,

@@ -61,6 +61,10 @@ pub enum BillingError {
     PaymentFailed { decline_code: Option<String> },
     #[error("a plan change is waiting for its invoice to be paid; pay it or let it lapse first")]
     PaymentPending,
+    #[error("no such invoice on this organisation's billing account")]
+    InvoiceNotFound,
+    #[error("the invoice is not open for payment (paid, void or draft)")]
+    InvoiceNotPayable,
     #[error("the payment provider is temporarily unavailable")]
     StripeUnavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("the payment provider refused the request")]
@@ -71,7 +75,31 @@ pub enum BillingError {
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// Decline codes Stripe advises not to show the customer (they describe the card's security
+/// status): the customer reads `generic_decline` instead.
+const UNDISCLOSED_DECLINES: &[&str] = &[
+    "fraudulent",
+    "lost_card",
+    "stolen_card",
+    "pickup_card",
+    "restricted_card",
+    "security_violation",
+    "merchant_blacklist",
+];
+
 impl BillingError {
+    /// A declined payment, with the bank's `decline_code` as the customer may see it.
+    pub fn payment_failed(decline_code: Option<String>) -> Self {
+        let decline_code = decline_code.map(|code| {
+            if UNDISCLOSED_DECLINES.contains(&code.as_str()) {
+                "generic_decline".to_owned()
+            } else {
+                code
+            }
+        });
+        Self::PaymentFailed { decline_code }
+    }
+
     /// The stable, documented code clients switch on.
     pub fn code(&self) -> &'static str {
         match self {
@@ -100,6 +128,8 @@ impl BillingError {
             Self::EventInProgress => "event_in_progress",
             Self::PaymentFailed { .. } => "payment_failed",
             Self::PaymentPending => "payment_pending",
+            Self::InvoiceNotFound => "invoice_not_found",
+            Self::InvoiceNotPayable => "invoice_not_payable",
             Self::StripeUnavailable(_) => "stripe_unavailable",
             Self::StripeRejected(_) => "stripe_error",
             Self::StoreUnavailable(_) => "store_unavailable",
@@ -125,7 +155,8 @@ impl BillingError {
             | Self::IdempotencyConflict
             | Self::DefaultPaymentMethodRequired
             | Self::EventInProgress
-            | Self::PaymentPending => StatusCode::CONFLICT,
+            | Self::PaymentPending
+            | Self::InvoiceNotPayable => StatusCode::CONFLICT,
             Self::PaymentFailed { .. } => StatusCode::PAYMENT_REQUIRED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
@@ -133,7 +164,8 @@ impl BillingError {
             Self::BillingDisabled
             | Self::CustomerNotFound
             | Self::PaymentMethodNotFound
-            | Self::SubscriptionNotFound => StatusCode::NOT_FOUND,
+            | Self::SubscriptionNotFound
+            | Self::InvoiceNotFound => StatusCode::NOT_FOUND,
             Self::StripeRejected(_) => StatusCode::BAD_GATEWAY,
             Self::StripeUnavailable(_) | Self::StoreUnavailable(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -225,6 +257,9 @@ impl From<GatewayError> for BillingError {
                 Self::StripeUnavailable(Box::new(error))
             }
             GatewayError::Rejected { .. } => Self::StripeRejected(Box::new(error)),
+            GatewayError::CardError { decline_code, .. } => {
+                Self::payment_failed(decline_code.clone())
+            }
             GatewayError::IdempotencyConflict => Self::IdempotencyConflict,
             GatewayError::Credentials(
                 SecretError::Unreadable { .. } | SecretError::Malformed { .. },

@@ -40,6 +40,7 @@ struct Route {
     success: Vec<(u16, RefOr<Schema>)>,
     /// Failures beyond the ones every authorized route can answer.
     errors: Vec<BillingError>,
+    parameters: &'static [crate::http::Parameter],
 }
 
 fn upstream() -> Box<dyn std::error::Error + Send + Sync> {
@@ -99,6 +100,7 @@ impl EndpointVisitor for Collector {
                 .map(|status| (*status, response.clone()))
                 .collect(),
             errors: E::errors(),
+            parameters: E::PARAMETERS,
         });
     }
 }
@@ -223,14 +225,26 @@ fn operation(route: Route, envelope: &RefOr<Schema>) -> utoipa::openapi::path::O
                 )),
         );
     }
-    if route.route.path.contains("{id}") {
+    for parameter in route.parameters {
+        let schema = match parameter.integer_range {
+            Some((min, max)) => ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(min))
+                .maximum(Some(max)),
+            None => ObjectBuilder::new().schema_type(Type::String),
+        };
+        let (location, required) = if parameter.in_path {
+            (ParameterIn::Path, Required::True)
+        } else {
+            (ParameterIn::Query, Required::False)
+        };
         operation = operation.parameter(
             ParameterBuilder::new()
-                .name("id")
-                .parameter_in(ParameterIn::Path)
-                .required(Required::True)
-                .description(Some("A payment method id (`pm_…`)"))
-                .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+                .name(parameter.name)
+                .parameter_in(location)
+                .required(required)
+                .description(Some(parameter.description))
+                .schema(Some(schema)),
         );
     }
     if let Some((body, required)) = route.body {

@@ -35,7 +35,7 @@ import jwt
 import pytest
 import report
 import requests
-from stacklib import DEV_JWT_AUDIENCE, DEV_JWT_ISSUER, DEV_JWT_SECRET, REPO_ROOT, mint_token
+from stacklib import DEV_JWT_AUDIENCE, DEV_JWT_ISSUER, DEV_JWT_SECRET, DEV_STRIPE_API_KEY, REPO_ROOT, mint_token
 from state import Org, prepare_org, snapshot, stripe_mutations
 from support import HTTP_TIMEOUT_S
 
@@ -59,6 +59,10 @@ ROWS = [
     ("POST", "/billing/subscription/plan-change", {"plan": "pro_monthly", "timing": "period_end"}, 200),
     ("POST", "/billing/subscription/cancel", {"at_period_end": True}, 200),
     ("POST", "/billing/subscription/resume", {}, 200),
+    ("GET", "/billing/invoices", None, 200),
+    # The org's one invoice (its subscription's first) is paid: an allowed role reaches the use case
+    # and is told so; the refusals are what this row is for.
+    ("POST", "/billing/invoices/{id}/pay", {}, 409),
     ("POST", "/billing/webhooks/stripe", {"id": "evt_forged", "type": "customer.subscription.deleted"}, 400),
 ]
 ROLES = ("viewer", "admin", "owner")
@@ -162,7 +166,20 @@ def body_for(row_body, org: Org):
     return {"payment_method_id": org.cards[1]} if row_body == "PM_SECOND" else row_body
 
 
-def path_for(template: str, org: Org) -> str:
+def newest_invoice(stack, org: Org) -> str:
+    invoices = requests.get(
+        f"{stack.stripe}/v1/invoices",
+        params={"customer": org.customer_id, "limit": 1},
+        headers={"Authorization": f"Bearer {DEV_STRIPE_API_KEY}"},
+        timeout=HTTP_TIMEOUT_S,
+    ).json()["data"]
+    assert invoices, f"{org.org_id} has no invoice yet"
+    return invoices[0]["id"]
+
+
+def path_for(template: str, org: Org, stack) -> str:
+    if "/invoices/{id}" in template:
+        return template.replace("{id}", newest_invoice(stack, org))
     return template.replace("{id}", org.cards[2])
 
 
@@ -212,10 +229,12 @@ def id_inputs(route: str) -> list[tuple[str, str]]:
 VICTIM_CARD = {"PUT /billing/payment-methods/default": 1, "DELETE /billing/payment-methods/{id}": 2}
 
 
-def cross_org_request(row: tuple, victim: Org) -> tuple[str, dict | None]:
+def cross_org_request(row: tuple, victim: Org, stack) -> tuple[str, dict | None]:
     method, template, row_body, _ = row
     route = label(method, template)
     victims = {"payment_method": victim.cards[VICTIM_CARD.get(route, 0)]}
+    if "/invoices/" in template:
+        victims["invoice"] = newest_invoice(stack, victim)
     path, body = template, (dict(row_body) if isinstance(row_body, dict) else None)
     for where, kind in id_inputs(route):
         if where == "path":
@@ -272,7 +291,7 @@ class MatrixRun:
         method, template, row_body, _ = row
         before = stripe_mutations(self.stack)
         response = self.call(
-            method, path or path_for(template, org), token, body if body is not None else body_for(row_body, org)
+            method, path or path_for(template, org, self.stack), token, body if body is not None else body_for(row_body, org)
         )
         leak = stripe_mutations(self.stack) - before
         self.record(row, column, response, denied=True, leak=leak)
@@ -295,7 +314,7 @@ class MatrixRun:
                 self.denied_call(row, column, bad_token(column, target.org_id), target)
             self.denied_call(row, "bad-role", unknown_role, target)
             if expected(row, "cross-org") is not None:
-                path, body = cross_org_request(row, target)
+                path, body = cross_org_request(row, target, stack)
                 self.denied_call(row, "cross-org", attacker.owner, target, path=path, body=body)
             else:
                 self.record(row, "cross-org", None, denied=True)
@@ -307,7 +326,7 @@ class MatrixRun:
         for row in ROWS:
             route = label(row[0], row[1])
             if route == WEBHOOK or "viewer" in (roles_of[route] or []):
-                response = self.call(row[0], path_for(row[1], target), viewer, body_for(row[2], target))
+                response = self.call(row[0], path_for(row[1], target, stack), viewer, body_for(row[2], target))
                 self.record(row, "viewer", response, denied=route == WEBHOOK)
         for role in ("admin", "owner"):
             org = prepare_org(self.http, stack, subscription=False)
@@ -315,7 +334,7 @@ class MatrixRun:
             start = snapshot(stack, self.customers_table, org)
             for row in ROWS:
                 route = label(row[0], row[1])
-                response = self.call(row[0], path_for(row[1], org), token, body_for(row[2], org))
+                response = self.call(row[0], path_for(row[1], org, stack), token, body_for(row[2], org))
                 self.record(row, role, response, denied=role not in (roles_of[route] or []))
             # The detector itself: an allowed role's mutations must show in the snapshot, or the
             # "no state change" check above could never fail.

@@ -34,6 +34,8 @@ EXPECTED_ACTIONS = {
     },
     "ChangePlanFunction": {"dynamodb:GetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"},
     "CancelSubscriptionFunction": {"dynamodb:GetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"},
+    "ListInvoicesFunction": {"dynamodb:GetItem", "secretsmanager:GetSecretValue"},
+    "PayInvoiceFunction": {"dynamodb:GetItem", "secretsmanager:GetSecretValue"},
     "ResumeSubscriptionFunction": {"dynamodb:GetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"},
     # Org lookup by customer (index), the synced copy, the event log's claims (put, done, release).
     "StripeWebhookFunction": {

@@ -5,16 +5,19 @@
 //! | module | routes |
 //! |---|---|
 //! | [`customers`] | `GET`/`POST /billing/customer` |
+//! | [`invoices`] | `GET /billing/invoices`, `POST /billing/invoices/{id}/pay` |
 //! | [`payment_methods`] | `/billing/payment-methods…`, `/billing/setup-intents`, `/billing/portal-session` |
 //! | [`subscriptions`] | `/billing/plans`, `/billing/subscription…`, `/billing/invoice-preview` |
 //! | [`webhook`] | `POST /billing/webhooks/stripe` (Stripe-signed) |
 
 pub mod customers;
+pub mod invoices;
 pub mod payment_methods;
 pub mod subscriptions;
 pub mod webhook;
 
 pub use customers::{EnsureCustomer, GetCustomer};
+pub use invoices::{ListInvoices, PayInvoice};
 pub use payment_methods::{
     CreatePortalSession, CreateSetupIntent, DetachPaymentMethod, ListPaymentMethods,
     SetDefaultPaymentMethod,
@@ -48,6 +51,8 @@ pub fn visit_all(visitor: &mut impl EndpointVisitor) {
     visitor.visit::<ChangePlan>();
     visitor.visit::<CancelSubscription>();
     visitor.visit::<ResumeSubscription>();
+    visitor.visit::<ListInvoices>();
+    visitor.visit::<PayInvoice>();
     visitor.visit::<StripeWebhook>();
 }
 

@@ -5,7 +5,7 @@ use crate::app::App;
 use crate::auth::{Access, Principal};
 use crate::domain::PaymentMethodId;
 use crate::error::BillingError;
-use crate::http::{ApiRequest, EmptyBody, Endpoint, NoBody, Reply, Route};
+use crate::http::{ApiRequest, EmptyBody, Endpoint, NoBody, Parameter, Reply, Route};
 use crate::json_request_body;
 use crate::service::payment_methods::{self, SavedCard};
 use async_trait::async_trait;
@@ -227,6 +227,12 @@ impl Endpoint for DetachPaymentMethod {
     type Caller = Principal;
     type Body = NoBody;
     type Response = Detached;
+    const PARAMETERS: &'static [Parameter] = &[Parameter {
+        name: "id",
+        in_path: true,
+        description: "A payment method id (`pm_…`)",
+        integer_range: None,
+    }];
 
     fn errors() -> Vec<BillingError> {
         with_stripe(vec![

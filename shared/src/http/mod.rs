@@ -42,6 +42,16 @@ pub struct Route {
     pub access: Option<Access>,
 }
 
+/// A path or query parameter, as the contract documents it.
+#[derive(Debug, Clone, Copy)]
+pub struct Parameter {
+    pub name: &'static str,
+    pub in_path: bool,
+    pub description: &'static str,
+    /// An integer in this range; `None`: a string.
+    pub integer_range: Option<(i64, i64)>,
+}
+
 /// A wire type as the contract sees it: its JSON schema when the contract is generated (the
 /// `openapi` feature, a build-time tool), nothing at all in the Lambda binaries.
 #[cfg(feature = "openapi")]
@@ -66,6 +76,8 @@ pub trait Endpoint: Send + Sync + 'static {
     type Response: Serialize + Send + Documented;
     /// The statuses it succeeds with (ensure-customer: 201 when it created, else 200).
     const SUCCESS: &'static [u16] = &[200];
+    /// Its path and query parameters.
+    const PARAMETERS: &'static [Parameter] = &[];
     /// The failures it can answer beyond those every route of its caller kind can.
     fn errors() -> Vec<BillingError>;
     async fn handle(
@@ -97,6 +109,7 @@ async fn dispatch<E: Endpoint>(
         request_id: request_id.to_owned(),
         client_idempotency_key,
         path_parameters: event.path_parameters(),
+        query_parameters: event.query_string_parameters(),
     };
     endpoint.handle(app, request).await?.into_json()
 }

@@ -14,6 +14,7 @@ pub struct ApiRequest<C, B> {
     pub request_id: String,
     pub(super) client_idempotency_key: Option<String>,
     pub(super) path_parameters: lambda_http::aws_lambda_events::query_map::QueryMap,
+    pub(super) query_parameters: lambda_http::aws_lambda_events::query_map::QueryMap,
 }
 
 impl<B> ApiRequest<crate::auth::Principal, B> {
@@ -36,6 +37,11 @@ impl<C, B> ApiRequest<C, B> {
     /// A path parameter such as `{id}`.
     pub fn path_parameter(&self, name: &str) -> Option<&str> {
         self.path_parameters.first(name)
+    }
+
+    /// A query string parameter such as `?limit=`.
+    pub fn query_parameter(&self, name: &str) -> Option<&str> {
+        self.query_parameters.first(name)
     }
 }
 

@@ -2,6 +2,7 @@
 //! (store, Stripe, plan prices) and the request's time; none sees HTTP, AWS or async-stripe types.
 
 pub mod customers;
+pub mod invoices;
 pub mod payment_methods;
 pub mod plans;
 pub(crate) mod reconcile;

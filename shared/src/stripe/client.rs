@@ -150,6 +150,18 @@ fn into_gateway_error(error: StripeError) -> GatewayError {
         {
             GatewayError::IdempotencyConflict
         }
+        StripeError::Stripe(ref details, 402)
+            if details.type_ == stripe_shared::ApiErrorsType::CardError =>
+        {
+            GatewayError::CardError {
+                code: details
+                    .code
+                    .as_ref()
+                    .map(|c| c.as_str().to_owned())
+                    .unwrap_or_else(|| "card_declined".to_owned()),
+                decline_code: details.decline_code.clone(),
+            }
+        }
         StripeError::Stripe(ref details, status) if !is_retryable(&error) => {
             let code = details
                 .code

@@ -1,6 +1,7 @@
 //! Stripe behind the ports in [`ports`]; [`StripeGateway`] implements them with async-stripe.
 
 mod client;
+mod invoices;
 mod payments;
 pub mod ports;
 mod subscriptions;

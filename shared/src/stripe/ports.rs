@@ -23,6 +23,13 @@ pub enum GatewayError {
     /// Stripe refused the request (4xx): retrying the same request will not help.
     #[error("stripe refused the request with status {status}, code {code}")]
     Rejected { status: u16, code: String },
+    /// A payment was refused (402 `card_error`): Stripe's `code` (`card_declined`,
+    /// `invoice_payment_intent_requires_action`, …) and the bank's `decline_code`.
+    #[error("stripe refused the payment: {code}")]
+    CardError {
+        code: String,
+        decline_code: Option<String>,
+    },
     /// The idempotency key was already used with other parameters (Stripe's `idempotency_error`).
     #[error("idempotency key reused with other parameters")]
     IdempotencyConflict,
@@ -333,4 +340,50 @@ pub trait SubscriptionGateway: Send + Sync {
 #[async_trait]
 pub trait SigningSecret: Send + Sync {
     async fn webhook_secret(&self) -> Result<Option<secrecy::SecretString>, GatewayError>;
+}
+
+/// One of the org's invoices; amounts in minor units of `currency`, times in Unix seconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceSummary {
+    pub id: String,
+    pub customer: Option<StripeCustomerId>,
+    pub number: Option<String>,
+    /// `draft`, `open`, `paid`, `uncollectible` or `void`.
+    pub status: String,
+    pub total: i64,
+    pub amount_due: i64,
+    pub amount_paid: i64,
+    pub amount_remaining: i64,
+    pub currency: Currency,
+    pub created: i64,
+    pub period_start: i64,
+    pub period_end: i64,
+    pub hosted_invoice_url: Option<String>,
+    pub invoice_pdf: Option<String>,
+    /// The PaymentIntent's client secret, for Stripe.js when the payment needs the customer.
+    pub payment_client_secret: Option<String>,
+}
+
+pub struct InvoicePage {
+    pub invoices: Vec<InvoiceSummary>,
+    pub has_more: bool,
+}
+
+#[async_trait]
+pub trait InvoiceGateway: Send + Sync {
+    /// The customer's invoices, newest first, `limit` (1–100) after the invoice `starting_after`.
+    async fn list_invoices(
+        &self,
+        customer: &StripeCustomerId,
+        limit: u8,
+        starting_after: Option<&str>,
+    ) -> Result<InvoicePage, GatewayError>;
+    /// `None` when Stripe has no such invoice.
+    async fn invoice(&self, id: &str) -> Result<Option<InvoiceSummary>, GatewayError>;
+    /// Pays the invoice with its default payment method (off-session, as Stripe's default).
+    async fn pay_invoice(
+        &self,
+        id: &str,
+        idempotency_key: &IdempotencyKey,
+    ) -> Result<InvoiceSummary, GatewayError>;
 }

@@ -1,9 +1,11 @@
 //! Test doubles for every port, and one [`World`] that wires them into an [`App`], so a test of
 //! any layer (use case, endpoint, handler) starts from the same in-memory world.
 
+mod invoices;
 mod payments;
 mod subscriptions;
 
+pub use invoices::FakeInvoices;
 pub use payments::FakeGateway;
 pub use subscriptions::{FakeSubscriptions, PERIOD_END, PERIOD_START, RecordedPreview};
 
@@ -35,6 +37,7 @@ pub struct World {
     pub app: App,
     pub gateway: Arc<FakeGateway>,
     pub subscriptions: Arc<FakeSubscriptions>,
+    pub invoices: Arc<FakeInvoices>,
     pub store: Arc<InMemoryCustomerStore>,
 }
 
@@ -57,12 +60,14 @@ impl World {
         let gateway = Arc::new(FakeGateway::default());
         let subscriptions = Arc::new(FakeSubscriptions::default());
         let store = Arc::new(InMemoryCustomerStore::default());
+        let invoices = Arc::new(FakeInvoices::default());
         let plans = PlanCatalogue::new(subscriptions.clone(), settings.plans.clone());
         let app = App {
             settings,
             customers: store.clone(),
             payments: gateway.clone(),
             subscriptions: subscriptions.clone(),
+            invoices: invoices.clone(),
             plans: Arc::new(plans),
             events: Arc::new(InMemoryEventLog::default()),
             signing: Arc::new(FixedSigningSecret(Some(TEST_WEBHOOK_SECRET))),
@@ -71,6 +76,7 @@ impl World {
             app,
             gateway,
             subscriptions,
+            invoices,
             store,
         }
     }

@@ -32,12 +32,12 @@ mod tests {
             .values()
             .flat_map(|item| item.as_object().unwrap().values())
             .collect();
-        assert_eq!(ops.len(), 15);
+        assert_eq!(ops.len(), 17);
         let manage = ops
             .iter()
             .filter(|op| op["x-roles"] == json!(["admin", "owner"]))
             .count();
-        assert_eq!(manage, 9);
+        assert_eq!(manage, 10);
         for op in &ops {
             assert!(
                 op["x-error-codes"]

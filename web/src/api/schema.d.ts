@@ -39,6 +39,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/billing/invoices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The org's invoices, newest first, in cursor pages (empty without a customer) */
+        get: operations["list-invoices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/billing/invoices/{id}/pay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pays one of the org's open invoices with the default card */
+        post: operations["pay-invoice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/billing/payment-methods": {
         parameters: {
             query?: never;
@@ -268,6 +302,48 @@ export interface components {
         /** @description `{"error":{"code","message","request_id"}}` */
         ErrorEnvelope: {
             error: components["schemas"]["ErrorBody"];
+        };
+        /** @description A page of invoices, newest first; pass `next_cursor` as `starting_after` for the next one. */
+        InvoiceList: {
+            has_more: boolean;
+            invoices: components["schemas"]["InvoiceView"][];
+            next_cursor?: string | null;
+        };
+        /**
+         * @description The invoice after a payment attempt. `requires_action`: the bank asks the customer to
+         *     authenticate; confirm `client_secret` with Stripe.js and the invoice is paid then.
+         */
+        InvoicePayment: {
+            client_secret?: string | null;
+            invoice: components["schemas"]["InvoiceView"];
+            requires_action: boolean;
+        };
+        /**
+         * @description An invoice as the API returns it: amounts in minor units of `currency`, times in Unix seconds;
+         *     `hosted_invoice_url` is Stripe's page where the customer can pay it, `invoice_pdf` its PDF.
+         */
+        InvoiceView: {
+            /** Format: int64 */
+            amount_due: number;
+            /** Format: int64 */
+            amount_paid: number;
+            /** Format: int64 */
+            amount_remaining: number;
+            /** Format: int64 */
+            created: number;
+            currency: string;
+            hosted_invoice_url?: string | null;
+            id: string;
+            invoice_pdf?: string | null;
+            number?: string | null;
+            /** Format: int64 */
+            period_end: number;
+            /** Format: int64 */
+            period_start: number;
+            /** @description `draft`, `open`, `paid`, `uncollectible` or `void`. */
+            status: string;
+            /** Format: int64 */
+            total: number;
         };
         /** @description `{"payment_methods": [...]}` */
         PaymentMethodList: {
@@ -750,6 +826,231 @@ export interface operations {
                 };
             };
             /** @description Error codes: cancellation_pending, plan_unchanged */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Error codes: payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Error codes: internal_error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Error codes: stripe_error */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Error codes: store_unavailable, stripe_unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "list-invoices": {
+        parameters: {
+            query?: {
+                /** @description Invoices per page (default 10) */
+                limit?: number;
+                /** @description The previous page's `next_cursor` (an invoice id, `in_…`) */
+                starting_after?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoiceList"];
+                };
+            };
+            /** @description Error codes: invalid_idempotency_key, invalid_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Error codes: unauthenticated (API Gateway: `{"message":"Unauthorized"}` for a missing or invalid token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"] | {
+                        message: string;
+                    };
+                };
+            };
+            /** @description (API Gateway: `{"message":"Forbidden"}` for an unknown role) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"] | {
+                        message: string;
+                    };
+                };
+            };
+            /** @description Error codes: billing_disabled */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Error codes: payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Error codes: internal_error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Error codes: stripe_error */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Error codes: store_unavailable, stripe_unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "pay-invoice": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 1–200 visible ASCII characters; a repeat replays the first result (scoped to the org) */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description An invoice id (`in_…`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["EmptyBody"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoicePayment"];
+                };
+            };
+            /** @description Error codes: invalid_idempotency_key, invalid_json, invalid_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Error codes: unauthenticated (API Gateway: `{"message":"Unauthorized"}` for a missing or invalid token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"] | {
+                        message: string;
+                    };
+                };
+            };
+            /** @description Error codes: payment_failed */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Error codes: forbidden (API Gateway: `{"message":"Forbidden"}` for an unknown role) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"] | {
+                        message: string;
+                    };
+                };
+            };
+            /** @description Error codes: billing_disabled, invoice_not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Error codes: idempotency_conflict, invoice_not_payable */
             409: {
                 headers: {
                     [name: string]: unknown;

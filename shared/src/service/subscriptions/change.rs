@@ -32,28 +32,6 @@ pub struct PlanChanged {
     pub client_secret: Option<String>,
 }
 
-/// Decline codes Stripe advises not to show the customer (they describe the card's security
-/// status): the customer reads `generic_decline` instead.
-const UNDISCLOSED_DECLINES: &[&str] = &[
-    "fraudulent",
-    "lost_card",
-    "stolen_card",
-    "pickup_card",
-    "restricted_card",
-    "security_violation",
-    "merchant_blacklist",
-];
-
-fn customer_facing(decline_code: Option<String>) -> Option<String> {
-    decline_code.map(|code| {
-        if UNDISCLOSED_DECLINES.contains(&code.as_str()) {
-            "generic_decline".to_owned()
-        } else {
-            code
-        }
-    })
-}
-
 /// Changes plan now (prorated as asked, at the preview's `proration_date` when given) or at the
 /// period end (a subscription schedule, replacing any pending change). Asking for the current
 /// plan at period end while a change is pending withdraws that change.
@@ -194,9 +172,7 @@ pub async fn change_plan(
     let subscription = remember(ports, org_id, subscription, None).await?;
     let client_secret = match attempt {
         Some(PaymentAttempt::Declined { decline_code }) => {
-            return Err(BillingError::PaymentFailed {
-                decline_code: customer_facing(decline_code),
-            });
+            return Err(BillingError::payment_failed(decline_code));
         }
         Some(PaymentAttempt::RequiresAction { client_secret }) => Some(client_secret),
         // Paid since, or still settling: the webhook brings the applied change.
