@@ -37,6 +37,7 @@ class Ctx:
     customer: str | None = None
     subscription: str | None = None
     cards: tuple[str, ...] = ()
+    invoice: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,12 @@ def prepare(api: Api, stripe, setup: str) -> Ctx:
     data = {"customer": ctx.customer, "items[0][price]": price_id(stripe, "starter_monthly")}
     if setup == "canceling":
         data["cancel_at_period_end"] = "true"
+    if setup == "open_invoice":  # invoiced, not charged: an open invoice for the API to pay
+        data.update({"collection_method": "send_invoice", "days_until_due": "7"})
     subscription = stripe.v1("POST", "/v1/subscriptions", data=data)
     assert subscription["status"] == "active", subscription["status"]
     ctx.subscription = subscription["id"]
+    ctx.invoice = subscription["latest_invoice"]
     return ctx
 
 
@@ -227,6 +231,16 @@ def verify_resume(stripe, api, ctx, body):
     return problems
 
 
+def verify_pay(stripe, api, ctx, body):
+    problems, _ = subscription_state(stripe, api, ctx, copy=False)
+    invoice = stripe.v1("GET", f"/v1/invoices/{ctx.invoice}")
+    if invoice["status"] != "paid" or invoice["amount_paid"] != invoice["amount_due"]:
+        problems.append(f"invoice {invoice['status']}, paid {invoice['amount_paid']} of {invoice['amount_due']}")
+    if (body.get("invoice") or {}).get("status") != "paid":
+        problems.append(f"answer's invoice {(body.get('invoice') or {}).get('status')}")
+    return problems
+
+
 MUTATIONS = [
     Mutation("ensure customer", "POST", lambda c: "/billing/customer", lambda c: {}, (201, 200), "fresh", verify_ensure),
     Mutation("setup intent", "POST", lambda c: "/billing/setup-intents", lambda c: {}, (201,), "fresh", verify_setup_intent),
@@ -257,6 +271,10 @@ MUTATIONS = [
         "subscribed", verify_cancel,
     ),
     Mutation("resume", "POST", lambda c: "/billing/subscription/resume", lambda c: {}, (200,), "canceling", verify_resume),
+    Mutation(
+        "pay invoice", "POST", lambda c: f"/billing/invoices/{c.invoice}/pay", lambda c: {}, (200,), "open_invoice",
+        verify_pay,
+    ),
 ]
 
 # ------------------------------------------------------------------------------------------------
