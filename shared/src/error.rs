@@ -57,7 +57,7 @@ pub enum BillingError {
     #[error("another delivery of this event is being applied; retry later")]
     EventInProgress,
     /// Stripe's `decline_code`, for the client; the card-security ones read `generic_decline`.
-    #[error("the payment was declined; nothing changed")]
+    #[error("the payment was declined")]
     PaymentFailed { decline_code: Option<String> },
     #[error("a plan change is waiting for its invoice to be paid; pay it or let it lapse first")]
     PaymentPending,

@@ -5,7 +5,7 @@ handed to the browser, and paying the open invoice later applies the change."""
 import pytest
 import requests
 from stacklib import mint_token
-from support import HTTP_TIMEOUT_S, STRIPE_SECRET_KEY, assert_error, new_org_id
+from support import HTTP_TIMEOUT_S, STRIPE_SECRET_KEY, add_card, assert_error, new_org_id
 from test_subscriptions import stripe_get, subscribed
 
 SECRET_KEY = {"Authorization": f"Bearer {STRIPE_SECRET_KEY}"}
@@ -138,3 +138,26 @@ def test_a_change_that_charges_now_and_is_paid_answers_without_an_action(api, st
     body = response.json()
     assert body["plan"] == "pro_monthly" and body["requires_action"] is False and body["client_secret"] is None
     assert body["pending_payment"] is None
+
+
+def test_a_start_whose_first_payment_is_declined_is_402_and_paying_its_invoice_activates_it(api, stack):
+    org_id = new_org_id()
+    customer = api.request("POST", "/billing/customer", owner(org_id), json={}).json()["stripe_customer_id"]
+    attached = requests.post(f"{stack.stripe}/v1/payment_methods/pm_card_chargeCustomerFail/attach",
+                             data={"customer": customer}, headers=SECRET_KEY, timeout=HTTP_TIMEOUT_S)
+    card = attached.json()["id"]
+    assert api.request("PUT", "/billing/payment-methods/default", owner(org_id),
+                       json={"payment_method_id": card}).status_code == 200
+    response = api.request("POST", "/billing/subscription", owner(org_id), json={"plan": "starter_monthly"})
+    assert_error(response, 402, "payment_failed")
+    shown = api.request("GET", "/billing/subscription", owner(org_id)).json()
+    assert shown["status"] == "incomplete", shown
+    # Recover: another card as the default, then pay the first invoice.
+    good = add_card(api, stack, org_id)
+    assert api.request("PUT", "/billing/payment-methods/default", owner(org_id),
+                       json={"payment_method_id": good}).status_code == 200
+    invoice = api.request("GET", "/billing/invoices", owner(org_id)).json()["invoices"][0]
+    assert invoice["status"] == "open"
+    paid = api.request("POST", f"/billing/invoices/{invoice['id']}/pay", owner(org_id))
+    assert paid.status_code == 200 and paid.json()["invoice"]["status"] == "paid", paid.text
+    eventually(lambda: api.request("GET", "/billing/subscription", owner(org_id)).json()["status"] == "active")

@@ -369,6 +369,7 @@ impl Endpoint for StartSubscriptionEndpoint {
             BillingError::InvalidPaymentMethodId,
             BillingError::PaymentMethodNotFound,
             BillingError::IdempotencyConflict,
+            BillingError::PaymentFailed { decline_code: None },
         ])
     }
 

@@ -175,6 +175,8 @@ pub struct SubscriptionState {
     pub payment_client_secret: Option<String>,
     /// A change made with `pending_if_incomplete` whose invoice is not paid yet.
     pub pending_update: Option<PendingUpdate>,
+    /// The subscription's latest invoice (the first one, right after a start).
+    pub latest_invoice_id: Option<String>,
 }
 
 /// Stripe's `pending_update`: what the subscription becomes once its open invoice is paid.
@@ -195,10 +197,12 @@ pub enum PaymentAttempt {
     RequiresAction {
         client_secret: String,
     },
-    /// Declined (or nothing usable to charge); Stripe's `decline_code` when it gave one.
+    /// Declined; Stripe's `decline_code` when it gave one.
     Declined {
         decline_code: Option<String>,
     },
+    /// Not attempted: no payment method to charge.
+    AwaitingPaymentMethod,
     /// Neither settled nor refused yet (e.g. `processing`).
     Pending,
 }

@@ -102,7 +102,16 @@ fn state_of(subscription: &stripe_shared::Subscription) -> Result<SubscriptionSt
         start_key: subscription.metadata.get(START_KEY_METADATA).cloned(),
         payment_client_secret,
         pending_update: pending_update_of(subscription)?,
+        latest_invoice_id: latest_invoice_id(subscription),
     })
+}
+
+fn latest_invoice_id(subscription: &stripe_shared::Subscription) -> Option<String> {
+    subscription
+        .latest_invoice
+        .as_ref()
+        .and_then(|invoice| invoice.id().as_ref())
+        .map(|id| id.as_str().to_owned())
 }
 
 fn pending_update_of(
@@ -120,11 +129,7 @@ fn pending_update_of(
         price_id: item.price.id.as_str().to_owned(),
         quantity: from_stripe_quantity(item.quantity)?,
         expires_at: pending.expires_at,
-        invoice_id: subscription
-            .latest_invoice
-            .as_ref()
-            .and_then(|invoice| invoice.id().as_ref())
-            .map(|id| id.as_str().to_owned()),
+        invoice_id: latest_invoice_id(subscription),
     }))
 }
 
@@ -329,8 +334,7 @@ impl SubscriptionGateway for StripeGateway {
             .and_then(|payment| payment.payment.payment_intent.as_ref())
             .map(|intent| intent.id().as_str().to_owned());
         let Some(intent_id) = intent_id else {
-            // Nothing was attempted (no payment method to charge).
-            return Ok(PaymentAttempt::Declined { decline_code: None });
+            return Ok(PaymentAttempt::AwaitingPaymentMethod);
         };
         let intent = self.read(&RetrievePaymentIntent::new(intent_id)).await?;
         Ok(match intent.status {
@@ -343,8 +347,11 @@ impl SubscriptionGateway for StripeGateway {
                 }
             }
             PaymentIntentStatus::RequiresPaymentMethod | PaymentIntentStatus::Canceled => {
-                PaymentAttempt::Declined {
-                    decline_code: intent.last_payment_error.and_then(|e| e.decline_code),
+                match intent.last_payment_error {
+                    Some(error) => PaymentAttempt::Declined {
+                        decline_code: error.decline_code,
+                    },
+                    None => PaymentAttempt::AwaitingPaymentMethod,
                 }
             }
             _ => PaymentAttempt::Pending,
@@ -581,6 +588,7 @@ mod tests {
             start_key: None,
             payment_client_secret: None,
             pending_update: None,
+            latest_invoice_id: None,
         }
     }
 

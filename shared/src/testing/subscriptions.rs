@@ -58,6 +58,7 @@ impl FakeSubscriptions {
                 start_key: None,
                 payment_client_secret: None,
                 pending_update: None,
+                latest_invoice_id: None,
             },
         ));
         id
@@ -160,13 +161,26 @@ impl SubscriptionGateway for FakeSubscriptions {
             return Ok(subs.iter().find(|(_, s)| &s.id == id).unwrap().1.clone());
         }
         let id = SubscriptionId::parse(format!("sub_{}", subs.len() + 1)).unwrap();
+        let first_invoice = format!("in_first_{id}");
+        // A first charge that does not go through leaves the subscription `incomplete`.
+        let failed_charge = new
+            .charge_now
+            .then(|| self.next_charge.lock().unwrap().take())
+            .flatten();
+        let status = match &failed_charge {
+            Some(attempt) => {
+                self.invoice_payments
+                    .lock()
+                    .unwrap()
+                    .insert(first_invoice.clone(), attempt.clone());
+                SubscriptionStatus::Incomplete
+            }
+            None if new.payment_method.is_some() => SubscriptionStatus::Active,
+            None => SubscriptionStatus::Incomplete,
+        };
         let state = SubscriptionState {
             id: id.clone(),
-            status: if new.payment_method.is_some() {
-                SubscriptionStatus::Active
-            } else {
-                SubscriptionStatus::Incomplete
-            },
+            status,
             item_id: format!("si_{}", subs.len() + 1),
             price_id: new.price_id.into(),
             quantity: new.quantity,
@@ -179,6 +193,7 @@ impl SubscriptionGateway for FakeSubscriptions {
             start_key: Some(key.to_string()),
             payment_client_secret: (!new.charge_now).then(|| "pi_1_secret_x".into()),
             pending_update: None,
+            latest_invoice_id: Some(first_invoice),
         };
         keys.insert(key.to_string(), id);
         subs.push((new.customer.clone(), state.clone()));

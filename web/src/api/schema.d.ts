@@ -1877,6 +1877,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description Error codes: payment_failed */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Error codes: forbidden (API Gateway: `{"message":"Forbidden"}` for an unknown role) */
             403: {
                 headers: {

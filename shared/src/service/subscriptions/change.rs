@@ -167,12 +167,16 @@ pub async fn change_plan(
     {
         None => None,
         Some(Some(invoice)) => Some(ports.stripe.payment_attempt(invoice).await?),
-        Some(None) => Some(PaymentAttempt::Declined { decline_code: None }),
+        Some(None) => Some(PaymentAttempt::AwaitingPaymentMethod),
     };
     let subscription = remember(ports, org_id, subscription, None).await?;
     let client_secret = match attempt {
         Some(PaymentAttempt::Declined { decline_code }) => {
             return Err(BillingError::payment_failed(decline_code));
+        }
+        // Nothing to charge it to: as good as declined (add a card, then pay the invoice).
+        Some(PaymentAttempt::AwaitingPaymentMethod) => {
+            return Err(BillingError::payment_failed(None));
         }
         Some(PaymentAttempt::RequiresAction { client_secret }) => Some(client_secret),
         // Paid since, or still settling: the webhook brings the applied change.

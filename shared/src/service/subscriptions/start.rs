@@ -7,7 +7,7 @@ use crate::domain::{
 use crate::error::BillingError;
 use crate::service::customers::ensure_customer;
 use crate::service::plans::price_of;
-use crate::stripe::{NewSubscription, PaymentGateway};
+use crate::stripe::{NewSubscription, PaymentAttempt, PaymentGateway};
 
 /// A start, parsed at the edge.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +94,15 @@ pub async fn start_subscription(
             }
         }
     };
+    // The first payment was tried and did not go through: say why. A declined card is a 402
+    // (the `incomplete` subscription and its open invoice stay: pay it with another card, or
+    // Stripe expires both after 23 h); the bank asking for authentication hands its secret.
+    let attempt = match (&state.latest_invoice_id, state.status) {
+        (Some(invoice), SubscriptionStatus::Incomplete) => {
+            Some(ports.stripe.payment_attempt(invoice).await?)
+        }
+        _ => None,
+    };
     let subscription = remember(
         ports,
         org_id,
@@ -101,8 +110,15 @@ pub async fn start_subscription(
         Some(record.subscription_starts),
     )
     .await?;
+    let client_secret = match attempt {
+        Some(PaymentAttempt::Declined { decline_code }) => {
+            return Err(BillingError::payment_failed(decline_code));
+        }
+        Some(PaymentAttempt::RequiresAction { client_secret }) => Some(client_secret),
+        _ => state.payment_client_secret,
+    };
     Ok(StartedSubscription {
         subscription,
-        client_secret: state.payment_client_secret,
+        client_secret,
     })
 }

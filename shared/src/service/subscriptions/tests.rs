@@ -569,3 +569,34 @@ async fn a_change_needing_authentication_answers_the_client_secret_and_the_old_p
     .await;
     assert!(retried.is_ok(), "{retried:?}");
 }
+
+#[tokio::test]
+async fn a_start_whose_first_payment_is_declined_is_payment_failed_and_stays_incomplete() {
+    let w = world();
+    *w.subscriptions.next_charge.lock().unwrap() = Some(PaymentAttempt::Declined {
+        decline_code: Some("insufficient_funds".into()),
+    });
+    ensure_customer(
+        w.store.as_ref(),
+        w.gateway.as_ref(),
+        &org(),
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    .unwrap();
+    let card = PaymentMethodId::parse("pm_declines").unwrap();
+    w.gateway.attach(&w.customer_of("org_1"), card.clone());
+    let with_card = Start {
+        payment_method: Some(card),
+        ..start("starter_monthly")
+    };
+    let error = start_subscription(w.ports(), w.gateway.as_ref(), &org(), with_card)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, BillingError::PaymentFailed { decline_code: Some(code) } if code == "insufficient_funds"),
+        "{error:?}"
+    );
+    let stored = w.store.get(&org()).await.unwrap().unwrap().subscription;
+    assert_eq!(stored.unwrap().status, SubscriptionStatus::Incomplete);
+}
