@@ -42,6 +42,17 @@ def free_ports(count: int) -> list[int]:
 ORGS_CREATED: list[str] = []
 
 
+def eventually(condition, seconds: float = 15.0):
+    """Polls `condition` until it returns something truthy (returned), or fails after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError("condition not met in time")
+
+
 def new_org_id() -> str:
     """A fresh organisation per test keeps tests independent of each other and of earlier runs."""
     org_id = f"org_e2e_{uuid.uuid4().hex[:16]}"

@@ -2,8 +2,8 @@
 paid, declined (402), authentication needed (client secret), not payable (409), not the org's (404)."""
 
 from stacklib import mint_token
-from support import add_card, assert_error, new_org_id
-from test_payments import UPGRADE_NOW, eventually, with_default_card
+from support import add_card, assert_error, eventually, new_org_id
+from test_payments import UPGRADE_NOW, with_default_card
 from test_subscriptions import stripe_get, subscribed
 
 FIELDS = {
@@ -70,7 +70,7 @@ def test_paying_the_open_invoice_with_a_new_default_card_applies_the_waiting_cha
     assert body["invoice"]["status"] == "paid" and body["requires_action"] is False, body
     assert stripe_get(stack, f"/v1/subscriptions/{subscription_id}")["items"]["data"][0]["price"][
         "lookup_key"] == "pro_monthly"
-    eventually(lambda: api.request("GET", "/billing/subscription", owner(org_id)).json()["plan"] == "pro_monthly")
+    eventually(lambda: api.request("GET", "/billing/subscription", owner(org_id)).json()["plan"] == "pro_monthly", seconds=30)
 
     again = api.request("POST", f"/billing/invoices/{invoice}/pay", owner(org_id))
     assert_error(again, 409, "invoice_not_payable")

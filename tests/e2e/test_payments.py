@@ -5,7 +5,7 @@ handed to the browser, and paying the open invoice later applies the change."""
 import pytest
 import requests
 from stacklib import mint_token
-from support import HTTP_TIMEOUT_S, STRIPE_SECRET_KEY, add_card, assert_error, new_org_id
+from support import HTTP_TIMEOUT_S, STRIPE_SECRET_KEY, add_card, assert_error, eventually, new_org_id
 from test_subscriptions import stripe_get, subscribed
 
 SECRET_KEY = {"Authorization": f"Bearer {STRIPE_SECRET_KEY}"}
@@ -37,18 +37,6 @@ def stripe_side(stack, subscription_id: str, customer: str) -> tuple[dict, list[
     subscription = stripe_get(stack, f"/v1/subscriptions/{subscription_id}")
     invoices = stripe_get(stack, "/v1/invoices", customer=customer, limit=100)["data"]
     return subscription, invoices
-
-
-def eventually(condition, seconds=20.0):
-    import time
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("condition not met in time")
 
 
 def test_a_declined_upgrade_keeps_the_old_plan_and_waits_for_payment(api, stack):
@@ -99,7 +87,7 @@ def test_paying_the_open_invoice_later_applies_the_upgrade(api, stack):
         shown = api.request("GET", "/billing/subscription", owner(org_id)).json()
         return shown if shown["plan"] == "pro_monthly" and shown["pending_payment"] is None else None
 
-    eventually(upgraded)
+    eventually(upgraded, seconds=30)
 
 
 @pytest.mark.fake_only
@@ -125,7 +113,7 @@ def test_an_upgrade_that_needs_authentication_hands_the_browser_a_client_secret(
         shown = api.request("GET", "/billing/subscription", owner(org_id)).json()
         return shown if shown["plan"] == "pro_monthly" and shown["pending_payment"] is None else None
 
-    eventually(upgraded)
+    eventually(upgraded, seconds=30)
     assert stripe_get(stack, f"/v1/subscriptions/{subscription['id']}")["items"]["data"][0]["price"][
         "lookup_key"] == "pro_monthly"
 
@@ -160,4 +148,4 @@ def test_a_start_whose_first_payment_is_declined_is_402_and_paying_its_invoice_a
     assert invoice["status"] == "open"
     paid = api.request("POST", f"/billing/invoices/{invoice['id']}/pay", owner(org_id))
     assert paid.status_code == 200 and paid.json()["invoice"]["status"] == "paid", paid.text
-    eventually(lambda: api.request("GET", "/billing/subscription", owner(org_id)).json()["status"] == "active")
+    eventually(lambda: api.request("GET", "/billing/subscription", owner(org_id)).json()["status"] == "active", seconds=30)

@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 from stacklib import mint_token
-from support import HTTP_TIMEOUT_S, STRIPE_SECRET_KEY, assert_error, new_org_id
+from support import HTTP_TIMEOUT_S, STRIPE_SECRET_KEY, assert_error, eventually, new_org_id
 from test_subscriptions import subscribed
 
 SECRET_KEY = {"Authorization": f"Bearer {STRIPE_SECRET_KEY}"}
@@ -36,16 +36,6 @@ def stripe_post(stack, path, data):
 
 def synced(api, org_id):
     return api.get_customer(owner(org_id)).json()["subscription"]
-
-
-def eventually(condition, seconds=15.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.mark.needs_webhooks

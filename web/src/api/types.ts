@@ -50,6 +50,12 @@ export type PlanChangeBody = RequestBodyOf<"/billing/subscription/plan-change", 
 /** The subscription after a plan change, plus whether its payment waits for the customer (3-D Secure). */
 export type PlanChanged = ResponseOf<"/billing/subscription/plan-change", "post", 200>;
 export type CancelBody = RequestBodyOf<"/billing/subscription/cancel", "post">;
+/** One page of the org's invoices, newest first; `next_cursor` asks for the next page. */
+export type InvoicePage = ResponseOf<"/billing/invoices", "get", 200>;
+export type Invoice = InvoicePage["invoices"][number];
+export type InvoiceListQuery = NonNullable<paths["/billing/invoices"]["get"]["parameters"]["query"]>;
+/** An invoice after a payment attempt: paid, or waiting for the customer's bank (`requires_action`). */
+export type InvoicePayment = ResponseOf<"/billing/invoices/{id}/pay", "post", 200>;
 
 export type Timing = NonNullable<PlanChangeBody["timing"]>;
 export type ProrationBehavior = NonNullable<PlanChangeBody["proration_behavior"]>;

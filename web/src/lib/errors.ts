@@ -22,8 +22,10 @@ const MESSAGES: Record<string, string> = {
   idempotency_conflict: "This action conflicts with an earlier one. Reload the page and try again.",
   payment_failed: "The card was declined, so the plan did not change.",
   payment_pending:
-    "A plan change is already waiting for payment of its invoice. Pay that invoice in the Customer Portal, or wait until the change lapses, then change the plan again.",
+    "A plan change is already waiting for payment of its invoice. Pay that invoice under Invoices, or wait until the change lapses, then change the plan again.",
   payment_authentication_failed: "Authentication failed; your plan did not change.",
+  invoice_not_payable: "This invoice can no longer be paid (already paid or void).",
+  invoice_not_found: "That invoice is no longer on this account. The list has been refreshed.",
   change_still_applying:
     "The payment went through; Stripe is still applying the new plan. It shows here in a moment (reload the page if it does not).",
 };

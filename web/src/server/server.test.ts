@@ -150,3 +150,74 @@ describe("a declined plan change (402 payment_failed)", () => {
     }
   });
 });
+
+describe("invoices", () => {
+  const sessionCookie = `${serverConfig.sessionCookie}=${mintDevToken("org_a", "owner", "user_x")}`;
+  const stubApi = (status: number, body: unknown) => {
+    const sent: Request[] = [];
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (request: Request) => {
+        sent.push(request);
+        return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", "apigw-requestid": "req_inv" } });
+      }),
+    );
+    return sent;
+  };
+  const payRequest = (origin: string) =>
+    new NextRequest("http://127.0.0.1:3001/api/billing/invoices/in_1/pay", {
+      method: "POST",
+      headers: { host: "127.0.0.1:3001", origin, cookie: sessionCookie, "idempotency-key": "pay-1" },
+    });
+  const payParams = { params: Promise.resolve({ id: "in_1" }) };
+
+  it("a page is asked for with the query as sent", async () => {
+    const { GET } = await import("@/app/api/billing/invoices/route");
+    const page = { invoices: [], has_more: false, next_cursor: null };
+    const sent = stubApi(200, page);
+    try {
+      const response = await GET(
+        new NextRequest("http://127.0.0.1:3001/api/billing/invoices?limit=5&starting_after=in_9", { headers: { cookie: sessionCookie } }),
+      );
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual(page);
+      const url = new URL(sent[0]!.url);
+      expect(url.pathname).toBe("/billing/invoices");
+      expect(Object.fromEntries(url.searchParams)).toEqual({ limit: "5", starting_after: "in_9" });
+      expect(sent[0]!.headers.get("authorization")).toMatch(/^Bearer /);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
+  it("a declined payment reaches the browser as the API sent it", async () => {
+    const { POST } = await import("@/app/api/billing/invoices/[id]/pay/route");
+    const declined = {
+      error: { code: "payment_failed", message: "Your card was declined.", request_id: "req_inv", decline_code: "generic_decline" },
+    };
+    const sent = stubApi(402, declined);
+    try {
+      const response = await POST(payRequest("http://127.0.0.1:3001"), payParams);
+      expect(response.status).toBe(402);
+      expect(await response.json()).toEqual(declined);
+      expect(new URL(sent[0]!.url).pathname).toBe("/billing/invoices/in_1/pay");
+      expect(sent[0]!.method).toBe("POST");
+      expect(sent[0]!.headers.get("idempotency-key")).toBe("pay-1");
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
+  it("a payment from another site is refused before the API is called", async () => {
+    const { POST } = await import("@/app/api/billing/invoices/[id]/pay/route");
+    const sent = stubApi(200, {});
+    try {
+      const response = await POST(payRequest("https://evil.example"), payParams);
+      expect(response.status).toBe(403);
+      expect((await response.json()).error.code).toBe("cross_origin");
+      expect(sent).toEqual([]);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+});

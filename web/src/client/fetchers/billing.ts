@@ -2,6 +2,9 @@
 import type {
   Customer,
   Detached,
+  InvoiceListQuery,
+  InvoicePage,
+  InvoicePayment,
   InvoicePreview,
   PaymentMethodList,
   PlanChangeBody,
@@ -25,6 +28,14 @@ export const fetchSubscription = (signal?: AbortSignal) =>
 /** The upcoming invoice (no body), or what a plan change would invoice. */
 export const fetchInvoicePreview = (request?: PreviewRequest, signal?: AbortSignal) =>
   bff<InvoicePreview>("/invoice-preview", { method: "POST", body: request, signal });
+/** One page of invoices, newest first (`starting_after`: the previous page's `next_cursor`). */
+export function fetchInvoices(query: InvoiceListQuery, signal?: AbortSignal) {
+  const params = new URLSearchParams();
+  if (query.limit !== undefined) params.set("limit", String(query.limit));
+  if (query.starting_after) params.set("starting_after", query.starting_after);
+  const search = params.toString();
+  return bff<InvoicePage>(`/invoices${search ? `?${search}` : ""}`, { signal });
+}
 
 export const createSetupIntent = (idempotencyKey: string) =>
   bff<SetupIntent>("/setup-intents", { method: "POST", body: {}, idempotencyKey });
@@ -47,3 +58,6 @@ export const cancelAtPeriodEnd = (idempotencyKey: string) =>
   bff<Subscription>("/subscription/cancel", { method: "POST", body: { at_period_end: true }, idempotencyKey });
 export const resumeSubscription = (idempotencyKey: string) =>
   bff<Subscription>("/subscription/resume", { method: "POST", idempotencyKey });
+/** Pays an open invoice with the default card; its answer says whether the bank asks for 3-D Secure. */
+export const payInvoice = (invoiceId: string, idempotencyKey: string) =>
+  bff<InvoicePayment>(`/invoices/${encodeURIComponent(invoiceId)}/pay`, { method: "POST", idempotencyKey });

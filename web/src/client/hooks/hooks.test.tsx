@@ -6,7 +6,7 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { act, renderHook, waitFor } from "@testing-library/react";
 import type { ReactNode } from "react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { activeSubscription, subscriptionWithPendingPayment } from "@/features/billing/fixtures";
+import { activeSubscription, invoices, openInvoice, subscriptionWithPendingPayment } from "@/features/billing/fixtures";
 import { BillingApiError } from "../fetchers/http";
 import { CardSetupError, PaymentAuthenticationError } from "../fetchers/stripe-test-cards";
 import { billingKeys } from "./keys";
@@ -16,9 +16,10 @@ import {
   useAuthenticateTestPayment,
   useAwaitChangeApplied,
   useFinishAddingCard,
+  usePayInvoice,
   usePlanChange,
 } from "./mutations";
-import { useUpcomingInvoice } from "./queries";
+import { useInvoices, useUpcomingInvoice } from "./queries";
 
 const STRIPE = { stripeFakeUrl: "http://stripe.test", stripeFakePublishableKey: "pk_test_x" };
 
@@ -307,5 +308,78 @@ describe("useAwaitChangeApplied", () => {
 
     await waitFor(() => expect(result.current.error).toBeInstanceOf(ChangeStillApplyingError));
     expect(sent).toHaveLength(3);
+  });
+});
+
+describe("useInvoices (cursor pages)", () => {
+  it("asks for the first page, then the one after next_cursor, and lists both", async () => {
+    const [first, second] = [invoices.slice(0, 2), invoices.slice(2)];
+    const sent = stubFetch({
+      "GET /api/billing/invoices?limit=10": json(200, { invoices: first, has_more: true, next_cursor: "in_1Void" }),
+      "GET /api/billing/invoices?limit=10&starting_after=in_1Void": json(200, { invoices: second, has_more: false, next_cursor: null }),
+    });
+    const { result } = renderHook(() => useInvoices(), { wrapper });
+
+    await waitFor(() => expect(result.current.data).toEqual(first));
+    expect(result.current.hasNextPage).toBe(true);
+    await act(() => result.current.fetchNextPage());
+
+    await waitFor(() => expect(result.current.data).toEqual(invoices));
+    expect(result.current.hasNextPage).toBe(false);
+    expect(sent.map((r) => r.url)).toEqual(["/api/billing/invoices?limit=10", "/api/billing/invoices?limit=10&starting_after=in_1Void"]);
+  });
+});
+
+describe("usePayInvoice", () => {
+  const payUrl = "POST /api/billing/invoices/in_1Upgrade/pay";
+  const seed = () => {
+    queryClient.setQueryData(billingKeys.subscription(), subscriptionWithPendingPayment);
+    queryClient.setQueryData(billingKeys.customer(), { customer_id: "cus_1" });
+    queryClient.setQueryData(billingKeys.invoices(), { pages: [{ invoices, has_more: false }], pageParams: [undefined] });
+  };
+  const refreshed = () =>
+    [billingKeys.subscription(), billingKeys.customer(), billingKeys.invoices()].map((key) => queryClient.getQueryState(key)?.isInvalidated);
+
+  it("pays with the action's key and refreshes invoices, subscription and customer", async () => {
+    const sent = stubFetch({ [payUrl]: json(200, { invoice: { ...openInvoice, status: "paid" }, requires_action: false, client_secret: null }) });
+    seed();
+    const { result } = renderHook(() => usePayInvoice(), { wrapper });
+
+    act(() => result.current.mutate("in_1Upgrade"));
+
+    await waitFor(() => expect(result.current.isSuccess).toBe(true));
+    expect(sent[0]!.headers["Idempotency-Key"]).toMatch(/\S/);
+    expect(refreshed()).toEqual([true, true, true]);
+  });
+
+  it("a declined card: a typed error with its decline code, and still a refresh", async () => {
+    stubFetch({
+      [payUrl]: json(402, {
+        error: { code: "payment_failed", message: "Your card was declined.", request_id: "req_402", decline_code: "generic_decline" },
+      }),
+    });
+    seed();
+    const { result } = renderHook(() => usePayInvoice(), { wrapper });
+
+    act(() => result.current.mutate("in_1Upgrade"));
+
+    await waitFor(() => expect(result.current.error).toBeInstanceOf(BillingApiError));
+    expect(result.current.error).toMatchObject({ status: 402, code: "payment_failed", declineCode: "generic_decline", requestId: "req_402" });
+    await waitFor(() => expect(refreshed()).toEqual([true, true, true]));
+  });
+
+  it("an invoice no longer payable (409) refreshes; another refusal does not", async () => {
+    stubFetch({ [payUrl]: json(409, { error: { code: "invoice_not_payable", message: "not open", request_id: "req_409" } }) });
+    seed();
+    const { result } = renderHook(() => usePayInvoice(), { wrapper });
+    act(() => result.current.mutate("in_1Upgrade"));
+    await waitFor(() => expect(refreshed()).toEqual([true, true, true]));
+
+    queryClient.clear();
+    stubFetch({ [payUrl]: refused });
+    seed();
+    act(() => result.current.mutate("in_1Upgrade"));
+    await waitFor(() => expect(result.current.error).toMatchObject({ code: "stripe_unavailable" }));
+    expect(refreshed()).toEqual([false, false, false]);
   });
 });

@@ -8,5 +8,6 @@ export const billingKeys = {
   plans: () => [...billingKeys.all, "plans"] as const,
   subscription: () => [...billingKeys.all, "subscription"] as const,
   upcomingInvoice: () => [...billingKeys.all, "invoice-preview", "upcoming"] as const,
+  invoices: () => [...billingKeys.all, "invoices"] as const,
   invoicePreview: (request: PreviewRequest) => [...billingKeys.all, "invoice-preview", request] as const,
 };

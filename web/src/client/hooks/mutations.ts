@@ -9,6 +9,7 @@ import {
   createPortalSession,
   createSetupIntent,
   fetchSubscription,
+  payInvoice,
   removePaymentMethod,
   resumeSubscription,
   setDefaultPaymentMethod,
@@ -69,6 +70,14 @@ const leftAChangeWaitingForPayment = (error: unknown) =>
   error instanceof BillingApiError && (error.code === "payment_failed" || error.code === "payment_pending");
 export const usePlanChange = () =>
   useBillingMutation((body: PlanChangeBody, key) => changePlan(body, key), { refreshAfter: leftAChangeWaitingForPayment });
+/**
+ * A declined card (402 `payment_failed`) or an invoice that is no longer open (409
+ * `invoice_not_payable`: paid or voided meanwhile) still leaves the table out of date: both refresh.
+ */
+const invoiceChangedAnyway = (error: unknown) =>
+  error instanceof BillingApiError && (error.code === "payment_failed" || error.code === "invoice_not_payable");
+export const usePayInvoice = () =>
+  useBillingMutation((invoiceId: string, key) => payInvoice(invoiceId, key), { refreshAfter: invoiceChangedAnyway });
 export const useCancelSubscription = () => useBillingMutation((_: void, key) => cancelAtPeriodEnd(key));
 export const useResumeSubscription = () => useBillingMutation((_: void, key) => resumeSubscription(key));
 

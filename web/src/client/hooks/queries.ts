@@ -1,10 +1,11 @@
 "use client";
 
-import { useQuery } from "@tanstack/react-query";
+import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import type { PreviewRequest, Subscription } from "@/api/types";
 import {
   fetchCustomer,
   fetchInvoicePreview,
+  fetchInvoices,
   fetchPaymentMethods,
   fetchPlans,
   fetchSubscription,
@@ -57,5 +58,22 @@ export function useInvoicePreview(request: PreviewRequest | null) {
     staleTime: Infinity,
     gcTime: 0,
     refetchOnWindowFocus: false,
+  });
+}
+
+/** Invoices per page of the invoice table. */
+export const INVOICE_PAGE_SIZE = 10;
+
+/**
+ * The org's invoices, newest first, in cursor pages: `fetchNextPage` ("Load more") asks for the
+ * page after the last one's `next_cursor`. `data` is every invoice loaded so far.
+ */
+export function useInvoices() {
+  return useInfiniteQuery({
+    queryKey: billingKeys.invoices(),
+    queryFn: ({ pageParam, signal }) => fetchInvoices({ limit: INVOICE_PAGE_SIZE, starting_after: pageParam }, signal),
+    initialPageParam: undefined as string | undefined,
+    getNextPageParam: (page) => (page.has_more && page.next_cursor ? page.next_cursor : undefined),
+    select: (data) => data.pages.flatMap((page) => page.invoices),
   });
 }

@@ -20,6 +20,7 @@ function seeded(subscription: Subscription | null) {
   client.setQueryData(billingKeys.plans(), { plans: f.plans });
   client.setQueryData(billingKeys.paymentMethods(), { payment_methods: f.paymentMethods });
   client.setQueryData(billingKeys.upcomingInvoice(), f.upcomingInvoice);
+  client.setQueryData(billingKeys.invoices(), { pages: [f.invoicePage], pageParams: [undefined] });
   return client;
 }
 

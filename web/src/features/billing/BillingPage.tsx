@@ -2,6 +2,7 @@
 
 import { canManageBilling } from "@/api/types";
 import type { PublicConfig } from "@/lib/public-config";
+import { InvoicesSection } from "./InvoicesSection";
 import { ManageBillingSection } from "./ManageBillingSection";
 import { PaymentMethodsSection } from "./PaymentMethodsSection";
 import { PlanChangeSection } from "./PlanChangeSection";
@@ -40,6 +41,7 @@ export function BillingPage({ session, config }: { session: BillingSession; conf
         <SubscriptionSection canManage={canManage} />
         <PlanChangeSection canManage={canManage} config={config} />
         <UpcomingInvoiceSection />
+        <InvoicesSection canManage={canManage} config={config} />
         <PaymentMethodsSection canManage={canManage} config={config} />
         <ManageBillingSection canManage={canManage} />
       </div>

@@ -5,7 +5,7 @@ import { formatDate, formatDateTime, formatMoney } from "@/lib/format";
 import { InvoiceLines } from "./InvoiceLines";
 import type { Loadable } from "./loadable";
 import { planLabel } from "./plans";
-import { ActionError, EmptyState, ErrorDetails, Load, LoadingState, Notice, Panel, PendingInvoice, ReadOnlyNote, useFocusOnMount } from "./ui";
+import { ActionError, AuthenticationStep, EmptyState, ErrorDetails, Load, LoadingState, Notice, Panel, PendingInvoice, ReadOnlyNote, useFocusOnMount } from "./ui";
 
 export interface PlanChoice {
   plan: string | null;
@@ -111,7 +111,7 @@ function PlanChange({
         />
       ) : null}
       {payment?.step === "authenticate" ? (
-        <AuthenticationStep payment={payment} current={current} planList={planList} />
+        <ChangeAuthenticationStep payment={payment} current={current} planList={planList} />
       ) : payment?.step === "applying" ? (
         <LoadingState label={`Payment authenticated. Applying the change to ${planLabel(planList, payment.plan)}…`} />
       ) : !canManage ? (
@@ -188,8 +188,8 @@ function PlanChange({
   );
 }
 
-/** The bank asks the customer to authenticate the change's payment; focus moves to this step. */
-function AuthenticationStep({
+/** The bank asks the customer to authenticate the change's payment. */
+function ChangeAuthenticationStep({
   payment,
   current,
   planList,
@@ -198,20 +198,15 @@ function AuthenticationStep({
   current: Subscription;
   planList: Plan[];
 }) {
-  const headingId = useId();
-  const heading = useFocusOnMount<HTMLHeadingElement>();
   return (
-    <div className="payment-step stack" role="group" aria-labelledby={headingId} data-testid="payment-authentication">
-      <h3 id={headingId} ref={heading} tabIndex={-1}>
-        Authenticate the payment
-      </h3>
+    <AuthenticationStep>
       <p>
         Your bank asks you to confirm the payment of <strong>{formatMoney(payment.amountDue, payment.currency)}</strong> for the change
         to <strong>{planLabel(planList, payment.plan)}</strong>. Until it is confirmed, the plan stays{" "}
         {planLabel(planList, current.plan)}.
       </p>
       {payment.challenge}
-    </div>
+    </AuthenticationStep>
   );
 }
 
@@ -256,7 +251,7 @@ function NextSteps({ pending, planList }: { pending: PendingPayment | null; plan
   return (
     <p>
       The change to {planLabel(planList, pending.plan)} waits for payment of <PendingInvoice id={pending.invoice_id} />. To
-      complete it, add or choose another card under {cards} and pay that invoice in the <a href="#manage-billing-title">Customer Portal</a>{" "}
+      complete it, add or choose another card under {cards} and pay that invoice under <a href="#invoices-title">Invoices</a>{" "}
       before <strong>{formatDateTime(pending.expires_at)}</strong>; otherwise the change lapses then.
     </p>
   );

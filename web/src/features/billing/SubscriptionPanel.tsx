@@ -89,6 +89,12 @@ function CurrentSubscription({
         <Notice announce testId="pending-payment">
           Change to <strong>{planLabel(planList, current.pending_payment.plan)}</strong> waits for payment of{" "}
           <PendingInvoice id={current.pending_payment.invoice_id} /> until <strong>{formatDateTime(current.pending_payment.expires_at)}</strong>.
+          {canManage ? (
+            <>
+              {" "}
+              Pay it under <a href="#invoices-title">Invoices</a>.
+            </>
+          ) : null}
         </Notice>
       ) : null}
       {current.cancel_at_period_end ? (
@@ -144,9 +150,10 @@ function PaymentProblem({ status, canManage }: { status: string; canManage: bool
       </p>
       {canManage ? (
         <p>
-          Update the card under <a href="#payment-methods-title">Payment methods</a> (make a working card the default) or in the{" "}
-          <a href="#manage-billing-title">Customer Portal</a>
-          {status === "past_due" ? "; the next attempt uses it." : ", and pay the open invoice there."}
+          Make a working card the default under <a href="#payment-methods-title">Payment methods</a> (or in the{" "}
+          <a href="#manage-billing-title">Customer Portal</a>)
+          {status === "past_due" ? ": the next attempt uses it, or pay the open invoice now under " : ", then pay the open invoice under "}
+          <a href="#invoices-title">Invoices</a>.
         </p>
       ) : (
         <p>Ask an owner or admin of the organisation to update the card.</p>

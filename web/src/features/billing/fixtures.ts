@@ -1,5 +1,5 @@
 /** Sample API answers for stories and tests (shapes of the generated types). */
-import type { InvoicePreview, PaymentMethod, PendingPayment, Plan, Subscription } from "@/api/types";
+import type { Invoice, InvoicePage, InvoicePreview, PaymentMethod, PendingPayment, Plan, Subscription } from "@/api/types";
 import { BillingApiError } from "@/client/fetchers/http";
 
 export const NOW = 1_767_225_600; // 1 Jan 2026 00:00 UTC
@@ -87,6 +87,62 @@ export const prorationPreview: InvoicePreview = {
 
 export const yenInvoice: InvoicePreview = { ...upcomingInvoice, currency: "jpy", subtotal: 1500, total: 1500, amount_due: 1500, lines: [{ ...upcomingInvoice.lines[0]!, description: "Starter (JPY)", amount: 1500 }] };
 
+const invoiceLinks = (id: string) => ({
+  hosted_invoice_url: `https://invoice.stripe.test/i/${id}`,
+  invoice_pdf: `https://invoice.stripe.test/i/${id}/pdf`,
+});
+/** Invoices newest first: the declined upgrade's open invoice, a void one, the first month paid. */
+export const openInvoice: Invoice = {
+  id: "in_1Upgrade",
+  number: "DEMO-0003",
+  status: "open",
+  total: 1355,
+  amount_due: 1355,
+  amount_paid: 0,
+  amount_remaining: 1355,
+  currency: "usd",
+  created: NOW + 10 * DAY,
+  period_start: NOW + 10 * DAY,
+  period_end: NOW + 10 * DAY,
+  ...invoiceLinks("in_1Upgrade"),
+};
+export const voidInvoice: Invoice = {
+  ...openInvoice,
+  id: "in_1Void",
+  number: "DEMO-0002",
+  status: "void",
+  amount_remaining: 0,
+  created: NOW + 5 * DAY,
+  ...invoiceLinks("in_1Void"),
+};
+export const paidInvoice: Invoice = {
+  ...openInvoice,
+  id: "in_1First",
+  number: "DEMO-0001",
+  status: "paid",
+  total: 1000,
+  amount_due: 1000,
+  amount_paid: 1000,
+  amount_remaining: 0,
+  created: NOW,
+  period_start: NOW,
+  period_end: NOW + 31 * DAY,
+  ...invoiceLinks("in_1First"),
+};
+/** A draft has no number, no hosted page and no PDF yet. */
+export const draftInvoice: Invoice = {
+  ...paidInvoice,
+  id: "in_1Draft",
+  number: null,
+  status: "draft",
+  amount_paid: 0,
+  amount_remaining: 1000,
+  hosted_invoice_url: null,
+  invoice_pdf: null,
+};
+export const invoices: Invoice[] = [openInvoice, voidInvoice, paidInvoice];
+export const invoicePage: InvoicePage = { invoices, has_more: false, next_cursor: null };
+
 export const serverError = new BillingApiError(503, "stripe_unavailable", "Stripe is unavailable", "req_demo123");
 export const forbidden = new BillingApiError(403, "forbidden", "viewers may not change billing", "req_demo403");
 export const onlyCardError = new BillingApiError(
@@ -103,3 +159,4 @@ export const paymentDeclined = new BillingApiError(
   "insufficient_funds",
 );
 export const paymentPending = new BillingApiError(409, "payment_pending", "a plan change is waiting for payment", "req_demo409p");
+export const invoiceNotPayable = new BillingApiError(409, "invoice_not_payable", "the invoice is not open", "req_demo409i");

@@ -6,13 +6,14 @@ import { composeStories } from "@storybook/react-vite";
 import { render, screen, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import * as billingPage from "./BillingPage.stories";
+import * as invoices from "./InvoicesPanel.stories";
 import * as manageBilling from "./ManageBillingPanel.stories";
 import * as paymentMethods from "./PaymentMethodsPanel.stories";
 import * as planChange from "./PlanChangePanel.stories";
 import * as subscription from "./SubscriptionPanel.stories";
 import * as upcomingInvoice from "./UpcomingInvoicePanel.stories";
 
-const modules = { billingPage, manageBilling, paymentMethods, planChange, subscription, upcomingInvoice };
+const modules = { billingPage, invoices, manageBilling, paymentMethods, planChange, subscription, upcomingInvoice };
 const REQUIRED_STATES = ["Loading", "Error", "Empty", "Admin", "Viewer"];
 
 /** Buttons and form fields that would change billing (enabled ones), outside "Try again". */
@@ -160,14 +161,15 @@ describe("specific states", () => {
     const { PendingPayment } = composeStories(subscription);
     render(<PendingPayment />);
     expect(screen.getByRole("status").textContent).toBe(
-      "Change to Pro — $30.00 per month waits for payment of invoice in_1Upgrade until Jan 1, 2026, 11:00 PM UTC.",
+      "Change to Pro — $30.00 per month waits for payment of invoice in_1Upgrade until Jan 1, 2026, 11:00 PM UTC. Pay it under Invoices.",
     );
+    expect(within(screen.getByRole("status")).getByRole("link", { name: "Invoices" }).getAttribute("href")).toBe("#invoices-title");
   });
 
   it.each([
-    ["PastDue", "The last payment failed.", "the next attempt uses it"],
-    ["Unpaid", "Stripe stopped retrying", "pay the open invoice there"],
-    ["Incomplete", "The first payment is not complete", "pay the open invoice there"],
+    ["PastDue", "The last payment failed.", "the next attempt uses it, or pay the open invoice now under Invoices."],
+    ["Unpaid", "Stripe stopped retrying", "then pay the open invoice under Invoices."],
+    ["Incomplete", "The first payment is not complete", "then pay the open invoice under Invoices."],
     ["ViewerPastDue", "The last payment failed.", "Ask an owner or admin"],
   ] as const)("%s: says what happened to the payment and what to do", (name, happened, todo) => {
     const Story = composeStories(subscription)[name];
@@ -175,6 +177,70 @@ describe("specific states", () => {
     const banner = screen.getByTestId("payment-problem");
     expect(banner.textContent).toContain(happened);
     expect(banner.textContent).toContain(todo);
+  });
+
+  it("lists invoices with their amount, status and documents; only the open one can be paid", () => {
+    const { Admin } = composeStories(invoices);
+    render(<Admin />);
+    const table = screen.getByRole("table", { name: "The organisation's invoices, newest first" });
+    const rows = within(table).getAllByTestId("invoice");
+    expect(rows.map((row) => row.getAttribute("data-status"))).toEqual(["open", "void", "paid"]);
+    const open = within(rows[0]!);
+    expect(open.getByRole("rowheader").textContent).toBe("DEMO-0003");
+    expect(open.getByText("$13.55")).toBeTruthy();
+    expect(open.getByText("Open")).toBeTruthy();
+    expect(open.getByText("Jan 11, 2026")).toBeTruthy();
+    const view = open.getByRole("link", { name: "View invoice DEMO-0003 (opens in a new tab)" });
+    expect(view.getAttribute("target")).toBe("_blank");
+    expect(view.getAttribute("rel")).toBe("noopener noreferrer");
+    expect(open.getByRole("link", { name: "PDF of invoice DEMO-0003 (opens in a new tab)" })).toBeTruthy();
+    expect(screen.getAllByRole("button", { name: /^Pay now/ }).map((b) => b.getAttribute("aria-label"))).toEqual([
+      "Pay now for invoice DEMO-0003, $13.55",
+    ]);
+  });
+
+  it("shows viewers the invoices without a way to pay them", () => {
+    const { Viewer } = composeStories(invoices);
+    render(<Viewer />);
+    expect(screen.getAllByTestId("invoice")).toHaveLength(3);
+    expect(screen.queryByRole("button")).toBeNull();
+  });
+
+  it("says a declined invoice payment was not paid, why and what to do, with focus on it", () => {
+    const { Declined } = composeStories(invoices);
+    render(<Declined />);
+    const alert = screen.getByRole("alert");
+    expect(alert.textContent).toContain("Your card was declined; invoice DEMO-0003 was not paid.");
+    expect(alert.textContent).toContain("The card does not have enough funds.");
+    expect(alert.textContent).toContain("Choose another default card under Payment methods and try again.");
+    expect(document.activeElement).toBe(alert);
+  });
+
+  it("asks for authentication of an invoice's payment in its own step, with the buttons waiting", () => {
+    const { AuthenticationRequired } = composeStories(invoices);
+    render(<AuthenticationRequired />);
+    const step = screen.getByRole("group", { name: "Authenticate the payment" });
+    expect(step.textContent).toContain("$13.55 for invoice DEMO-0003");
+    expect(document.activeElement).toBe(within(step).getByRole("heading"));
+    expect((screen.getByRole("button", { name: /^Pay now/ }) as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it.each([
+    ["Paid", "Invoice DEMO-0003 paid."],
+    ["NoLongerPayable", "This invoice can no longer be paid (already paid or void)."],
+    ["AuthenticationFailed", "Authentication failed; invoice DEMO-0003 was not paid."],
+  ] as const)("%s: says what became of the payment", (name, said) => {
+    const Story = composeStories(invoices)[name];
+    render(<Story />);
+    expect(screen.getByText(said, { exact: false })).toBeTruthy();
+  });
+
+  it("offers the next page while there is one, and names a draft by its id", () => {
+    const { HasMore, WithDraft } = composeStories(invoices);
+    render(<HasMore />);
+    expect(screen.getByRole("button", { name: "Load more invoices" })).toBeTruthy();
+    render(<WithDraft />);
+    expect(screen.getByRole("rowheader", { name: "in_1Draft" })).toBeTruthy();
   });
 
   it("explains a forbidden action", () => {

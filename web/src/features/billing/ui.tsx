@@ -1,4 +1,4 @@
-import { useEffect, useRef, type ReactNode } from "react";
+import { useEffect, useId, useRef, type ReactNode } from "react";
 import { describeError } from "@/lib/errors";
 import type { Loadable } from "./loadable";
 
@@ -115,5 +115,22 @@ export function PendingInvoice({ id }: { id?: string | null }) {
     </>
   ) : (
     <>its invoice</>
+  );
+}
+
+/**
+ * The bank asks the customer to authenticate a payment (3-D Secure): its own step, named by its
+ * heading, which takes focus; `children` say what is paid and hold the challenge.
+ */
+export function AuthenticationStep({ children }: { children: ReactNode }) {
+  const headingId = useId();
+  const heading = useFocusOnMount<HTMLHeadingElement>();
+  return (
+    <div className="payment-step stack" role="group" aria-labelledby={headingId} data-testid="payment-authentication">
+      <h3 id={headingId} ref={heading} tabIndex={-1}>
+        Authenticate the payment
+      </h3>
+      {children}
+    </div>
   );
 }

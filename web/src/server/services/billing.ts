@@ -7,6 +7,9 @@ import type {
   CancelBody,
   Customer,
   Detached,
+  InvoiceListQuery,
+  InvoicePage,
+  InvoicePayment,
   InvoicePreview,
   PaymentMethodList,
   PlanChangeBody,
@@ -56,5 +59,9 @@ export const billingService = {
     call<PlanChanged>(() => apiClient(c).POST("/billing/subscription/plan-change", { body })),
   cancelSubscription: (c: Caller, body: CancelBody) =>
     call<Subscription>(() => apiClient(c).POST("/billing/subscription/cancel", { body })),
+  listInvoices: (c: Caller, query: InvoiceListQuery) =>
+    call<InvoicePage>(() => apiClient(c).GET("/billing/invoices", { params: { query } })),
+  payInvoice: (c: Caller, id: string) =>
+    call<InvoicePayment>(() => apiClient(c).POST("/billing/invoices/{id}/pay", { params: { path: { id } } })),
   resumeSubscription: (c: Caller) => call<Subscription>(() => apiClient(c).POST("/billing/subscription/resume")),
 };
