@@ -1,7 +1,7 @@
 //! Typed settings read from the environment once per container. A bad or missing variable
 //! fails the cold start with a message naming it, instead of failing requests later.
 
-use crate::domain::PlanKey;
+use crate::domain::{AccessPolicy, PlanKey};
 use url::Url;
 
 /// A configuration problem, naming the variable at fault.
@@ -107,6 +107,29 @@ pub struct Settings {
     /// test clock, so renewals, trial ends and failed payments can be simulated per org. A live
     /// key is refused when it is read.
     pub stripe_test_clocks: bool,
+    /// `BILLING_PAST_DUE_GRACE_DAYS` (default 7, 0–90): how long a past-due subscription keeps
+    /// access after its renewal failed.
+    pub access: AccessPolicy,
+}
+
+/// The grace period used when `BILLING_PAST_DUE_GRACE_DAYS` is unset.
+pub const DEFAULT_PAST_DUE_GRACE_DAYS: u32 = 7;
+
+fn grace_days(env: &dyn Env) -> Result<u32, ConfigError> {
+    const NAME: &str = "BILLING_PAST_DUE_GRACE_DAYS";
+    match optional(env, NAME) {
+        None => Ok(DEFAULT_PAST_DUE_GRACE_DAYS),
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|days| *days <= 90)
+            .ok_or_else(|| {
+                config_error(
+                    NAME,
+                    format!("must be a whole number of days, 0 to 90, not {raw:?}"),
+                )
+            }),
+    }
 }
 
 /// The plan catalogue used when `BILLING_PLANS` is unset.
@@ -148,6 +171,9 @@ impl Settings {
             stripe_api_base,
             plans: plans(env)?,
             stripe_test_clocks: flag(env, "STRIPE_TEST_CLOCKS")?,
+            access: AccessPolicy {
+                past_due_grace_days: grace_days(env)?,
+            },
         })
     }
 }
@@ -266,6 +292,24 @@ mod tests {
             err.to_string()
                 .contains("BILLING_CUSTOMERS_TABLE is not set")
         );
+    }
+
+    #[test]
+    fn the_grace_period_defaults_to_7_days_and_a_bad_one_names_the_variable() {
+        let settings = Settings::from_env(&BASE).unwrap();
+        assert_eq!(settings.access.past_due_grace_days, 7);
+        let mut env = BASE.to_vec();
+        env.push(("BILLING_PAST_DUE_GRACE_DAYS", "0"));
+        assert_eq!(
+            Settings::from_env(&env).unwrap().access.past_due_grace_days,
+            0
+        );
+        for bad in ["91", "-1", "a week"] {
+            let mut env = BASE.to_vec();
+            env.push(("BILLING_PAST_DUE_GRACE_DAYS", bad));
+            let err = Settings::from_env(&env).unwrap_err();
+            assert_eq!(err.variable, "BILLING_PAST_DUE_GRACE_DAYS", "{bad}");
+        }
     }
 
     #[test]

@@ -126,6 +126,7 @@ def test_a_change_that_charges_now_and_is_paid_answers_without_an_action(api, st
     body = response.json()
     assert body["plan"] == "pro_monthly" and body["requires_action"] is False and body["client_secret"] is None
     assert body["pending_payment"] is None
+    assert (body["payment_state"], body["access"]) == ("ok", {"decision": "full", "grace_until": None})
 
 
 def test_a_start_whose_first_payment_is_declined_is_402_and_paying_its_invoice_activates_it(api, stack):
@@ -140,6 +141,7 @@ def test_a_start_whose_first_payment_is_declined_is_402_and_paying_its_invoice_a
     assert_error(response, 402, "payment_failed")
     shown = api.request("GET", "/billing/subscription", owner(org_id)).json()
     assert shown["status"] == "incomplete", shown
+    assert (shown["payment_state"], shown["access"]["decision"]) == ("action_required", "blocked"), shown
     # Recover: another card as the default, then pay the first invoice.
     good = add_card(api, stack, org_id)
     assert api.request("PUT", "/billing/payment-methods/default", owner(org_id),

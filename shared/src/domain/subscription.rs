@@ -99,7 +99,66 @@ pub struct Subscription {
     pub pending_payment: Option<PendingPayment>,
 }
 
+/// Where the subscription's payments stand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentState {
+    Ok,
+    /// The first payment waits for the customer (authentication or a card).
+    ActionRequired,
+    /// A renewal failed; Stripe retries it.
+    PastDue,
+    /// Stripe's retries are over and the invoice stays unpaid.
+    Unpaid,
+}
+
+/// What the app should let the org use, by [`AccessPolicy`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessDecision {
+    Full,
+    /// Past due, still usable until this Unix second.
+    Grace {
+        until: i64,
+    },
+    Blocked,
+}
+
+/// The documented access policy: active and trialing subscriptions have full access; a past-due
+/// one keeps it for `past_due_grace_days` after its current period started (the renewal that
+/// failed); anything else (incomplete, unpaid, ended, paused) is blocked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessPolicy {
+    pub past_due_grace_days: u32,
+}
+
 impl Subscription {
+    pub fn payment_state(&self) -> PaymentState {
+        match self.status {
+            SubscriptionStatus::Incomplete => PaymentState::ActionRequired,
+            SubscriptionStatus::PastDue => PaymentState::PastDue,
+            SubscriptionStatus::Unpaid => PaymentState::Unpaid,
+            _ => PaymentState::Ok,
+        }
+    }
+
+    /// The access decision at `now` (Unix seconds).
+    pub fn access(&self, policy: AccessPolicy, now: i64) -> AccessDecision {
+        match self.status {
+            SubscriptionStatus::Active | SubscriptionStatus::Trialing => AccessDecision::Full,
+            SubscriptionStatus::PastDue => {
+                let until =
+                    self.current_period_start + i64::from(policy.past_due_grace_days) * 86_400;
+                if now < until {
+                    AccessDecision::Grace { until }
+                } else {
+                    AccessDecision::Blocked
+                }
+            }
+            _ => AccessDecision::Blocked,
+        }
+    }
+
     /// A plan change, its preview, cancel and resume can be asked for now.
     pub fn can_change_plan(&self) -> bool {
         self.status.is_billing()
@@ -196,6 +255,76 @@ mod tests {
             assert_eq!(SubscriptionStatus::parse(status.as_str()), Ok(status));
         }
         assert!(SubscriptionStatus::parse("frozen").is_err());
+    }
+
+    fn in_status(status: SubscriptionStatus) -> Subscription {
+        Subscription {
+            id: SubscriptionId::parse("sub_1").unwrap(),
+            plan: None,
+            status,
+            quantity: 1,
+            current_period_start: 1_000_000,
+            current_period_end: 1_000_000 + 30 * 86_400,
+            cancel_at_period_end: false,
+            scheduled_change: None,
+            pending_payment: None,
+        }
+    }
+
+    #[test]
+    fn past_due_keeps_access_for_the_grace_days_after_the_failed_renewal_then_blocks() {
+        let policy = AccessPolicy {
+            past_due_grace_days: 7,
+        };
+        let renewal = 1_000_000;
+        let past_due = in_status(SubscriptionStatus::PastDue);
+        let until = renewal + 7 * 86_400;
+        assert_eq!(
+            past_due.access(policy, renewal + 1),
+            AccessDecision::Grace { until }
+        );
+        assert_eq!(past_due.access(policy, until), AccessDecision::Blocked);
+        assert_eq!(past_due.payment_state(), PaymentState::PastDue);
+        let no_grace = AccessPolicy {
+            past_due_grace_days: 0,
+        };
+        assert_eq!(past_due.access(no_grace, renewal), AccessDecision::Blocked);
+        for (status, access, state) in [
+            (
+                SubscriptionStatus::Active,
+                AccessDecision::Full,
+                PaymentState::Ok,
+            ),
+            (
+                SubscriptionStatus::Trialing,
+                AccessDecision::Full,
+                PaymentState::Ok,
+            ),
+            (
+                SubscriptionStatus::Incomplete,
+                AccessDecision::Blocked,
+                PaymentState::ActionRequired,
+            ),
+            (
+                SubscriptionStatus::Unpaid,
+                AccessDecision::Blocked,
+                PaymentState::Unpaid,
+            ),
+            (
+                SubscriptionStatus::Canceled,
+                AccessDecision::Blocked,
+                PaymentState::Ok,
+            ),
+            (
+                SubscriptionStatus::Paused,
+                AccessDecision::Blocked,
+                PaymentState::Ok,
+            ),
+        ] {
+            let subscription = in_status(status);
+            assert_eq!(subscription.access(policy, renewal + 1), access, "{status}");
+            assert_eq!(subscription.payment_state(), state, "{status}");
+        }
     }
 
     #[test]

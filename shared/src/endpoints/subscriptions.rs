@@ -4,8 +4,8 @@ use super::{stripe_errors, with_stripe};
 use crate::app::App;
 use crate::auth::{Access, Principal};
 use crate::domain::{
-    PaymentMethodId, PendingChange, PendingPayment, PlanKey, ProrationBehavior, Quantity,
-    Subscription, SubscriptionStatus, Timing,
+    AccessDecision, AccessPolicy, PaymentMethodId, PaymentState, PendingChange, PendingPayment,
+    PlanKey, ProrationBehavior, Quantity, Subscription, SubscriptionStatus, Timing,
 };
 use crate::error::BillingError;
 use crate::http::{ApiRequest, EmptyBody, Endpoint, NoBody, Reply, Route};
@@ -119,11 +119,47 @@ pub struct SubscriptionView {
     pub can_change_plan: bool,
     /// Whether an upcoming invoice exists to preview (billing and not cancelling).
     pub has_upcoming_invoice: bool,
+    pub payment_state: PaymentState,
+    /// What the app should let the org use now (`BILLING_PAST_DUE_GRACE_DAYS`, see the README).
+    pub access: AccessView,
 }
 
-impl From<Subscription> for SubscriptionView {
-    fn from(subscription: Subscription) -> Self {
+/// `full`, `grace` (usable until `grace_until`, Unix seconds) or `blocked`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccessView {
+    pub decision: &'static str,
+    pub grace_until: Option<i64>,
+}
+
+impl From<AccessDecision> for AccessView {
+    fn from(decision: AccessDecision) -> Self {
+        let (decision, grace_until) = match decision {
+            AccessDecision::Full => ("full", None),
+            AccessDecision::Grace { until } => ("grace", Some(until)),
+            AccessDecision::Blocked => ("blocked", None),
+        };
         Self {
+            decision,
+            grace_until,
+        }
+    }
+}
+
+/// The subscription as answered now, with the configured access policy's decision.
+fn view(app: &App, subscription: Subscription) -> SubscriptionView {
+    SubscriptionView::new(
+        subscription,
+        app.settings.access,
+        OffsetDateTime::now_utc().unix_timestamp(),
+    )
+}
+
+impl SubscriptionView {
+    pub fn new(subscription: Subscription, policy: AccessPolicy, now: i64) -> Self {
+        Self {
+            payment_state: subscription.payment_state(),
+            access: subscription.access(policy, now).into(),
             can_change_plan: subscription.can_change_plan(),
             has_upcoming_invoice: subscription.has_upcoming_invoice(),
             id: subscription.id.into(),
@@ -151,10 +187,10 @@ pub struct PlanChangedView {
     pub client_secret: Option<String>,
 }
 
-impl From<subscriptions::PlanChanged> for PlanChangedView {
-    fn from(changed: subscriptions::PlanChanged) -> Self {
+impl PlanChangedView {
+    fn new(app: &App, changed: subscriptions::PlanChanged) -> Self {
         Self {
-            subscription: changed.subscription.into(),
+            subscription: view(app, changed.subscription),
             requires_action: changed.client_secret.is_some(),
             client_secret: changed.client_secret,
         }
@@ -171,10 +207,10 @@ pub struct Started {
     pub client_secret: Option<String>,
 }
 
-impl From<StartedSubscription> for Started {
-    fn from(started: StartedSubscription) -> Self {
+impl Started {
+    fn new(app: &App, started: StartedSubscription) -> Self {
         Self {
-            subscription: started.subscription.into(),
+            subscription: view(app, started.subscription),
             requires_payment: started.client_secret.is_some(),
             client_secret: started.client_secret,
         }
@@ -304,7 +340,7 @@ impl Endpoint for GetSubscription {
     ) -> Result<Reply<SubscriptionView>, BillingError> {
         let ports = app.subscription_ports(OffsetDateTime::now_utc());
         let subscription = subscriptions::get_subscription(ports, request.org_id()).await?;
-        Ok(Reply::ok(subscription.into()))
+        Ok(Reply::ok(view(app, subscription)))
     }
 }
 
@@ -387,7 +423,7 @@ impl Endpoint for StartSubscriptionEndpoint {
             start,
         )
         .await?;
-        Ok(Reply::created(started.into()))
+        Ok(Reply::created(Started::new(app, started)))
     }
 }
 
@@ -527,7 +563,7 @@ impl Endpoint for ChangePlan {
         let ports = app.subscription_ports(OffsetDateTime::now_utc());
         let changed =
             subscriptions::change_plan(ports, &request.caller.org_id, change, &key).await?;
-        Ok(Reply::ok(changed.into()))
+        Ok(Reply::ok(PlanChangedView::new(app, changed)))
     }
 }
 
@@ -574,9 +610,9 @@ impl Endpoint for CancelSubscription {
         }
         let key = request.idempotency_key("cancel");
         let ports = app.subscription_ports(OffsetDateTime::now_utc());
-        let view =
+        let canceling =
             subscriptions::set_cancel_at_period_end(ports, request.org_id(), true, &key).await?;
-        Ok(Reply::ok(view.into()))
+        Ok(Reply::ok(view(app, canceling)))
     }
 }
 
@@ -607,9 +643,9 @@ impl Endpoint for ResumeSubscription {
     ) -> Result<Reply<SubscriptionView>, BillingError> {
         let key = request.idempotency_key("resume");
         let ports = app.subscription_ports(OffsetDateTime::now_utc());
-        let view =
+        let resumed =
             subscriptions::set_cancel_at_period_end(ports, request.org_id(), false, &key).await?;
-        Ok(Reply::ok(view.into()))
+        Ok(Reply::ok(view(app, resumed)))
     }
 }
 

@@ -265,6 +265,12 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description `full`, `grace` (usable until `grace_until`, Unix seconds) or `blocked`. */
+        AccessView: {
+            decision: string;
+            /** Format: int64 */
+            grace_until?: number | null;
+        };
         /** @description `{"at_period_end": true}`: the only cancellation offered here. */
         CancelBody: {
             at_period_end: boolean;
@@ -360,6 +366,11 @@ export interface components {
             is_default: boolean;
             last4: string;
         };
+        /**
+         * @description Where the subscription's payments stand.
+         * @enum {string}
+         */
+        PaymentState: "ok" | "action_required" | "past_due" | "unpaid";
         /**
          * @description A plan change made now that waits for its invoice to be paid: the old plan stays in force
          *     until then; paying invoice `invoice_id` applies it, and it lapses at `expires_at`.
@@ -508,6 +519,8 @@ export interface components {
          */
         SubscriptionStatus: "incomplete" | "incomplete_expired" | "trialing" | "active" | "past_due" | "canceled" | "unpaid" | "paused";
         SubscriptionView: {
+            /** @description What the app should let the org use now (`BILLING_PAST_DUE_GRACE_DAYS`, see the README). */
+            access: components["schemas"]["AccessView"];
             /**
              * @description Whether a plan change, a preview of one, or a cancellation can be asked for now (active,
              *     trialing or past due): the app offers them only then.
@@ -521,6 +534,7 @@ export interface components {
             /** @description Whether an upcoming invoice exists to preview (billing and not cancelling). */
             has_upcoming_invoice: boolean;
             id: string;
+            payment_state: components["schemas"]["PaymentState"];
             pending_payment?: null | components["schemas"]["PendingPaymentView"];
             plan?: string | null;
             /** Format: int64 */
