@@ -84,7 +84,7 @@ function CurrentSubscription({
           <dd data-testid="renewal-date">{end}</dd>
         </div>
       </dl>
-      <PaymentProblem status={current.status} canManage={canManage} />
+      <PaymentProblem status={current.status} access={current.access} canManage={canManage} />
       {current.pending_payment ? (
         <Notice announce testId="pending-payment">
           Change to <strong>{planLabel(planList, current.pending_payment.plan)}</strong> waits for payment of{" "}
@@ -139,14 +139,21 @@ const PAYMENT_PROBLEMS: Partial<Record<string, string>> = {
   incomplete: "The first payment is not complete, so the subscription is not active yet.",
 };
 
-/** The past-due banner: what happened, and what to do about it (the card, then the open invoice). */
-function PaymentProblem({ status, canManage }: { status: string; canManage: boolean }) {
+/** The past-due banner: what happened, what the API's access decision is, and what to do about it. */
+function PaymentProblem({ status, access, canManage }: { status: string; access: Subscription["access"]; canManage: boolean }) {
   const problem = PAYMENT_PROBLEMS[status];
   if (!problem) return null;
   return (
     <div className="notice notice-warning" data-testid="payment-problem">
       <p>
         <strong>{problem}</strong>
+      </p>
+      <p data-testid="access-decision">
+        {access.decision === "grace" && access.grace_until != null
+          ? `Access continues until ${formatDate(access.grace_until)}.`
+          : access.decision === "blocked"
+            ? "Access is paused until the open invoice is paid."
+            : "Access continues."}
       </p>
       {canManage ? (
         <p>

@@ -27,23 +27,42 @@ export const activeSubscription: Subscription = {
   pending_payment: null,
   can_change_plan: true,
   has_upcoming_invoice: true,
+  payment_state: "ok",
+  access: { decision: "full", grace_until: null },
 };
 
+const BLOCKED = { decision: "blocked", grace_until: null };
+
 export const trialingSubscription: Subscription = { ...activeSubscription, status: "trialing" };
-export const pastDueSubscription: Subscription = { ...activeSubscription, status: "past_due" };
-export const unpaidSubscription: Subscription = { ...activeSubscription, status: "unpaid", can_change_plan: false, has_upcoming_invoice: false };
+export const pastDueSubscription: Subscription = {
+  ...activeSubscription,
+  status: "past_due",
+  payment_state: "past_due",
+  access: { decision: "grace", grace_until: NOW + 7 * DAY },
+};
+export const unpaidSubscription: Subscription = {
+  ...activeSubscription,
+  status: "unpaid",
+  can_change_plan: false,
+  has_upcoming_invoice: false,
+  payment_state: "unpaid",
+  access: BLOCKED,
+};
 export const cancelingSubscription: Subscription = { ...activeSubscription, cancel_at_period_end: true, has_upcoming_invoice: false };
 export const incompleteSubscription: Subscription = {
   ...activeSubscription,
   status: "incomplete",
   can_change_plan: false,
   has_upcoming_invoice: false,
+  payment_state: "action_required",
+  access: BLOCKED,
 };
 export const canceledSubscription: Subscription = {
   ...activeSubscription,
   status: "canceled",
   can_change_plan: false,
   has_upcoming_invoice: false,
+  access: BLOCKED,
 };
 export const subscriptionWithPendingChange: Subscription = {
   ...activeSubscription,

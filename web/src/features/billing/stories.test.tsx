@@ -167,16 +167,17 @@ describe("specific states", () => {
   });
 
   it.each([
-    ["PastDue", "The last payment failed.", "the next attempt uses it, or pay the open invoice now under Invoices."],
-    ["Unpaid", "Stripe stopped retrying", "then pay the open invoice under Invoices."],
-    ["Incomplete", "The first payment is not complete", "then pay the open invoice under Invoices."],
-    ["ViewerPastDue", "The last payment failed.", "Ask an owner or admin"],
-  ] as const)("%s: says what happened to the payment and what to do", (name, happened, todo) => {
+    ["PastDue", "The last payment failed.", "the next attempt uses it, or pay the open invoice now under Invoices.", "Access continues until"],
+    ["Unpaid", "Stripe stopped retrying", "then pay the open invoice under Invoices.", "Access is paused"],
+    ["Incomplete", "The first payment is not complete", "then pay the open invoice under Invoices.", "Access is paused"],
+    ["ViewerPastDue", "The last payment failed.", "Ask an owner or admin", "Access continues until"],
+  ] as const)("%s: says what happened to the payment, the access decision and what to do", (name, happened, todo, access) => {
     const Story = composeStories(subscription)[name];
     render(<Story />);
     const banner = screen.getByTestId("payment-problem");
     expect(banner.textContent).toContain(happened);
     expect(banner.textContent).toContain(todo);
+    expect(screen.getByTestId("access-decision").textContent).toContain(access);
   });
 
   it("lists invoices with their amount, status and documents; only the open one can be paid", () => {
