@@ -385,6 +385,33 @@ class FakeStripeState:
         current = items[0]["price"].get("lookup_key") if items else None
         return self.PLANS[1] if current != self.PLANS[1] else self.PLANS[0]
 
+    def price_id(self, plan: str) -> str:
+        return self._call("GET", f"/v1/prices?lookup_keys[]={plan}")["data"][0]["id"]
+
+    def open_invoice(self) -> str:
+        """An open invoice of the bench subscription to pay: a seat added and billed now, whose
+        charge the fake is told to decline (the subscription goes past due; paying it makes it
+        active)."""
+        self.default_card()
+        subscription = self.subscription()
+        if subscription is None or subscription["status"] not in ("active", "past_due"):
+            self.end_subscription()  # e.g. the start's, incomplete while no card was the default
+            subscription = self._call("POST", "/v1/subscriptions", {
+                "customer": self.customer(), "items[0][price]": self.price_id(self.PLANS[0]),
+            })
+        control = urllib.request.Request(
+            f"{self.stripe_url}/_fake/subscriptions/{subscription['id']}/fail_next_payment",
+            data=b"{}", method="POST", headers={"Content-Type": "application/json"},
+        )
+        urllib.request.urlopen(control, timeout=10).close()
+        item = subscription["items"]["data"][0]
+        # One seat more each time: always something to charge (a downgrade would be a credit).
+        changed = self._call("POST", f"/v1/subscriptions/{subscription['id']}", {
+            "items[0][id]": item["id"], "items[0][quantity]": str(item["quantity"] + 1),
+            "proration_behavior": "always_invoice",
+        })
+        return changed["latest_invoice"]
+
     def end_subscription(self) -> None:
         subscription = self.subscription()
         if subscription:
@@ -411,8 +438,14 @@ class FakeStripeState:
         elif name == "resume-subscription":
             self.set_canceling(True)
         elif name in ("change-plan", "preview-invoice"):
+            self.default_card()  # a change billed now is paid, so it applies (no pending update)
             self.set_canceling(False)
             set_body(plan=self.other_plan())
+        elif name == "pay-invoice":
+            invoice = self.open_invoice()
+            path = f"/billing/invoices/{invoice}/pay"
+            event["pathParameters"] = {"id": invoice}
+            event["rawPath"] = event["requestContext"]["http"]["path"] = path
 
 
 class Target:
