@@ -57,6 +57,22 @@ fn preview_change(key: &str, timing: Timing) -> Preview {
     }
 }
 
+/// Asks for a plan change of the started subscription.
+async fn change_to(
+    w: &World,
+    key_plan: &str,
+    timing: Timing,
+    idempotency_key: IdempotencyKey,
+) -> Result<PlanChanged, BillingError> {
+    change_plan(
+        w.ports(),
+        &org(),
+        change(key_plan, timing),
+        &idempotency_key,
+    )
+    .await
+}
+
 async fn started(w: &World) -> StartedSubscription {
     start_subscription(
         w.ports(),
@@ -218,14 +234,9 @@ async fn bad_starts_are_refused_before_anything_is_created() {
 async fn changing_to_the_same_plan_now_is_plan_unchanged() {
     let w = world();
     started(&w).await;
-    let error = change_plan(
-        w.ports(),
-        &org(),
-        change("starter_monthly", Timing::Immediate),
-        &key("k", false),
-    )
-    .await
-    .unwrap_err();
+    let error = change_to(&w, "starter_monthly", Timing::Immediate, key("k", false))
+        .await
+        .unwrap_err();
     assert!(matches!(error, BillingError::PlanUnchanged));
 }
 
@@ -275,14 +286,9 @@ async fn a_proration_date_outside_the_period_is_refused() {
 async fn a_period_end_change_is_scheduled_visible_and_withdrawable() {
     let w = world();
     started(&w).await;
-    let scheduled = change_plan(
-        w.ports(),
-        &org(),
-        change("pro_yearly", Timing::PeriodEnd),
-        &key("k1", false),
-    )
-    .await
-    .unwrap();
+    let scheduled = change_to(&w, "pro_yearly", Timing::PeriodEnd, key("k1", false))
+        .await
+        .unwrap();
     assert_eq!(
         scheduled.subscription.plan,
         plan("starter_monthly"),
@@ -296,14 +302,9 @@ async fn a_period_end_change_is_scheduled_visible_and_withdrawable() {
     let read = get_subscription(w.ports(), &org()).await.unwrap();
     assert_eq!(read.scheduled_change.unwrap().plan, plan("pro_yearly"));
 
-    let withdrawn = change_plan(
-        w.ports(),
-        &org(),
-        change("starter_monthly", Timing::PeriodEnd),
-        &key("k2", false),
-    )
-    .await
-    .unwrap();
+    let withdrawn = change_to(&w, "starter_monthly", Timing::PeriodEnd, key("k2", false))
+        .await
+        .unwrap();
     assert_eq!(withdrawn.subscription.scheduled_change, None);
     assert_eq!(
         get_subscription(w.ports(), &org())
@@ -318,22 +319,12 @@ async fn a_period_end_change_is_scheduled_visible_and_withdrawable() {
 async fn a_change_now_supersedes_a_pending_one() {
     let w = world();
     started(&w).await;
-    change_plan(
-        w.ports(),
-        &org(),
-        change("pro_yearly", Timing::PeriodEnd),
-        &key("k1", false),
-    )
-    .await
-    .unwrap();
-    let now = change_plan(
-        w.ports(),
-        &org(),
-        change("pro_monthly", Timing::Immediate),
-        &key("k2", false),
-    )
-    .await
-    .unwrap();
+    change_to(&w, "pro_yearly", Timing::PeriodEnd, key("k1", false))
+        .await
+        .unwrap();
+    let now = change_to(&w, "pro_monthly", Timing::Immediate, key("k2", false))
+        .await
+        .unwrap();
     assert_eq!(now.subscription.scheduled_change, None);
     assert_eq!(w.subscriptions.released.lock().unwrap().len(), 1);
 }
@@ -343,14 +334,9 @@ async fn ended_subscriptions_cannot_be_changed_cancelled_or_resumed() {
     let w = world();
     started(&w).await;
     w.subscriptions.end_all();
-    let error = change_plan(
-        w.ports(),
-        &org(),
-        change("pro_monthly", Timing::Immediate),
-        &key("k", false),
-    )
-    .await
-    .unwrap_err();
+    let error = change_to(&w, "pro_monthly", Timing::Immediate, key("k", false))
+        .await
+        .unwrap_err();
     assert!(matches!(error, BillingError::SubscriptionEnded));
     let error = set_cancel_at_period_end(w.ports(), &org(), true, &key("k", false))
         .await
@@ -389,14 +375,9 @@ async fn no_subscription_is_subscription_not_found_everywhere() {
     ));
     let preview = preview_invoice(w.ports(), &org(), Preview::Upcoming).await;
     assert!(matches!(preview, Err(BillingError::SubscriptionNotFound)));
-    let error = change_plan(
-        w.ports(),
-        &org(),
-        change("pro_monthly", Timing::Immediate),
-        &key("k", false),
-    )
-    .await
-    .unwrap_err();
+    let error = change_to(&w, "pro_monthly", Timing::Immediate, key("k", false))
+        .await
+        .unwrap_err();
     assert!(matches!(error, BillingError::SubscriptionNotFound));
 }
 
@@ -441,14 +422,9 @@ async fn a_change_preview_reports_the_proration_date_it_used() {
 async fn cancelling_withdraws_a_pending_change_through_its_schedule() {
     let w = world();
     started(&w).await;
-    change_plan(
-        w.ports(),
-        &org(),
-        change("pro_yearly", Timing::PeriodEnd),
-        &key("k1", false),
-    )
-    .await
-    .unwrap();
+    change_to(&w, "pro_yearly", Timing::PeriodEnd, key("k1", false))
+        .await
+        .unwrap();
     // The fake, like Stripe, refuses a direct cancellation while the schedule owns it.
     let cancelled = set_cancel_at_period_end(w.ports(), &org(), true, &key("k2", false))
         .await
@@ -469,14 +445,9 @@ async fn a_period_end_change_while_cancelling_is_refused_until_resumed() {
     set_cancel_at_period_end(w.ports(), &org(), true, &key("k1", false))
         .await
         .unwrap();
-    let error = change_plan(
-        w.ports(),
-        &org(),
-        change("pro_yearly", Timing::PeriodEnd),
-        &key("k2", false),
-    )
-    .await
-    .unwrap_err();
+    let error = change_to(&w, "pro_yearly", Timing::PeriodEnd, key("k2", false))
+        .await
+        .unwrap_err();
     assert_eq!(
         (error.code(), error.status().as_u16()),
         ("cancellation_pending", 409)
@@ -499,14 +470,9 @@ async fn a_declined_change_keeps_the_old_plan_shows_the_pending_one_and_blocks_a
     *w.subscriptions.next_charge.lock().unwrap() = Some(PaymentAttempt::Declined {
         decline_code: Some("stolen_card".into()),
     });
-    let error = change_plan(
-        w.ports(),
-        &org(),
-        change("pro_monthly", Timing::Immediate),
-        &key("k", false),
-    )
-    .await
-    .unwrap_err();
+    let error = change_to(&w, "pro_monthly", Timing::Immediate, key("k", false))
+        .await
+        .unwrap_err();
     let BillingError::PaymentFailed { decline_code } = error else {
         panic!("{error:?}")
     };
@@ -524,14 +490,9 @@ async fn a_declined_change_keeps_the_old_plan_shows_the_pending_one_and_blocks_a
         (plan("pro_monthly"), true)
     );
 
-    let another = change_plan(
-        w.ports(),
-        &org(),
-        change("pro_yearly", Timing::PeriodEnd),
-        &key("k2", false),
-    )
-    .await
-    .unwrap_err();
+    let another = change_to(&w, "pro_yearly", Timing::PeriodEnd, key("k2", false))
+        .await
+        .unwrap_err();
     assert!(
         matches!(another, BillingError::PaymentPending),
         "{another:?}"
@@ -545,14 +506,9 @@ async fn a_change_needing_authentication_answers_the_client_secret_and_the_old_p
     *w.subscriptions.next_charge.lock().unwrap() = Some(PaymentAttempt::RequiresAction {
         client_secret: "pi_1_secret_2".into(),
     });
-    let changed = change_plan(
-        w.ports(),
-        &org(),
-        change("pro_monthly", Timing::Immediate),
-        &key("k", true),
-    )
-    .await
-    .unwrap();
+    let changed = change_to(&w, "pro_monthly", Timing::Immediate, key("k", true))
+        .await
+        .unwrap();
     assert_eq!(changed.client_secret.as_deref(), Some("pi_1_secret_2"));
     assert_eq!(changed.subscription.plan, plan("starter_monthly"));
     assert_eq!(
@@ -560,13 +516,7 @@ async fn a_change_needing_authentication_answers_the_client_secret_and_the_old_p
         plan("pro_monthly")
     );
     // The same change retried under the client's key is sent again (Stripe replays it).
-    let retried = change_plan(
-        w.ports(),
-        &org(),
-        change("pro_monthly", Timing::Immediate),
-        &key("k", true),
-    )
-    .await;
+    let retried = change_to(&w, "pro_monthly", Timing::Immediate, key("k", true)).await;
     assert!(retried.is_ok(), "{retried:?}");
 }
 
