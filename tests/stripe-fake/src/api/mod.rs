@@ -79,7 +79,10 @@ pub fn router(app: App) -> Router<App> {
             "/setup_intents",
             get(list::<setup_intents::SetupIntents>).post(setup_intents::create),
         )
-        .route("/setup_intents/{id}", get(setup_intents::retrieve))
+        .route(
+            "/setup_intents/{id}",
+            get(intents::retrieve::<setup_intents::SetupIntents>),
+        )
         .route("/setup_intents/{id}/confirm", post(setup_intents::confirm))
         .route("/setup_intents/{id}/cancel", post(setup_intents::cancel))
         .route("/billing_portal/sessions", post(billing_portal::create))
@@ -119,7 +122,10 @@ pub fn router(app: App) -> Router<App> {
         .route("/invoices/{id}/lines", get(invoices::lines))
         .route("/invoices/{id}/pay", post(invoices::pay))
         .route("/payment_intents", get(list::<PaymentIntents>))
-        .route("/payment_intents/{id}", get(payment_intents::retrieve))
+        .route(
+            "/payment_intents/{id}",
+            get(intents::retrieve::<PaymentIntents>),
+        )
         .route(
             "/payment_intents/{id}/confirm",
             post(payment_intents::confirm),

@@ -6,7 +6,7 @@
 use axum::extract::{Path, State};
 use serde_json::Value;
 
-use super::intents;
+use super::intents::{self, Intent};
 use crate::app::App;
 use crate::billing::invoices::{Attempt, Charge};
 use crate::billing::payment_intents::{self, PUBLISHABLE_FIELDS, RESOURCE};
@@ -16,17 +16,11 @@ use crate::http::params::{Params, Spec};
 use crate::http::pipeline::{ApiRequest, ApiResult};
 use crate::http::resource::{Listed, Resource};
 use crate::model::error::ApiError;
+use crate::model::intents::{Kind, PAYMENT_INTENT};
 use crate::model::store::{Collection, Store};
 
-const RETRIEVE: Spec = Spec::new(&["client_secret", "expand"], &[]);
 const CONFIRM: Spec = Spec::new(
-    &[
-        "client_secret",
-        "expand",
-        "payment_method",
-        "return_url",
-        "use_stripe_sdk",
-    ],
+    intents::CONFIRM_PARAMS,
     &[
         "capture_method",
         "confirmation_token",
@@ -65,21 +59,9 @@ impl Listed for PaymentIntents {
     }
 }
 
-fn respond(request: &ApiRequest, store: &Store, intent: Value) -> ApiResult {
-    intents::respond(request, store, intent, PUBLISHABLE_FIELDS)
-}
-
-pub async fn retrieve(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    request: ApiRequest,
-) -> ApiResult {
-    let params = request.params(&RETRIEVE)?;
-    app.read(|store| {
-        let intent = payment_intents::stored(store, &id)?;
-        intents::check_client_secret(&request, params, &intent, "PaymentIntent")?;
-        respond(&request, store, intent)
-    })
+impl Intent for PaymentIntents {
+    const KIND: &'static Kind = &PAYMENT_INTENT;
+    const PUBLISHABLE_FIELDS: &'static [&'static str] = PUBLISHABLE_FIELDS;
 }
 
 /// Confirms on-session with `payment_method` (a token or `pm_…`, attached to the customer once
@@ -96,13 +78,11 @@ pub async fn confirm(
     let payment_method = params.string("payment_method")?.filter(|p| !p.is_empty());
     let ctx = app.ctx();
     app.write(&request, |store, changes| {
-        let intent = payment_intents::stored(store, &id)?;
-        intents::check_client_secret(&request, params, &intent, "PaymentIntent")?;
-        payment_intents::check_confirmable(&intent)?;
+        let intent = intents::to_confirm::<PaymentIntents>(&request, params, store, &id)?;
         let method = match payment_method {
             Some(pm) => Method::Entered(pm),
             None if intent["payment_method"].is_string() => Method::Default,
-            None => return Err(payment_intents::missing_payment_method()),
+            None => return Err(PAYMENT_INTENT.missing_payment_method()),
         };
         let invoice = payment_intents::invoice_of(store, &id)
             .ok_or_else(|| ApiError::no_such(RESOURCE, &id))?;
@@ -113,12 +93,12 @@ pub async fn confirm(
             authenticated: false,
         };
         let payment = payments::pay(store, changes, &ctx, &invoice, attempt)?;
-        let intent = payment_intents::stored(store, &id)?;
+        let intent = PaymentIntents::get(store, &id)?;
         Ok(match payment.charge {
             Charge::Declined(decline) => {
                 Err(ApiError::card_declined(decline).object("payment_intent", &intent))
             }
-            _ => respond(&request, store, intent),
+            _ => intents::respond::<PaymentIntents>(&request, store, intent),
         })
     })?
 }

@@ -6,7 +6,7 @@
 use axum::extract::{Path, State};
 use serde_json::{Value, json};
 
-use super::intents;
+use super::intents::{self, Intent};
 use crate::app::App;
 use crate::http::params::{Change, Params, Spec};
 use crate::http::pipeline::{ApiRequest, ApiResult};
@@ -14,10 +14,9 @@ use crate::http::resource::{Listed, Resource};
 use crate::model::customers;
 use crate::model::error::ApiError;
 use crate::model::ids;
+use crate::model::intents::{Kind, SETUP_INTENT};
 use crate::model::payment_methods;
-use crate::model::setup_intents::{
-    self, OFFERED_TYPES, blank, check_confirmable, missing_payment_method, stored,
-};
+use crate::model::setup_intents::{self, OFFERED_TYPES, blank};
 use crate::model::store::{Collection, Store};
 
 /// `GET /v1/setup_intents` (a secret key only): newest first, filtered by `customer` /
@@ -78,16 +77,8 @@ const CREATE: Spec = Spec::new(
     ],
 );
 const AUTOMATIC: Spec = Spec::new(&["allow_redirects", "enabled"], &[]);
-const RETRIEVE: Spec = Spec::new(&["client_secret", "expand"], &[]);
-/// `client_secret` is what Stripe.js sends with a publishable key.
 const CONFIRM: Spec = Spec::new(
-    &[
-        "client_secret",
-        "expand",
-        "payment_method",
-        "return_url",
-        "use_stripe_sdk",
-    ],
+    intents::CONFIRM_PARAMS,
     &[
         "allowed_payment_method_types",
         "confirmation_token",
@@ -98,22 +89,24 @@ const CONFIRM: Spec = Spec::new(
 );
 const CANCEL: Spec = Spec::new(&["cancellation_reason", "expand"], &[]);
 
-/// The fields a publishable key sees (Stripe.js's `SetupIntent` type).
-const PUBLISHABLE_FIELDS: &[&str] = &[
-    "id",
-    "object",
-    "cancellation_reason",
-    "client_secret",
-    "created",
-    "description",
-    "last_setup_error",
-    "livemode",
-    "next_action",
-    "payment_method",
-    "payment_method_types",
-    "status",
-    "usage",
-];
+impl Intent for SetupIntents {
+    const KIND: &'static Kind = &SETUP_INTENT;
+    const PUBLISHABLE_FIELDS: &'static [&'static str] = &[
+        "id",
+        "object",
+        "cancellation_reason",
+        "client_secret",
+        "created",
+        "description",
+        "last_setup_error",
+        "livemode",
+        "next_action",
+        "payment_method",
+        "payment_method_types",
+        "status",
+        "usage",
+    ];
+}
 
 const RETURN_URL_NEEDED: &str = "This SetupIntent is configured to accept payment methods enabled \
     in your Dashboard. Because some of these payment methods might redirect your customer off of \
@@ -210,10 +203,6 @@ fn apply_payment_method_settings(
     Ok(())
 }
 
-fn respond(request: &ApiRequest, store: &Store, intent: Value) -> ApiResult {
-    intents::respond(request, store, intent, PUBLISHABLE_FIELDS)
-}
-
 pub async fn create(State(app): State<App>, request: ApiRequest) -> ApiResult {
     if request.has_param("payment_method_types") {
         return Err(payment_method_types_removed());
@@ -241,7 +230,7 @@ pub async fn create(State(app): State<App>, request: ApiRequest) -> ApiResult {
     let customer = non_empty(params, "customer")?;
     let payment_method = non_empty(params, "payment_method")?;
     if confirm && payment_method.is_none() {
-        return Err(missing_payment_method());
+        return Err(SETUP_INTENT.missing_payment_method());
     }
     let mut intent = blank(
         &ids::generate("seti", ids::LONG),
@@ -284,21 +273,8 @@ pub async fn create(State(app): State<App>, request: ApiRequest) -> ApiResult {
             store.setup_intents.insert(intent.clone());
             Ok(intent)
         };
-        Ok(outcome.and_then(|intent| respond(&request, store, intent)))
+        Ok(outcome.and_then(|intent| intents::respond::<SetupIntents>(&request, store, intent)))
     })?
-}
-
-pub async fn retrieve(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    request: ApiRequest,
-) -> ApiResult {
-    let params = request.params(&RETRIEVE)?;
-    app.read(|store| {
-        let intent = stored(store, &id)?;
-        intents::check_client_secret(&request, params, &intent, "SetupIntent")?;
-        respond(&request, store, intent)
-    })
 }
 
 pub async fn confirm(
@@ -311,9 +287,7 @@ pub async fn confirm(
     let payment_method = non_empty(params, "payment_method")?;
     let return_url = non_empty(params, "return_url")?;
     app.write(&request, |store, changes| {
-        let intent = stored(store, &id)?;
-        intents::check_client_secret(&request, params, &intent, "SetupIntent")?;
-        check_confirmable(&intent)?;
+        let intent = intents::to_confirm::<SetupIntents>(&request, params, store, &id)?;
         check_return_url(&app, &intent, return_url)?;
         let outcome = setup_intents::confirm(
             store,
@@ -323,7 +297,7 @@ pub async fn confirm(
             app.clock.now(),
             &app.base_url(),
         )?;
-        Ok(outcome.and_then(|intent| respond(&request, store, intent)))
+        Ok(outcome.and_then(|intent| intents::respond::<SetupIntents>(&request, store, intent)))
     })?
 }
 

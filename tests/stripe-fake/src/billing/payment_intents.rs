@@ -11,19 +11,12 @@ use crate::model::cards::Decline;
 use crate::model::error::ApiError;
 use crate::model::events::Changes;
 use crate::model::ids;
+use crate::model::intents::{self, PAYMENT_INTENT};
 use crate::model::store::Store;
 
 /// Stripe's spelling in `No such payment_intent: 'pi_…'`.
 pub const RESOURCE: &str = "payment_intent";
-const UNEXPECTED_STATE: &str = "payment_intent_unexpected_state";
 const SECRET_LEN: usize = 24;
-
-/// Statuses from which a PaymentIntent can still be confirmed.
-const CONFIRMABLE: &[&str] = &[
-    "requires_payment_method",
-    "requires_confirmation",
-    "requires_action",
-];
 
 /// The fields a publishable key sees (Stripe.js's `PaymentIntent` type).
 pub const PUBLISHABLE_FIELDS: &[&str] = &[
@@ -153,14 +146,6 @@ pub fn invoice_of(store: &Store, intent: &str) -> Option<String> {
         .map(|(invoice, _)| invoice.clone())
 }
 
-pub fn stored(store: &Store, id: &str) -> Result<Value, ApiError> {
-    store
-        .payment_intents
-        .get(id)
-        .cloned()
-        .ok_or_else(|| ApiError::no_such(RESOURCE, id))
-}
-
 /// The invoice's includable `confirmation_secret` (null without a PaymentIntent).
 pub fn confirmation_secret(store: &Store, invoice: &str) -> Value {
     of_invoice(store, invoice).map_or(
@@ -185,8 +170,22 @@ pub fn payments(store: &Store, invoice: &str) -> Value {
     })
 }
 
-fn save(store: &mut Store, intent: Value) {
+/// Moves the invoice's PaymentIntent to a new state: `change` it, record `event`, store it. False
+/// when the invoice has no PaymentIntent (nothing happens then).
+fn transition(
+    store: &mut Store,
+    changes: &mut Changes,
+    invoice: &str,
+    event: &'static str,
+    change: impl FnOnce(&mut Value),
+) -> bool {
+    let Some(mut intent) = of_invoice(store, invoice).cloned() else {
+        return false;
+    };
+    change(&mut intent);
+    changes.event(event, &intent);
     store.payment_intents.insert(intent);
+    true
 }
 
 /// A declined attempt: back to `requires_payment_method` with `last_payment_error` (the card
@@ -198,8 +197,8 @@ pub fn declined(
     payment_method: Option<&str>,
     decline: &Decline,
 ) {
-    let mut error = ApiError::card_declined(decline).body()["error"].take();
-    failed(store, changes, invoice, payment_method, &mut error);
+    let error = ApiError::card_declined(decline).body()["error"].take();
+    failed(store, changes, invoice, payment_method, error);
 }
 
 /// The customer failed the 3D Secure challenge (`payment_intent_authentication_failure`, type
@@ -207,14 +206,8 @@ pub fn declined(
 pub fn authentication_failed(store: &mut Store, changes: &mut Changes, invoice: &str) {
     let method = of_invoice(store, invoice).and_then(|pi| pi["payment_method"].as_str());
     let method = method.map(str::to_owned);
-    let mut error = json!({
-        "code": "payment_intent_authentication_failure",
-        "doc_url": "https://stripe.com/docs/error-codes/payment-intent-authentication-failure",
-        "message": "We are unable to authenticate your payment method. Please choose a \
-                    different payment method and try again.",
-        "type": "invalid_request_error",
-    });
-    failed(store, changes, invoice, method.as_deref(), &mut error);
+    let error = PAYMENT_INTENT.authentication_failure();
+    failed(store, changes, invoice, method.as_deref(), error);
 }
 
 fn failed(
@@ -222,21 +215,21 @@ fn failed(
     changes: &mut Changes,
     invoice: &str,
     payment_method: Option<&str>,
-    error: &mut Value,
+    error: Value,
 ) {
-    let Some(mut intent) = of_invoice(store, invoice).cloned() else {
-        return;
-    };
-    if let Some(method) = payment_method.and_then(|pm| store.payment_methods.get(pm)) {
-        error["payment_method"] = method.clone();
-    }
-    error["payment_method_type"] = json!("card");
-    intent["last_payment_error"] = error.take();
-    intent["next_action"] = Value::Null;
-    intent["payment_method"] = Value::Null;
-    intent["status"] = json!("requires_payment_method");
-    changes.event("payment_intent.payment_failed", &intent);
-    save(store, intent);
+    let method = payment_method.and_then(|pm| store.payment_methods.get(pm).cloned());
+    transition(
+        store,
+        changes,
+        invoice,
+        "payment_intent.payment_failed",
+        |intent| {
+            intent["last_payment_error"] = intents::last_error(error, method.as_ref());
+            intent["next_action"] = Value::Null;
+            intent["payment_method"] = Value::Null;
+            intent["status"] = json!("requires_payment_method");
+        },
+    );
 }
 
 /// The card needs 3D Secure: `requires_action` with a `use_stripe_sdk` challenge (as the
@@ -249,23 +242,20 @@ pub fn requires_action(
     invoice: &str,
     payment_method: Option<&str>,
 ) {
-    let Some(mut intent) = of_invoice(store, invoice).cloned() else {
-        return;
-    };
-    let id = intent["id"].as_str().unwrap_or_default().to_owned();
-    intent["last_payment_error"] = Value::Null;
-    intent["payment_method"] = json!(payment_method);
-    intent["status"] = json!("requires_action");
-    intent["next_action"] = json!({
-        "type": "use_stripe_sdk",
-        "use_stripe_sdk": {
-            "type": "three_d_secure_redirect",
-            "stripe_js": format!("{}/_fake/payment_intents/{id}/authenticate", ctx.base_url),
-            "source": payment_method,
-        }
-    });
-    changes.event("payment_intent.requires_action", &intent);
-    save(store, intent);
+    transition(
+        store,
+        changes,
+        invoice,
+        "payment_intent.requires_action",
+        |intent| {
+            let id = intent["id"].as_str().unwrap_or_default().to_owned();
+            intent["last_payment_error"] = Value::Null;
+            intent["payment_method"] = json!(payment_method);
+            intent["status"] = json!("requires_action");
+            intent["next_action"] =
+                PAYMENT_INTENT.three_d_secure(&ctx.base_url, &id, payment_method);
+        },
+    );
 }
 
 /// The invoice was paid: the PaymentIntent `succeeded` (`payment_intent.succeeded`) and the
@@ -277,70 +267,46 @@ pub fn succeeded(
     invoice: &str,
     payment_method: Option<&str>,
 ) {
-    let Some(mut intent) = of_invoice(store, invoice).cloned() else {
-        return;
-    };
-    intent["amount_received"] = intent["amount"].clone();
-    intent["last_payment_error"] = Value::Null;
-    intent["next_action"] = Value::Null;
-    if payment_method.is_some() {
-        intent["payment_method"] = json!(payment_method);
-    }
-    intent["status"] = json!("succeeded");
-    changes.event("payment_intent.succeeded", &intent);
-    if let Some(payment) = store.billing.invoice_payments.get_mut(invoice) {
+    let moved = transition(
+        store,
+        changes,
+        invoice,
+        "payment_intent.succeeded",
+        |intent| {
+            intent["amount_received"] = intent["amount"].clone();
+            intent["last_payment_error"] = Value::Null;
+            intent["next_action"] = Value::Null;
+            if payment_method.is_some() {
+                intent["payment_method"] = json!(payment_method);
+            }
+            intent["status"] = json!("succeeded");
+        },
+    );
+    if moved && let Some(payment) = store.billing.invoice_payments.get_mut(invoice) {
         payment["amount_paid"] = payment["amount_requested"].clone();
         payment["status"] = json!("paid");
         payment["status_transitions"]["paid_at"] = json!(ctx.now);
         changes.event("invoice_payment.paid", payment);
     }
-    save(store, intent);
 }
 
 /// The invoice was voided: the PaymentIntent is `canceled` (`void_invoice`,
 /// `payment_intent.canceled`) and the invoice payment `canceled`.
 pub fn canceled(store: &mut Store, changes: &mut Changes, ctx: &Ctx, invoice: &str) {
-    let Some(mut intent) = of_invoice(store, invoice).cloned() else {
-        return;
-    };
-    intent["canceled_at"] = json!(ctx.now);
-    intent["cancellation_reason"] = json!("void_invoice");
-    intent["next_action"] = Value::Null;
-    intent["status"] = json!("canceled");
-    changes.event("payment_intent.canceled", &intent);
-    if let Some(payment) = store.billing.invoice_payments.get_mut(invoice) {
+    let moved = transition(
+        store,
+        changes,
+        invoice,
+        "payment_intent.canceled",
+        |intent| {
+            intent["canceled_at"] = json!(ctx.now);
+            intent["cancellation_reason"] = json!("void_invoice");
+            intent["next_action"] = Value::Null;
+            intent["status"] = json!("canceled");
+        },
+    );
+    if moved && let Some(payment) = store.billing.invoice_payments.get_mut(invoice) {
         payment["status"] = json!("canceled");
         payment["status_transitions"]["canceled_at"] = json!(ctx.now);
     }
-    save(store, intent);
-}
-
-/// Only a PaymentIntent still waiting for its payment can be confirmed (`CONFIRMABLE`).
-pub fn check_confirmable(intent: &Value) -> Result<(), ApiError> {
-    let status = intent["status"].as_str().unwrap_or_default();
-    if CONFIRMABLE.contains(&status) {
-        return Ok(());
-    }
-    let message = if status == "succeeded" {
-        "You cannot confirm this PaymentIntent because it has already succeeded after being \
-         previously confirmed."
-            .to_owned()
-    } else {
-        format!(
-            "You cannot confirm this PaymentIntent because it has a status of {status}. Only a \
-             PaymentIntent with one of the following statuses may be confirmed: \
-             requires_payment_method, requires_confirmation, requires_action."
-        )
-    };
-    Err(ApiError::unexpected_state(UNEXPECTED_STATE, message).object("payment_intent", intent))
-}
-
-pub fn missing_payment_method() -> ApiError {
-    ApiError::unexpected_state(
-        UNEXPECTED_STATE,
-        "You cannot confirm this PaymentIntent because it's missing a payment method. You can \
-         either update the PaymentIntent with a payment method and then confirm it again, or \
-         confirm it again directly with a payment method.",
-    )
-    .param("payment_method")
 }

@@ -11,6 +11,7 @@ use super::{Ctx, payment_intents, pending_updates, subscriptions};
 use crate::model::behaviours::{AfterLastRetry, InvoiceAfterLastRetry};
 use crate::model::error::ApiError;
 use crate::model::events::Changes;
+use crate::model::intents::{AuthenticateError, PAYMENT_INTENT};
 use crate::model::payment_methods;
 use crate::model::store::Store;
 
@@ -255,12 +256,6 @@ pub fn end_dunning(store: &mut Store, changes: &mut Changes, ctx: &Ctx, invoice_
     }
 }
 
-/// Why the 3D Secure challenge could not be completed.
-pub enum AuthenticateError {
-    NotFound,
-    Conflict(String),
-}
-
 /// Stands in for the customer passing (or failing) the 3D Secure challenge of a PaymentIntent
 /// in `requires_action`. Passing pays the invoice with the intent's card and, as the intent
 /// saves the card for off-session use (`setup_future_usage`), sets the card up. Failing puts the
@@ -273,17 +268,8 @@ pub fn authenticate(
     intent_id: &str,
     fail: bool,
 ) -> Result<Value, AuthenticateError> {
-    let intent = store
-        .payment_intents
-        .get(intent_id)
-        .cloned()
-        .ok_or(AuthenticateError::NotFound)?;
-    if intent["status"] != "requires_action" {
-        return Err(AuthenticateError::Conflict(format!(
-            "payment intent {intent_id} is {}, not requires_action",
-            intent["status"]
-        )));
-    }
+    let intent =
+        PAYMENT_INTENT.awaiting_authentication(store.payment_intents.get(intent_id), intent_id)?;
     let invoice_id = payment_intents::invoice_of(store, intent_id).unwrap_or_default();
     let pm = intent["payment_method"]
         .as_str()

@@ -14,8 +14,9 @@ use super::portal::{escape, not_found, page};
 use super::{ControlError, ControlResult, bad_request, body};
 use crate::app::App;
 use crate::billing::invoices::{Attempt, Charge};
-use crate::billing::payments::{self, AuthenticateError, Method};
+use crate::billing::payments::{self, Method};
 use crate::billing::test_clocks;
+use crate::model::intents::AuthenticateError;
 
 fn clock_view(app: &App) -> Json<Value> {
     Json(json!({ "now": app.clock.now(), "offset_seconds": app.clock.offset_seconds() }))

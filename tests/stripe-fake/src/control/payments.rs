@@ -12,8 +12,9 @@ use super::{ControlError, ControlResult, bad_request, body};
 use crate::app::App;
 use crate::model::cards::{self, Setup};
 use crate::model::customers;
+use crate::model::intents::AuthenticateError;
 use crate::model::payment_methods;
-use crate::model::setup_intents::{self, AuthenticateError};
+use crate::model::setup_intents;
 
 pub async fn customers(State(app): State<App>) -> Json<Value> {
     let all: Vec<Value> = app.read(|store| store.customers.oldest_first().cloned().collect());

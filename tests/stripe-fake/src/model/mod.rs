@@ -11,6 +11,7 @@ pub mod customers;
 pub mod error;
 pub mod events;
 pub mod ids;
+pub mod intents;
 pub mod metadata;
 pub mod payment_methods;
 pub mod search;

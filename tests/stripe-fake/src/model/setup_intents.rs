@@ -9,12 +9,12 @@ use super::cards::Setup;
 use super::error::ApiError;
 use super::events::Changes;
 use super::ids;
+use super::intents::{self, AuthenticateError, PENDING, SETUP_INTENT};
 use super::payment_methods;
 use super::store::Store;
 
 /// Stripe's own spelling in `No such setupintent: 'seti_…'`.
 pub const RESOURCE: &str = "setupintent";
-const UNEXPECTED_STATE: &str = "setup_intent_unexpected_state";
 const SECRET_LEN: usize = 25;
 
 /// The only payment method type the fake's account offers.
@@ -63,42 +63,6 @@ pub fn stored(store: &Store, id: &str) -> Result<Value, ApiError> {
         .ok_or_else(|| ApiError::no_such(RESOURCE, id))
 }
 
-/// Statuses from which an intent can still be confirmed or canceled.
-const PENDING: &[&str] = &[
-    "requires_payment_method",
-    "requires_confirmation",
-    "requires_action",
-];
-
-pub fn check_confirmable(intent: &Value) -> Result<(), ApiError> {
-    let status = intent["status"].as_str().unwrap_or_default();
-    if PENDING.contains(&status) {
-        return Ok(());
-    }
-    let message = if status == "succeeded" {
-        "You cannot confirm this SetupIntent because it has already succeeded after being \
-         previously confirmed."
-            .to_owned()
-    } else {
-        format!(
-            "You cannot confirm this SetupIntent because it has a status of {status}. Only a \
-             SetupIntent with one of the following statuses may be confirmed: \
-             requires_payment_method, requires_confirmation, requires_action."
-        )
-    };
-    Err(ApiError::unexpected_state(UNEXPECTED_STATE, message).object("setup_intent", intent))
-}
-
-pub fn missing_payment_method() -> ApiError {
-    ApiError::unexpected_state(
-        UNEXPECTED_STATE,
-        "You cannot confirm this SetupIntent because it's missing a payment method. You can \
-         either update the SetupIntent with a payment method and then confirm it again, or \
-         confirm it again directly with a payment method.",
-    )
-    .param("payment_method")
-}
-
 /// Confirms `intent` (already checked to be confirmable) with `payment_method` or the one it
 /// holds, stores it and records its events. A declined card is `Ok(Err(402))`: the intent changed
 /// and its events stand, but the client gets Stripe's card error.
@@ -116,7 +80,7 @@ pub fn confirm(
         None => intent["payment_method"]
             .as_str()
             .map(str::to_owned)
-            .ok_or_else(missing_payment_method)?,
+            .ok_or_else(|| SETUP_INTENT.missing_payment_method())?,
     };
     payment_methods::check_usable(store, &pm, customer.as_deref())?;
     let Some(state) = store.cards.get(&pm).copied() else {
@@ -142,23 +106,14 @@ pub fn confirm(
             let id = intent["id"].as_str().unwrap_or_default().to_owned();
             intent["payment_method"] = json!(pm);
             intent["status"] = json!("requires_action");
-            intent["next_action"] = json!({
-                "type": "use_stripe_sdk",
-                "use_stripe_sdk": {
-                    "type": "three_d_secure_redirect",
-                    "stripe_js": format!("{}/_fake/setup_intents/{id}/authenticate", base_url),
-                    "source": pm,
-                }
-            });
+            intent["next_action"] = SETUP_INTENT.three_d_secure(base_url, &id, Some(pm.as_str()));
             changes.event("setup_intent.requires_action", &intent);
         }
         Setup::Declines(decline) => {
             let method = store.payment_methods.get(&pm).cloned().unwrap_or_default();
             // `last_setup_error` is the error Stripe answers with, plus the payment method.
-            let mut error = ApiError::card_declined(decline).body()["error"].take();
-            error["payment_method"] = method.clone();
-            error["payment_method_type"] = json!("card");
-            intent["last_setup_error"] = error;
+            let error = ApiError::card_declined(decline).body()["error"].take();
+            intent["last_setup_error"] = intents::last_error(error, Some(&method));
             intent["payment_method"] = Value::Null;
             intent["status"] = json!("requires_payment_method");
             changes.event("setup_intent.setup_failed", &intent);
@@ -172,12 +127,6 @@ pub fn confirm(
     Ok(Ok(intent))
 }
 
-/// Why the 3D Secure challenge could not be completed.
-pub enum AuthenticateError {
-    NotFound,
-    Conflict(String),
-}
-
 /// Stands in for the customer passing (or failing) the 3D Secure challenge of an intent in
 /// `requires_action`: success attaches the payment method to the intent's customer.
 pub fn authenticate(
@@ -186,17 +135,7 @@ pub fn authenticate(
     id: &str,
     fail: bool,
 ) -> Result<Value, AuthenticateError> {
-    let mut intent = store
-        .setup_intents
-        .get(id)
-        .cloned()
-        .ok_or(AuthenticateError::NotFound)?;
-    if intent["status"] != "requires_action" {
-        return Err(AuthenticateError::Conflict(format!(
-            "setup intent {id} is {}, not requires_action",
-            intent["status"]
-        )));
-    }
+    let mut intent = SETUP_INTENT.awaiting_authentication(store.setup_intents.get(id), id)?;
     let pm = intent["payment_method"]
         .as_str()
         .unwrap_or_default()
@@ -204,15 +143,8 @@ pub fn authenticate(
     intent["next_action"] = Value::Null;
     if fail {
         let method = store.payment_methods.get(&pm).cloned().unwrap_or_default();
-        intent["last_setup_error"] = json!({
-            "code": "setup_intent_authentication_failure",
-            "doc_url": "https://stripe.com/docs/error-codes/setup-intent-authentication-failure",
-            "message": "We are unable to authenticate your payment method. Please choose a \
-                        different payment method and try again.",
-            "payment_method": method,
-            "payment_method_type": "card",
-            "type": "invalid_request_error",
-        });
+        intent["last_setup_error"] =
+            intents::last_error(SETUP_INTENT.authentication_failure(), Some(&method));
         intent["payment_method"] = Value::Null;
         intent["status"] = json!("requires_payment_method");
         changes.event("setup_intent.setup_failed", &intent);
@@ -240,7 +172,7 @@ pub fn cancel(
     let status = intent["status"].as_str().unwrap_or_default().to_owned();
     if !PENDING.contains(&status.as_str()) {
         return Err(ApiError::unexpected_state(
-            UNEXPECTED_STATE,
+            SETUP_INTENT.unexpected_state,
             format!(
                 "You cannot cancel this SetupIntent because it has a status of {status}. \
                  Only a SetupIntent with one of the following statuses may be canceled: \

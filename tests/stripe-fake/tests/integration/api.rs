@@ -97,12 +97,7 @@ async fn unknown_and_bad_parameters_are_refused() {
         .post("/v1/customers", &[("tax_id_data[0][type]", "eu_vat")], None)
         .await;
     assert_eq!(unsupported.status, 400);
-    assert!(
-        unsupported.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("does not implement")
-    );
+    assert!(unsupported.error_message().contains("does not implement"));
 
     let bad_email = fake
         .post("/v1/customers", &[("email", "not-an-email")], None)
@@ -172,9 +167,8 @@ async fn auth_and_not_found() {
     let unknown_url = fake.get("/v1/charges", &[]).await;
     assert_eq!(unknown_url.status, 404);
     assert!(
-        unknown_url.body["error"]["message"]
-            .as_str()
-            .unwrap()
+        unknown_url
+            .error_message()
             .contains("Unrecognized request URL (GET: /v1/charges)")
     );
 }

@@ -41,12 +41,7 @@ async fn same_key_other_params_is_an_idempotency_error() {
         .await;
     assert_eq!(other.status, 400);
     assert_eq!(other.body["error"]["type"], "idempotency_error");
-    assert!(
-        other.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("same parameters")
-    );
+    assert!(other.error_message().contains("same parameters"));
     assert_eq!(fake.stored_customers().await.len(), 1);
 }
 

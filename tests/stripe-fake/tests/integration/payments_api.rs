@@ -230,7 +230,7 @@ async fn unknown_removed_and_unmodelled_parameters_are_refused() {
     ] {
         let reply = fake.post(path, &pairs, None).await;
         assert_eq!(reply.status, 400, "{path}");
-        let message = reply.body["error"]["message"].as_str().unwrap();
+        let message = reply.error_message();
         assert!(message.contains("does not implement"), "{message}");
     }
 
@@ -241,7 +241,7 @@ async fn unknown_removed_and_unmodelled_parameters_are_refused() {
     ] {
         let reply = fake.get(&path, &[]).await;
         assert_eq!(reply.status, 404);
-        let message = reply.body["error"]["message"].as_str().unwrap();
+        let message = reply.error_message();
         assert!(message.starts_with("Unrecognized request URL"), "{message}");
     }
 }
@@ -680,7 +680,7 @@ async fn publishable_keys_only_reach_an_intent_with_its_client_secret() {
 
     let forbidden = fake.post_as(PK, "/v1/customers", &[], None).await;
     assert_eq!(forbidden.status, 401);
-    let message = forbidden.body["error"]["message"].as_str().unwrap();
+    let message = forbidden.error_message();
     assert!(message.starts_with("This API call cannot be made with a publishable API key"));
     for path in [
         format!("/v1/setup_intents/{seti}/cancel"),

@@ -3,7 +3,7 @@
 
 use std::pin::pin;
 
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 use stripe::{ApiErrorsCode, StripeError};
 use stripe_billing::billing_portal_session::CreateBillingPortalSession;
 use stripe_core::customer::{
@@ -14,14 +14,50 @@ use stripe_core::setup_intent::{
     CancelSetupIntent, ConfirmSetupIntent, CreateSetupIntent, CreateSetupIntentUsage,
     RetrieveSetupIntent,
 };
+use stripe_core::{Customer, SetupIntent};
 use stripe_core::{SetupIntentCancellationReason, SetupIntentStatus};
 use stripe_payment::payment_method::{
     AttachPaymentMethod, DetachPaymentMethod, ListPaymentMethod, RetrievePaymentMethod,
 };
+use stripe_shared::PaymentMethod;
 
 use crate::support::Fake;
 
 const RETURN_URL: &str = "http://127.0.0.1:5173/billing";
+
+async fn create_setup_intent(client: &stripe::Client, customer: &str) -> SetupIntent {
+    CreateSetupIntent::new()
+        .customer(customer)
+        .send(client)
+        .await
+        .unwrap()
+}
+
+/// What a retrieve of a live customer answers.
+async fn live_customer(client: &stripe::Client, retrieve: RetrieveCustomer) -> Customer {
+    let RetrieveCustomerReturned::Customer(customer) = retrieve.send(client).await.unwrap() else {
+        panic!("customer exists")
+    };
+    customer
+}
+
+/// The ids a paginated list yields, in order.
+async fn ids(stream: impl Stream<Item = Result<PaymentMethod, StripeError>>) -> Vec<String> {
+    let mut stream = pin!(stream);
+    let mut ids = Vec::new();
+    while let Some(pm) = stream.next().await {
+        ids.push(pm.unwrap().id.to_string());
+    }
+    ids
+}
+
+async fn customer_payment_methods(client: &stripe::Client, customer: &str) -> Vec<PaymentMethod> {
+    ListPaymentMethodsCustomer::new(customer)
+        .send(client)
+        .await
+        .unwrap()
+        .data
+}
 
 #[tokio::test]
 async fn setup_intent_saves_a_card_that_becomes_the_default_and_is_detached() {
@@ -65,13 +101,7 @@ async fn setup_intent_saves_a_card_that_becomes_the_default_and_is_detached() {
     assert_eq!(card.exp_month, 12);
 
     // Not made the default by the setup itself.
-    let RetrieveCustomerReturned::Customer(before) = RetrieveCustomer::new(customer.as_str())
-        .send(&client)
-        .await
-        .unwrap()
-    else {
-        panic!("customer exists")
-    };
+    let before = live_customer(&client, RetrieveCustomer::new(customer.as_str())).await;
     let settings = before.invoice_settings.unwrap();
     assert!(settings.default_payment_method.is_none());
 
@@ -82,14 +112,12 @@ async fn setup_intent_saves_a_card_that_becomes_the_default_and_is_detached() {
         .send(&client)
         .await
         .unwrap();
-    let RetrieveCustomerReturned::Customer(expanded) = RetrieveCustomer::new(customer.as_str())
-        .expand(vec!["invoice_settings.default_payment_method".to_owned()])
-        .send(&client)
-        .await
-        .unwrap()
-    else {
-        panic!("customer exists")
-    };
+    let expanded = live_customer(
+        &client,
+        RetrieveCustomer::new(customer.as_str())
+            .expand(vec!["invoice_settings.default_payment_method".to_owned()]),
+    )
+    .await;
     let default = expanded
         .invoice_settings
         .and_then(|s| s.default_payment_method)
@@ -105,13 +133,7 @@ async fn setup_intent_saves_a_card_that_becomes_the_default_and_is_detached() {
         .await
         .unwrap();
     assert!(detached.customer.is_none());
-    let RetrieveCustomerReturned::Customer(after) = RetrieveCustomer::new(customer.as_str())
-        .send(&client)
-        .await
-        .unwrap()
-    else {
-        panic!("customer exists")
-    };
+    let after = live_customer(&client, RetrieveCustomer::new(customer.as_str())).await;
     assert!(
         after
             .invoice_settings
@@ -132,11 +154,7 @@ async fn setup_intent_saves_a_card_that_becomes_the_default_and_is_detached() {
         Some(ApiErrorsCode::PaymentMethodUnexpectedState)
     );
 
-    let other = CreateSetupIntent::new()
-        .customer(customer.as_str())
-        .send(&client)
-        .await
-        .unwrap();
+    let other = create_setup_intent(&client, &customer).await;
     let canceled = CancelSetupIntent::new(other.id.clone())
         .cancellation_reason(SetupIntentCancellationReason::Abandoned)
         .send(&client)
@@ -166,29 +184,19 @@ async fn payment_methods_attach_list_and_paginate_with_async_stripe() {
     attached.push(amex.id.to_string());
     attached.reverse(); // Stripe lists newest first.
 
-    let mut listed = Vec::new();
-    let mut stream = pin!(
-        ListPaymentMethodsCustomer::new(customer.as_str())
-            .limit(10)
-            .paginate()
-            .stream(&client)
-    );
-    while let Some(pm) = stream.next().await {
-        listed.push(pm.unwrap().id.to_string());
-    }
+    let listed = ids(ListPaymentMethodsCustomer::new(customer.as_str())
+        .limit(10)
+        .paginate()
+        .stream(&client))
+    .await;
     assert_eq!(listed, attached);
 
-    let mut listed = Vec::new();
-    let mut stream = pin!(
-        ListPaymentMethod::new()
-            .customer(customer.as_str())
-            .limit(10)
-            .paginate()
-            .stream(&client)
-    );
-    while let Some(pm) = stream.next().await {
-        listed.push(pm.unwrap().id.to_string());
-    }
+    let listed = ids(ListPaymentMethod::new()
+        .customer(customer.as_str())
+        .limit(10)
+        .paginate()
+        .stream(&client))
+    .await;
     assert_eq!(listed, attached);
 
     let first_page = ListPaymentMethodsCustomer::new(customer.as_str())
@@ -210,11 +218,7 @@ async fn declines_and_three_d_secure_through_async_stripe() {
     let client = fake.client();
     let customer = fake.customer_id().await;
 
-    let intent = CreateSetupIntent::new()
-        .customer(customer.as_str())
-        .send(&client)
-        .await
-        .unwrap();
+    let intent = create_setup_intent(&client, &customer).await;
     let declined = ConfirmSetupIntent::new(intent.id.clone())
         .payment_method("pm_card_visa_chargeDeclinedInsufficientFunds")
         .return_url(RETURN_URL)
@@ -252,11 +256,8 @@ async fn declines_and_three_d_secure_through_async_stripe() {
     assert_eq!(action.next_action.as_ref().unwrap().type_, "use_stripe_sdk");
     assert!(action.last_setup_error.is_none());
     let pm = action.payment_method.as_ref().unwrap().id().clone();
-    let listed = ListPaymentMethodsCustomer::new(customer.as_str())
-        .send(&client)
-        .await
-        .unwrap();
-    assert!(listed.data.is_empty(), "not attached before authentication");
+    let listed = customer_payment_methods(&client, &customer).await;
+    assert!(listed.is_empty(), "not attached before authentication");
 
     let done = fake
         .control(
@@ -272,12 +273,9 @@ async fn declines_and_three_d_secure_through_async_stripe() {
         .unwrap();
     assert_eq!(succeeded.status, SetupIntentStatus::Succeeded);
     assert!(succeeded.next_action.is_none());
-    let listed = ListPaymentMethodsCustomer::new(customer.as_str())
-        .send(&client)
-        .await
-        .unwrap();
-    assert_eq!(listed.data.len(), 1);
-    assert_eq!(listed.data[0].id, pm);
+    let listed = customer_payment_methods(&client, &customer).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, pm);
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use crate::support::{Fake, Reply};
 fn refused(reply: &Reply, status: u16, message: &str) {
     assert_eq!(reply.status, status, "{}", reply.body);
     assert_eq!(reply.body["error"]["type"], "invalid_request_error");
-    let text = reply.body["error"]["message"].as_str().unwrap();
+    let text = reply.error_message();
     assert!(text.contains(message), "{text}");
 }
 

@@ -37,6 +37,12 @@ impl Reply {
     pub fn error_code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or_default()
     }
+
+    pub fn error_message(&self) -> &str {
+        self.body["error"]["message"]
+            .as_str()
+            .expect("an error with a message")
+    }
 }
 
 pub fn form(pairs: &[(&str, &str)]) -> String {

@@ -295,10 +295,5 @@ async fn an_account_holds_at_most_a_hundred_clocks() {
             None,
         )
         .await;
-    assert!(
-        attach.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("does not implement")
-    );
+    assert!(attach.error_message().contains("does not implement"));
 }

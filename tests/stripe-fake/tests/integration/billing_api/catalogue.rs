@@ -83,39 +83,20 @@ async fn the_catalogue_is_seeded_listed_by_lookup_key_and_kept_across_resets() {
         )
         .await;
     let team = ok(&created)["id"].as_str().unwrap().to_owned();
-    let price = fake
-        .post(
-            "/v1/prices",
-            &[
-                ("product", team.as_str()),
-                ("currency", "usd"),
-                ("unit_amount", "5000"),
-                ("recurring[interval]", "month"),
-                ("lookup_key", "pro_monthly"),
-            ],
-            None,
-        )
-        .await;
+    let monthly_team_price = async |lookup_key: &str| {
+        let pairs = [
+            ("product", team.as_str()),
+            ("currency", "usd"),
+            ("unit_amount", "5000"),
+            ("recurring[interval]", "month"),
+            ("lookup_key", lookup_key),
+        ];
+        fake.post("/v1/prices", &pairs, None).await
+    };
+    let price = monthly_team_price("pro_monthly").await;
     assert_eq!(price.status, 400, "{}", price.body);
-    assert!(
-        price.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("already uses")
-    );
-    let price = fake
-        .post(
-            "/v1/prices",
-            &[
-                ("product", team.as_str()),
-                ("currency", "usd"),
-                ("unit_amount", "5000"),
-                ("recurring[interval]", "month"),
-                ("lookup_key", "team_monthly"),
-            ],
-            None,
-        )
-        .await;
+    assert!(price.error_message().contains("already uses"));
+    let price = monthly_team_price("team_monthly").await;
     assert_eq!(keys(ok(&price)), fixture_keys("price"));
     assert_eq!(fake.price("team_monthly").await["unit_amount"], 5000);
 
@@ -222,7 +203,7 @@ async fn unknown_and_unmodelled_parameters_are_refused() {
     };
     let not_implemented = |reply: &Reply| {
         assert_eq!(reply.status, 400, "{}", reply.body);
-        let message = reply.body["error"]["message"].as_str().unwrap();
+        let message = reply.error_message();
         assert!(message.contains("does not implement"), "{message}");
     };
     unknown(

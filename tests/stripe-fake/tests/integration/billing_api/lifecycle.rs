@@ -361,9 +361,8 @@ async fn incomplete_first_invoices_and_paying_them() {
     let refused = fake.subscribe(&nobody, &pro, &[]).await;
     assert_eq!(refused.status, 400, "{}", refused.body);
     assert!(
-        refused.body["error"]["message"]
-            .as_str()
-            .unwrap()
+        refused
+            .error_message()
             .contains("no attached payment source")
     );
     let still_incomplete = fake

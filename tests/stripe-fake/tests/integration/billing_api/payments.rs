@@ -129,9 +129,8 @@ async fn paying_an_invoice_charges_declines_or_asks_for_authentication() {
     assert_eq!(reply.status, 402, "{}", reply.body);
     assert_eq!(reply.error_code(), "invoice_payment_intent_requires_action");
     assert!(
-        reply.body["error"]["message"]
-            .as_str()
-            .unwrap()
+        reply
+            .error_message()
             .starts_with("This payment requires additional user action")
     );
     let waiting = intent_of(&fake, &action).await;
@@ -154,12 +153,7 @@ async fn paying_an_invoice_charges_declines_or_asks_for_authentication() {
     let first = incomplete["latest_invoice"].as_str().unwrap();
     let reply = pay(&fake, first, &[]).await;
     assert_eq!(reply.status, 400);
-    assert!(
-        reply.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("no attached payment source")
-    );
+    assert!(reply.error_message().contains("no attached payment source"));
     fake.advance(23 * 3600).await;
     let reply = pay(&fake, first, &[]).await;
     assert_eq!(reply.status, 400);

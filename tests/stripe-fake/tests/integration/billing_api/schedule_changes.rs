@@ -148,12 +148,7 @@ async fn a_schedule_owned_subscription_refuses_direct_cancelation_until_released
         .post(&sub_path, &[("cancel_at", end.as_str())], None)
         .await;
     assert_eq!(cancel_at.status, 400);
-    assert!(
-        cancel_at.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("does not implement")
-    );
+    assert!(cancel_at.error_message().contains("does not implement"));
 }
 
 #[tokio::test]
@@ -179,17 +174,21 @@ async fn a_trial_kept_through_a_schedule_update_ends_with_the_new_plan() {
     assert_eq!(schedule["phases"][0]["trial_end"], trial_end);
     let path = format!("/v1/subscription_schedules/{}", id(&schedule));
 
+    // The update's phases (also previewed): the trial kept, then the yearly plan.
+    let phases = |prefix| {
+        phase_pairs(
+            prefix,
+            &monthly,
+            &yearly,
+            "2",
+            (start, trial_end),
+            Some(trial_end),
+            "year",
+        )
+    };
     // The preview of the update: the first paid invoice, at the trial end, for the new plan.
     let mut preview_pairs = vec![("schedule".to_owned(), id(&schedule).to_owned())];
-    preview_pairs.extend(phase_pairs(
-        "schedule_details[phases]",
-        &monthly,
-        &yearly,
-        "2",
-        (start, trial_end),
-        Some(trial_end),
-        "year",
-    ));
+    preview_pairs.extend(phases("schedule_details[phases]"));
     let preview =
         ok(&post_owned(&fake, "/v1/invoices/create_preview", &preview_pairs).await).clone();
     let lines = preview["lines"]["data"].as_array().unwrap();
@@ -209,20 +208,7 @@ async fn a_trial_kept_through_a_schedule_update_ends_with_the_new_plan() {
         id(&sub)
     );
 
-    let updated = post_owned(
-        &fake,
-        &path,
-        &phase_pairs(
-            "phases",
-            &monthly,
-            &yearly,
-            "2",
-            (start, trial_end),
-            Some(trial_end),
-            "year",
-        ),
-    )
-    .await;
+    let updated = post_owned(&fake, &path, &phases("phases")).await;
     let updated = ok(&updated).clone();
     assert_eq!(updated["phases"][0]["trial_end"], trial_end);
     assert_eq!(updated["phases"][1]["start_date"], trial_end);
@@ -281,26 +267,22 @@ async fn omitting_trial_end_ends_the_trial_unless_switched() {
         .clone();
         let (start, trial_end) = period(&sub);
         let schedule = schedule_for(&fake, id(&sub)).await;
-        let pairs = phase_pairs(
-            "phases",
-            &monthly,
-            &yearly,
-            "1",
-            (start, trial_end),
-            None,
-            "year",
-        );
+        // The update's phases (also previewed), without `trial_end`.
+        let phases = |prefix| {
+            phase_pairs(
+                prefix,
+                &monthly,
+                &yearly,
+                "1",
+                (start, trial_end),
+                None,
+                "year",
+            )
+        };
+        let pairs = phases("phases");
         // The preview of an update that ends the trial now is not modelled.
         let mut preview_pairs = vec![("schedule".to_owned(), id(&schedule).to_owned())];
-        preview_pairs.extend(phase_pairs(
-            "schedule_details[phases]",
-            &monthly,
-            &yearly,
-            "1",
-            (start, trial_end),
-            None,
-            "year",
-        ));
+        preview_pairs.extend(phases("schedule_details[phases]"));
         let preview = post_owned(&fake, "/v1/invoices/create_preview", &preview_pairs).await;
         assert_eq!(
             preview.status,
