@@ -54,6 +54,9 @@ VARIANT_BEHAVIOURS = {
     "detach_clears_default": False,
     "missing_payment_method_fails_request": True,
     "schedule_update_without_trial_end": "keeps_trial",
+    "off_session_authentication": "declines",
+    "set_up_card_on_session": "requires_authentication",
+    "invoice_after_last_retry": "uncollectible",
 }
 VARIANT_SEARCH_DELAY_SECONDS = 3
 VARIANT_WEBHOOK_API_VERSION = "2024-06-20"

@@ -62,6 +62,8 @@ def test_a_declined_upgrade_keeps_the_old_plan_and_waits_for_payment(api, stack)
     assert pending["plan"] == "pro_monthly" and pending["quantity"] == 1, shown
     assert pending["invoice_id"] == new_invoices[0]["id"]
     assert pending["expires_at"] == truth["pending_update"]["expires_at"]
+    assert shown["open_invoice"]["id"] == pending["invoice_id"], "the invoice to pay is named"
+    assert shown["open_invoice"]["next_payment_attempt"] is None, "Stripe does not retry a change's invoice"
 
     # Another change while this one waits for payment is refused, naming the reason.
     again = api.request("POST", "/billing/subscription/plan-change", owner(org_id),

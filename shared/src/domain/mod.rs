@@ -6,8 +6,8 @@ use std::fmt;
 mod subscription;
 
 pub use subscription::{
-    AccessDecision, AccessPolicy, Currency, Money, PaymentState, PendingChange, PendingPayment,
-    ProrationBehavior, Subscription, SubscriptionStatus, Timing, UnknownStatus,
+    AccessDecision, AccessPolicy, Currency, Money, OpenInvoice, PaymentState, PendingChange,
+    PendingPayment, ProrationBehavior, Subscription, SubscriptionStatus, Timing, UnknownStatus,
 };
 
 /// Why an identifier was refused.

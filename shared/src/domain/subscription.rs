@@ -83,6 +83,20 @@ pub struct PendingPayment {
     pub invoice_id: Option<String>,
 }
 
+/// The subscription's latest invoice while it is unpaid (open, or uncollectible after Stripe's
+/// retries, which can still be paid): what the org owes now and Stripe's plan to collect it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenInvoice {
+    pub id: String,
+    pub amount_due: Money,
+    /// Marked uncollectible when the retries ended (an account setting).
+    pub uncollectible: bool,
+    /// Unix seconds of Stripe's next automatic attempt; `None` when Stripe plans none (retries
+    /// are over, or the invoice waits for the customer).
+    pub next_payment_attempt: Option<i64>,
+    pub hosted_invoice_url: Option<String>,
+}
+
 /// The org's subscription as the API shows it (single-item subscriptions).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscription {
@@ -97,6 +111,7 @@ pub struct Subscription {
     pub cancel_at_period_end: bool,
     pub scheduled_change: Option<PendingChange>,
     pub pending_payment: Option<PendingPayment>,
+    pub open_invoice: Option<OpenInvoice>,
 }
 
 /// Where the subscription's payments stand.
@@ -268,6 +283,7 @@ mod tests {
             cancel_at_period_end: false,
             scheduled_change: None,
             pending_payment: None,
+            open_invoice: None,
         }
     }
 

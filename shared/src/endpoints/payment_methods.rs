@@ -1,5 +1,6 @@
 //! Cards (list, add through a SetupIntent, set default, detach) and the Customer Portal.
 
+use super::subscriptions::OpenInvoiceView;
 use super::{stripe_errors, with_stripe};
 use crate::app::App;
 use crate::auth::{Access, Principal};
@@ -165,6 +166,10 @@ json_request_body!(SetDefaultPaymentMethodBody);
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DefaultPaymentMethodView {
     pub default_payment_method: String,
+    /// The live subscription's unpaid invoice (a failed renewal or first payment, a plan change
+    /// waiting for payment), which this card can pay now with `POST /billing/invoices/{id}/pay`;
+    /// null when nothing is owed. Stripe's automatic retries, if any are left, use the card too.
+    pub open_invoice: Option<OpenInvoiceView>,
 }
 
 /// `PUT /billing/payment-methods/default` `{payment_method_id}` — admin, owner.
@@ -197,7 +202,7 @@ impl Endpoint for SetDefaultPaymentMethod {
         request: ApiRequest<Principal, SetDefaultPaymentMethodBody>,
     ) -> Result<Reply<DefaultPaymentMethodView>, BillingError> {
         let payment_method = payment_method_id(&request.body.payment_method_id)?;
-        payment_methods::set_default_payment_method(
+        let open_invoice = payment_methods::set_default_payment_method(
             app.customers.as_ref(),
             app.payments.as_ref(),
             app.subscriptions.as_ref(),
@@ -208,6 +213,7 @@ impl Endpoint for SetDefaultPaymentMethod {
         .await?;
         Ok(Reply::ok(DefaultPaymentMethodView {
             default_payment_method: payment_method.into(),
+            open_invoice: open_invoice.map(Into::into),
         }))
     }
 }

@@ -4,8 +4,8 @@ use super::{stripe_errors, with_stripe};
 use crate::app::App;
 use crate::auth::{Access, Principal};
 use crate::domain::{
-    AccessDecision, AccessPolicy, PaymentMethodId, PaymentState, PendingChange, PendingPayment,
-    PlanKey, ProrationBehavior, Quantity, Subscription, SubscriptionStatus, Timing,
+    AccessDecision, AccessPolicy, OpenInvoice, PaymentMethodId, PaymentState, PendingChange,
+    PendingPayment, PlanKey, ProrationBehavior, Quantity, Subscription, SubscriptionStatus, Timing,
 };
 use crate::error::BillingError;
 use crate::http::{ApiRequest, EmptyBody, Endpoint, NoBody, Reply, Route};
@@ -122,6 +122,41 @@ pub struct SubscriptionView {
     pub payment_state: PaymentState,
     /// What the app should let the org use now (`BILLING_PAST_DUE_GRACE_DAYS`, see the README).
     pub access: AccessView,
+    /// The latest invoice while it is unpaid: a failed renewal, a first payment or a plan change
+    /// waiting for payment. Pay it with `POST /billing/invoices/{id}/pay`; null once paid.
+    pub open_invoice: Option<OpenInvoiceView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OpenInvoiceView {
+    pub id: String,
+    /// `open`, or `uncollectible` when Stripe's retries ended so (it can still be paid).
+    pub status: &'static str,
+    /// Minor units of `currency`.
+    pub amount_due: i64,
+    pub currency: String,
+    /// Unix seconds of Stripe's next automatic attempt (a retry of a failed renewal); null when
+    /// Stripe plans none.
+    pub next_payment_attempt: Option<i64>,
+    pub hosted_invoice_url: Option<String>,
+}
+
+impl From<OpenInvoice> for OpenInvoiceView {
+    fn from(invoice: OpenInvoice) -> Self {
+        Self {
+            id: invoice.id,
+            status: if invoice.uncollectible {
+                "uncollectible"
+            } else {
+                "open"
+            },
+            amount_due: invoice.amount_due.minor_units,
+            currency: invoice.amount_due.currency.to_string(),
+            next_payment_attempt: invoice.next_payment_attempt,
+            hosted_invoice_url: invoice.hosted_invoice_url,
+        }
+    }
 }
 
 /// `full`, `grace` (usable until `grace_until`, Unix seconds) or `blocked`.
@@ -171,6 +206,7 @@ impl SubscriptionView {
             cancel_at_period_end: subscription.cancel_at_period_end,
             scheduled_change: subscription.scheduled_change.map(Into::into),
             pending_payment: subscription.pending_payment.map(Into::into),
+            open_invoice: subscription.open_invoice.map(Into::into),
         }
     }
 }
@@ -665,6 +701,47 @@ mod tests {
             Err(BillingError::InvalidRequest(message)) => message,
             other => panic!("expected invalid_request, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_past_due_subscription_shows_its_grace_and_the_open_invoice_with_the_next_retry() {
+        let renewal = 1_780_000_000;
+        let past_due = Subscription {
+            id: crate::domain::SubscriptionId::parse("sub_1").unwrap(),
+            plan: None,
+            status: SubscriptionStatus::PastDue,
+            quantity: 1,
+            current_period_start: renewal,
+            current_period_end: renewal + 30 * 86_400,
+            cancel_at_period_end: false,
+            scheduled_change: None,
+            pending_payment: None,
+            open_invoice: Some(OpenInvoice {
+                id: "in_1".into(),
+                amount_due: crate::domain::Money {
+                    minor_units: 1000,
+                    currency: crate::domain::Currency::parse("usd").unwrap(),
+                },
+                uncollectible: false,
+                next_payment_attempt: Some(renewal + 3 * 86_400),
+                hosted_invoice_url: None,
+            }),
+        };
+        let policy = AccessPolicy {
+            past_due_grace_days: 7,
+        };
+        let shown = serde_json::to_value(SubscriptionView::new(past_due, policy, renewal + 60));
+        let shown = shown.unwrap();
+        assert_eq!(shown["payment_state"], "past_due");
+        assert_eq!(
+            shown["access"],
+            serde_json::json!({"decision": "grace", "grace_until": renewal + 7 * 86_400})
+        );
+        assert_eq!(
+            shown["open_invoice"],
+            serde_json::json!({"id": "in_1", "status": "open", "amount_due": 1000, "currency": "usd",
+                "next_payment_attempt": renewal + 3 * 86_400, "hosted_invoice_url": null})
+        );
     }
 
     #[test]

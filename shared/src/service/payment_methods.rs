@@ -4,7 +4,7 @@
 use super::customers::ensure_customer;
 use super::reconcile::write_reconciled;
 use crate::config::Settings;
-use crate::domain::{IdempotencyKey, OrgId, PaymentMethodId, StripeCustomerId};
+use crate::domain::{IdempotencyKey, OpenInvoice, OrgId, PaymentMethodId, StripeCustomerId};
 use crate::error::BillingError;
 use crate::store::CustomerStore;
 use crate::stripe::SubscriptionGateway;
@@ -91,7 +91,8 @@ async fn owned_payment_method(
 }
 
 /// Sets the customer's invoice default, and the live subscription's own default (which would
-/// otherwise take precedence), so the next invoice is charged to the chosen card.
+/// otherwise take precedence), so the next invoice is charged to the chosen card. Returns the
+/// live subscription's unpaid invoice, which the card can now pay (the app offers to).
 pub async fn set_default_payment_method(
     store: &dyn CustomerStore,
     gateway: &dyn PaymentGateway,
@@ -99,7 +100,7 @@ pub async fn set_default_payment_method(
     org_id: &OrgId,
     payment_method: &PaymentMethodId,
     idempotency_key: &IdempotencyKey,
-) -> Result<(), BillingError> {
+) -> Result<Option<OpenInvoice>, BillingError> {
     let customer = &owned_payment_method(store, gateway, org_id, payment_method).await?;
     write_reconciled(
         idempotency_key,
@@ -133,8 +134,9 @@ pub async fn set_default_payment_method(
             },
         )
         .await?;
+        return Ok(subscription.open_invoice);
     }
-    Ok(())
+    Ok(None)
 }
 
 /// What a detach left behind.
@@ -568,6 +570,40 @@ mod tests {
             .stripe_customer_id;
         let subscription = subscriptions.add_active(&customer);
         (store, gateway, subscriptions, subscription)
+    }
+
+    #[tokio::test]
+    async fn a_new_default_offers_the_open_invoice_of_a_failed_renewal_and_nothing_when_paid_up() {
+        let (store, gateway, subscriptions, subscription) =
+            subscribed_org_with_cards(&["pm_a", "pm_b"]).await;
+        let paid_up = set_default_payment_method(
+            &store,
+            &gateway,
+            &subscriptions,
+            &org("o1"),
+            &pm("pm_a"),
+            &key("k1"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(paid_up, None, "nothing is owed");
+        let owed = subscriptions.fail_renewal(&subscription);
+        let offered = set_default_payment_method(
+            &store,
+            &gateway,
+            &subscriptions,
+            &org("o1"),
+            &pm("pm_b"),
+            &key("k2"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(offered, Some(owed));
+        assert_eq!(
+            subscriptions.state(&subscription).default_payment_method,
+            Some(pm("pm_b")),
+            "Stripe's retries charge the new card"
+        );
     }
 
     #[tokio::test]

@@ -2,8 +2,8 @@
 //! No async-stripe type appears here; `client`, `payments` and `subscriptions` implement them.
 
 use crate::domain::{
-    Currency, IdempotencyKey, Money, OrgId, PaymentMethodId, ProrationBehavior, StripeCustomerId,
-    SubscriptionId, SubscriptionStatus,
+    Currency, IdempotencyKey, Money, OpenInvoice, OrgId, PaymentMethodId, ProrationBehavior,
+    StripeCustomerId, SubscriptionId, SubscriptionStatus,
 };
 use crate::secrets::SecretError;
 use async_trait::async_trait;
@@ -177,6 +177,8 @@ pub struct SubscriptionState {
     pub pending_update: Option<PendingUpdate>,
     /// The subscription's latest invoice (the first one, right after a start).
     pub latest_invoice_id: Option<String>,
+    /// That invoice while it is open, when the read expanded it.
+    pub open_invoice: Option<OpenInvoice>,
 }
 
 /// Stripe's `pending_update`: what the subscription becomes once its open invoice is paid.

@@ -7,8 +7,8 @@ use super::{
     SubscriptionState,
 };
 use crate::domain::{
-    Currency, IdempotencyKey, Money, PaymentMethodId, StripeCustomerId, SubscriptionId,
-    SubscriptionStatus,
+    Currency, IdempotencyKey, Money, OpenInvoice, PaymentMethodId, StripeCustomerId,
+    SubscriptionId, SubscriptionStatus,
 };
 use async_trait::async_trait;
 use stripe_billing::invoice::RetrieveInvoice;
@@ -68,10 +68,19 @@ fn state_of(subscription: &stripe_shared::Subscription) -> Result<SubscriptionSt
         .data
         .first()
         .ok_or_else(|| unexpected("subscription without items"))?;
-    let payment_client_secret = subscription
+    // Present only when the call expanded `latest_invoice`. Uncollectible invoices can still be
+    // paid, so they count as unpaid; only an open one has a payment for Stripe.js to confirm.
+    let unpaid_invoice = subscription
         .latest_invoice
         .as_ref()
         .and_then(|invoice| invoice.as_object())
+        .filter(|invoice| {
+            matches!(
+                invoice.status.as_ref().map(|s| s.as_str()),
+                Some("open" | "uncollectible")
+            )
+        });
+    let payment_client_secret = unpaid_invoice
         .filter(|invoice| {
             invoice.amount_due > 0 && invoice.status.as_ref().map(|s| s.as_str()) == Some("open")
         })
@@ -103,6 +112,26 @@ fn state_of(subscription: &stripe_shared::Subscription) -> Result<SubscriptionSt
         payment_client_secret,
         pending_update: pending_update_of(subscription)?,
         latest_invoice_id: latest_invoice_id(subscription),
+        open_invoice: unpaid_invoice.map(open_invoice_of).transpose()?,
+    })
+}
+
+fn open_invoice_of(invoice: &stripe_shared::Invoice) -> Result<OpenInvoice, GatewayError> {
+    Ok(OpenInvoice {
+        id: invoice
+            .id
+            .as_ref()
+            .ok_or_else(|| unexpected("invoice without id"))?
+            .as_str()
+            .to_owned(),
+        amount_due: Money {
+            minor_units: invoice.amount_due,
+            currency: Currency::parse(&invoice.currency.to_string())
+                .map_err(|e| unexpected(e.to_string()))?,
+        },
+        uncollectible: invoice.status.as_ref().map(|s| s.as_str()) == Some("uncollectible"),
+        next_payment_attempt: invoice.next_payment_attempt,
+        hosted_invoice_url: invoice.hosted_invoice_url.clone(),
     })
 }
 
@@ -135,6 +164,7 @@ fn pending_update_of(
 
 pub const START_KEY_METADATA: &str = "billing_start_key";
 
+/// Expands `latest_invoice` too: the state then tells whether it is open.
 const EXPAND_CONFIRMATION_SECRET: &str = "latest_invoice.confirmation_secret";
 
 #[async_trait]
@@ -180,6 +210,7 @@ impl SubscriptionGateway for StripeGateway {
         let list = ListSubscription::new()
             .customer(customer.as_str())
             .status(ListSubscriptionStatus::All)
+            .expand(vec!["data.latest_invoice".to_owned()])
             .limit(1);
         let page = self.read(&list).await?;
         page.data.first().map(state_of).transpose()
@@ -318,7 +349,9 @@ impl SubscriptionGateway for StripeGateway {
         cancel: bool,
         idempotency_key: &IdempotencyKey,
     ) -> Result<SubscriptionState, GatewayError> {
-        let update = UpdateSubscription::new(subscription.as_str()).cancel_at_period_end(cancel);
+        let update = UpdateSubscription::new(subscription.as_str())
+            .cancel_at_period_end(cancel)
+            .expand(vec!["latest_invoice".to_owned()]);
         let updated = self.write(&update, idempotency_key).await?;
         state_of(&updated)
     }
@@ -546,7 +579,7 @@ mod tests {
     use crate::domain::IdempotencyKey;
     use crate::domain::ProrationBehavior;
     use crate::stripe::payments::tests::{gateway, secret_rule};
-    use serde_json::Value;
+    use serde_json::{Value, json};
     use wiremock::matchers::{body_string_contains, header_exists, method, path, query_param};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -589,6 +622,7 @@ mod tests {
             payment_client_secret: None,
             pending_update: None,
             latest_invoice_id: None,
+            open_invoice: None,
         }
     }
 
@@ -909,6 +943,7 @@ mod tests {
             .and(query_param("customer", "cus_1"))
             .and(query_param("status", "all"))
             .and(query_param("limit", "1"))
+            .and(query_param("expand[0]", "data.latest_invoice"))
             .respond_with(ok("subscriptions"))
             .expect(1)
             .mount(&server)
@@ -919,5 +954,62 @@ mod tests {
             .await
             .unwrap();
         assert!(latest.is_some());
+    }
+
+    /// The subscription list with its latest invoice expanded, in `status`.
+    fn with_latest_invoice(status: &str) -> Value {
+        let mut invoice = fixture("invoice");
+        invoice["id"] = json!("in_renewal");
+        invoice["status"] = json!(status);
+        invoice["amount_due"] = json!(3000);
+        invoice["currency"] = json!("usd");
+        invoice["next_payment_attempt"] = json!(1_780_086_400);
+        invoice["hosted_invoice_url"] = json!("https://invoice.stripe.com/i/in_renewal");
+        let mut list = fixture("subscriptions");
+        list["data"][0]["status"] = json!("past_due");
+        list["data"][0]["latest_invoice"] = invoice;
+        list
+    }
+
+    #[tokio::test]
+    async fn an_unpaid_latest_invoice_is_read_with_its_next_attempt_and_a_paid_one_is_not() {
+        let open = OpenInvoice {
+            id: "in_renewal".into(),
+            amount_due: Money {
+                minor_units: 3000,
+                currency: Currency::parse("usd").unwrap(),
+            },
+            uncollectible: false,
+            next_payment_attempt: Some(1_780_086_400),
+            hosted_invoice_url: Some("https://invoice.stripe.com/i/in_renewal".into()),
+        };
+        for (status, expected) in [
+            ("open", Some(open.clone())),
+            (
+                "uncollectible",
+                Some(OpenInvoice {
+                    uncollectible: true,
+                    ..open
+                }),
+            ),
+            ("paid", None),
+            ("void", None),
+            ("draft", None),
+        ] {
+            let server = MockServer::start().await;
+            Mock::given(method("GET"))
+                .and(path("/v1/subscriptions"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(with_latest_invoice(status)))
+                .mount(&server)
+                .await;
+            let secret = secret_rule();
+            let latest = gateway(&server, &secret)
+                .latest_subscription(&customer())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(latest.open_invoice, expected, "{status}");
+            assert_eq!(latest.latest_invoice_id.as_deref(), Some("in_renewal"));
+        }
     }
 }

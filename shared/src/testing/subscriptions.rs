@@ -1,7 +1,8 @@
 //! In-memory subscriptions with a three-plan catalogue; enough to drive every branch.
 
 use crate::domain::{
-    Currency, IdempotencyKey, Money, StripeCustomerId, SubscriptionId, SubscriptionStatus,
+    Currency, IdempotencyKey, Money, OpenInvoice, StripeCustomerId, SubscriptionId,
+    SubscriptionStatus,
 };
 use crate::stripe::GatewayError;
 use crate::stripe::*;
@@ -59,9 +60,26 @@ impl FakeSubscriptions {
                 payment_client_secret: None,
                 pending_update: None,
                 latest_invoice_id: None,
+                open_invoice: None,
             },
         ));
         id
+    }
+
+    /// The renewal of `id` declined: `past_due`, its invoice open with a retry planned.
+    pub fn fail_renewal(&self, id: &SubscriptionId) -> OpenInvoice {
+        let invoice = OpenInvoice {
+            next_payment_attempt: Some(PERIOD_END + 86_400),
+            ..open_invoice(&format!("in_renewal_{id}"))
+        };
+        let failed = invoice.clone();
+        self.update(id, |s| {
+            s.status = SubscriptionStatus::PastDue;
+            s.latest_invoice_id = Some(failed.id.clone());
+            s.open_invoice = Some(failed);
+        })
+        .unwrap();
+        invoice
     }
 
     /// The subscription as Stripe holds it now.
@@ -95,6 +113,20 @@ impl FakeSubscriptions {
                 })?;
         edit(state);
         Ok(state.clone())
+    }
+}
+
+/// An unpaid invoice of $20 with no automatic attempt planned (it waits for the customer).
+fn open_invoice(id: &str) -> OpenInvoice {
+    OpenInvoice {
+        id: id.into(),
+        amount_due: Money {
+            minor_units: 2000,
+            currency: usd(),
+        },
+        uncollectible: false,
+        next_payment_attempt: None,
+        hosted_invoice_url: Some(format!("https://invoice.stripe.test/{id}")),
     }
 }
 
@@ -178,6 +210,8 @@ impl SubscriptionGateway for FakeSubscriptions {
             None if new.payment_method.is_some() => SubscriptionStatus::Active,
             None => SubscriptionStatus::Incomplete,
         };
+        let open_invoice =
+            (status == SubscriptionStatus::Incomplete).then(|| open_invoice(&first_invoice));
         let state = SubscriptionState {
             id: id.clone(),
             status,
@@ -194,6 +228,7 @@ impl SubscriptionGateway for FakeSubscriptions {
             payment_client_secret: (!new.charge_now).then(|| "pi_1_secret_x".into()),
             pending_update: None,
             latest_invoice_id: Some(first_invoice),
+            open_invoice,
         };
         keys.insert(key.to_string(), id);
         subs.push((new.customer.clone(), state.clone()));
@@ -219,6 +254,8 @@ impl SubscriptionGateway for FakeSubscriptions {
             .unwrap()
             .insert(invoice.clone(), attempt);
         self.update(id, |s| {
+            s.open_invoice = Some(open_invoice(&invoice));
+            s.latest_invoice_id = Some(invoice.clone());
             s.pending_update = Some(PendingUpdate {
                 price_id: change.price_id.clone(),
                 quantity: change.quantity,

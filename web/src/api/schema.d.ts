@@ -288,6 +288,7 @@ export interface components {
         };
         DefaultPaymentMethodView: {
             default_payment_method: string;
+            open_invoice?: null | components["schemas"]["OpenInvoiceView"];
         };
         /** @description What a detach left behind. */
         Detached: {
@@ -350,6 +351,24 @@ export interface components {
             status: string;
             /** Format: int64 */
             total: number;
+        };
+        OpenInvoiceView: {
+            /**
+             * Format: int64
+             * @description Minor units of `currency`.
+             */
+            amount_due: number;
+            currency: string;
+            hosted_invoice_url?: string | null;
+            id: string;
+            /**
+             * Format: int64
+             * @description Unix seconds of Stripe's next automatic attempt (a retry of a failed renewal); null when
+             *     Stripe plans none.
+             */
+            next_payment_attempt?: number | null;
+            /** @description `open`, or `uncollectible` when Stripe's retries ended so (it can still be paid). */
+            status: string;
         };
         /** @description `{"payment_methods": [...]}` */
         PaymentMethodList: {
@@ -534,6 +553,7 @@ export interface components {
             /** @description Whether an upcoming invoice exists to preview (billing and not cancelling). */
             has_upcoming_invoice: boolean;
             id: string;
+            open_invoice?: null | components["schemas"]["OpenInvoiceView"];
             payment_state: components["schemas"]["PaymentState"];
             pending_payment?: null | components["schemas"]["PendingPaymentView"];
             plan?: string | null;

@@ -64,6 +64,7 @@ fn subscription_of(
             expires_at: p.expires_at,
             invoice_id: p.invoice_id.clone(),
         }),
+        open_invoice: state.open_invoice.clone(),
     }
 }
 

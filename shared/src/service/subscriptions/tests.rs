@@ -511,6 +511,12 @@ async fn a_change_needing_authentication_answers_the_client_secret_and_the_old_p
         .unwrap();
     assert_eq!(changed.client_secret.as_deref(), Some("pi_1_secret_2"));
     assert_eq!(changed.subscription.plan, plan("starter_monthly"));
+    let waiting = changed.subscription.pending_payment.clone().unwrap();
+    assert_eq!(
+        changed.subscription.open_invoice.map(|i| i.id),
+        waiting.invoice_id,
+        "the open invoice is the one whose payment applies the change"
+    );
     assert_eq!(
         changed.subscription.pending_payment.unwrap().plan,
         plan("pro_monthly")
