@@ -77,6 +77,13 @@ fn sample(name: &str, round: usize, edit: impl FnOnce(&mut Value)) -> String {
     event.to_string()
 }
 
+/// Points a sample event of a `/{id}` route at `id` (its path parameter and its path).
+fn with_id(event: &mut Value, path: String, id: String) {
+    event["pathParameters"]["id"] = id.into();
+    event["rawPath"] = path.clone().into();
+    event["requestContext"]["http"]["path"] = path.into();
+}
+
 /// Times one invocation from the raw event to the finished response.
 async fn invoke<E: Endpoint>(world: &World, endpoint: &E, event: &str) -> (Duration, u16) {
     let started = Instant::now();
@@ -148,10 +155,7 @@ async fn run_all() -> Vec<Series> {
                 w.gateway
                     .attach(&customer, PaymentMethodId::parse(&card).unwrap());
                 sample("detach-payment-method", r, |e| {
-                    let path = format!("/billing/payment-methods/{card}");
-                    e["pathParameters"]["id"] = card.into();
-                    e["rawPath"] = path.clone().into();
-                    e["requestContext"]["http"]["path"] = path.into();
+                    with_id(e, format!("/billing/payment-methods/{card}"), card)
                 })
             },
         )
@@ -185,6 +189,15 @@ async fn run_all() -> Vec<Series> {
                 sample("start-subscription", r, |_| {})
             },
         )
+        .await,
+        measure_as_is(&world, "list-invoices", ListInvoices).await,
+        measure(&world, "pay-invoice", PayInvoice, |w, r| {
+            // An open invoice per round, made off the clock: each round pays one.
+            let invoice = w.invoices.add_open(&w.customer_of("org_demo"), 1000);
+            sample("pay-invoice", r, |e| {
+                with_id(e, format!("/billing/invoices/{invoice}/pay"), invoice)
+            })
+        })
         .await,
     ];
     // Cancel and resume alternate, each undoing the other.
@@ -281,6 +294,8 @@ const EXPECTED: &[(&str, u16)] = &[
     ("start-subscription", 201),
     ("cancel-subscription", 200),
     ("resume-subscription", 200),
+    ("list-invoices", 200),
+    ("pay-invoice", 200),
     ("stripe-webhook", 200),
     ("authorizer", 200),
 ];
