@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { expectAccessible, newOrgId, screenshot, signIn } from "./support";
+import { addTestCard, expectAccessible, newOrgId, screenshot, signIn } from "./support";
 
 /**
  * The invoice table's "Pay now": a declined upgrade leaves its invoice open and the change waiting
@@ -14,22 +14,11 @@ test("a declined upgrade → pay the open invoice with a new default card → th
   test.setTimeout(240_000);
   const subscription = page.getByTestId("subscription");
   const planChange = page.getByTestId("plan-change");
-  const cards = page.getByTestId("payment-methods");
   const invoices = page.getByTestId("invoices");
   await signIn(page, newOrgId(), "owner");
 
-  /** Adds a test card through the picker and makes it the default (the first card is one by itself). */
-  const addCard = async (token: string, label: string, name?: string) => {
-    await cards.getByLabel("Test card", { exact: true }).selectOption(token);
-    await cards.getByRole("button", { name: "Add card" }).click();
-    const added = cards.getByTestId("payment-method").filter({ hasText: label });
-    await expect(added).toBeVisible();
-    if (name) await added.getByRole("button", { name: `Make ${name} the default` }).click();
-    await expect(added.getByText("Default", { exact: true })).toBeVisible();
-  };
-
   await test.step("Starter monthly, paid with Visa 4242; its invoice is listed as paid", async () => {
-    await addCard("pm_card_visa", "Visa •••• 4242");
+    await addTestCard(page, "pm_card_visa", "Visa •••• 4242");
     await subscription.getByLabel(STARTER).check();
     await subscription.getByRole("button", { name: "Start subscription" }).click();
     await expect(subscription.getByTestId("current-plan")).toHaveText(STARTER);
@@ -38,7 +27,7 @@ test("a declined upgrade → pay the open invoice with a new default card → th
   });
 
   await test.step("the declining card becomes the default; the upgrade to Pro now is declined", async () => {
-    await addCard("pm_card_chargeCustomerFail", "Visa •••• 0341", "Visa ending in 0341");
+    await addTestCard(page, "pm_card_chargeCustomerFail", "Visa •••• 0341", "Visa ending in 0341");
     await planChange.getByLabel(PRO).check();
     await planChange.getByLabel(/^Now/).check();
     await expect(planChange.getByTestId("amount-due-today")).toBeVisible();
@@ -58,7 +47,7 @@ test("a declined upgrade → pay the open invoice with a new default card → th
   });
 
   await test.step("a working card becomes the default; Pay now pays the invoice", async () => {
-    await addCard("pm_card_mastercard", "Mastercard •••• 4444", "Mastercard ending in 4444");
+    await addTestCard(page, "pm_card_mastercard", "Mastercard •••• 4444", "Mastercard ending in 4444");
     const invoiceId = await openInvoice.getAttribute("data-invoice-id");
     expect(invoiceId).toMatch(/^in_/);
     await openInvoice.getByRole("button", { name: /^Pay now for invoice/ }).click();

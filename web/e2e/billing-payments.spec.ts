@@ -1,5 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
-import { expectAccessible, newOrgId, screenshot, signIn } from "./support";
+import { addTestCard, expectAccessible, newOrgId, screenshot, signIn } from "./support";
 
 /**
  * Plan changes "now" whose payment does not simply go through: the change is a Stripe pending
@@ -13,25 +13,17 @@ const PRO = "Pro — $30.00 per month";
 /** A fresh org's owner on Starter (paid with a good card), then `token` added and made the default. */
 async function starterPaidThenDefaultCard(page: Page, token: string, card: { label: string; name: string }) {
   const subscription = page.getByTestId("subscription");
-  const cards = page.getByTestId("payment-methods");
   await signIn(page, newOrgId(), "owner");
 
   await test.step("add a good card and start Starter", async () => {
-    await cards.getByLabel("Test card", { exact: true }).selectOption("pm_card_visa");
-    await cards.getByRole("button", { name: "Add card" }).click();
-    await expect(cards.getByTestId("payment-method").filter({ hasText: "Visa •••• 4242" })).toBeVisible();
+    await addTestCard(page, "pm_card_visa", "Visa •••• 4242");
     await subscription.getByLabel(STARTER).check();
     await subscription.getByRole("button", { name: "Start subscription" }).click();
     await expect(subscription.getByTestId("current-plan")).toHaveText(STARTER);
   });
 
   await test.step(`make ${card.label} the default`, async () => {
-    await cards.getByLabel("Test card", { exact: true }).selectOption(token);
-    await cards.getByRole("button", { name: "Add card" }).click();
-    const added = cards.getByTestId("payment-method").filter({ hasText: card.label });
-    await expect(added).toBeVisible();
-    await added.getByRole("button", { name: `Make ${card.name} the default` }).click();
-    await expect(added.getByText("Default", { exact: true })).toBeVisible();
+    await addTestCard(page, token, card.label, card.name);
   });
 }
 

@@ -67,6 +67,53 @@ export async function stripeGet<T>(request: APIRequestContext, path: string, par
   return (await response.json()) as T;
 }
 
+async function stripePost<T>(request: APIRequestContext, path: string, form: Record<string, string>): Promise<T> {
+  const response = await request.post(`${STRIPE_URL}${path}`, { form, headers: { Authorization: `Bearer ${STRIPE_SECRET_KEY}` } });
+  expect(response.status(), await response.text()).toBe(200);
+  return (await response.json()) as T;
+}
+
+interface TestClock {
+  id: string;
+  name: string | null;
+  status: string;
+  frozen_time: number;
+}
+
+/**
+ * The org's Stripe test clock: scripts/test.sh runs the stack with `--stripe-test-clocks`, so each
+ * org's customer lives on its own clock, named `billing <org_id>` (an account holds at most 100: a page).
+ */
+async function orgClock(request: APIRequestContext, orgId: string): Promise<TestClock> {
+  const { data } = await stripeGet<{ data: TestClock[] }>(request, "/v1/test_helpers/test_clocks", { limit: "100" });
+  const clocks = data.filter((clock) => clock.name === `billing ${orgId}`);
+  expect(clocks.map((clock) => clock.name), `the test clock of ${orgId}`).toEqual([`billing ${orgId}`]);
+  return clocks[0]!;
+}
+
+/** Moves the org's test clock forward to `frozenTime` and waits until Stripe has run what fell due (`ready`). */
+export async function advanceOrgClock(request: APIRequestContext, orgId: string, frozenTime: number) {
+  const clock = await orgClock(request, orgId);
+  await stripePost(request, `/v1/test_helpers/test_clocks/${clock.id}/advance`, { frozen_time: String(frozenTime) });
+  await expect
+    .poll(async () => (await stripeGet<TestClock>(request, `/v1/test_helpers/test_clocks/${clock.id}`, {})).status, { timeout: 60_000 })
+    .toBe("ready");
+}
+
+/**
+ * Adds a test card through the picker (`label`: "Visa •••• 4242" as listed) and, given its `name`
+ * ("Visa ending in 4242"), makes it the default; the first card becomes the default by itself.
+ */
+export async function addTestCard(page: Page, token: string, label: string, name?: string) {
+  const cards = page.getByTestId("payment-methods");
+  await cards.getByLabel("Test card", { exact: true }).selectOption(token);
+  await cards.getByRole("button", { name: "Add card" }).click();
+  const added = cards.getByTestId("payment-method").filter({ hasText: label });
+  await expect(added).toBeVisible();
+  if (name) await added.getByRole("button", { name: `Make ${name} the default` }).click();
+  await expect(added.getByText("Default", { exact: true })).toBeVisible();
+}
+
 /** Enabled controls that could change something, inside the page's main content. */
 export function enabledControls(page: Page) {
   return page.locator("main").locator("button:not([disabled]), input:not([disabled]), select:not([disabled])");

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every check of the billing web app, in one entrypoint (the Makefile's web-test calls it):
 #   setup (chromium, npm ci) → eslint → tsc → OpenAPI drift → Vitest (stories) → storybook build →
-#   next build (each as the `npm run` command web/README.md documents) → Playwright e2e (Debian Chromium) against a stack started here on free ports.
+#   next build (each as the `npm run` command web/README.md documents) → Playwright e2e (Debian Chromium) against a stack started here on free ports,
+#   with per-org Stripe test clocks (`--stripe-test-clocks`: each org's customer on its own clock, which a spec may move).
 # The Rust function binaries must be built (`make build`); dev_stack.py runs an incremental
 # `cargo build` itself. Everything listens on 127.0.0.1 and is stopped on exit.
 #   WEB_TEST_SKIP_E2E=1   skip the end-to-end part
@@ -60,7 +61,7 @@ PY
   echo "web-test: starting the stack (logs: $log_dir)" >&2
   setsid "$python" "$repo/scripts/dev_stack.py" --ready-file "$ready" --log-dir "$log_dir" \
     --api-port "$api_port" --stripe-port "$stripe_port" --moto-port "$moto_port" --watch-port "$watch_port" \
-    --web-port "$web_port" --web-mode start --concurrency 2 >"$log_dir/dev-stack.log" 2>&1 &
+    --web-port "$web_port" --web-mode start --concurrency 2 --stripe-test-clocks >"$log_dir/dev-stack.log" 2>&1 &
   stack_pid=$!
   local deadline=$((SECONDS + 600))
   until [ -f "$ready" ]; do

@@ -41,6 +41,11 @@ export type Subscription = ResponseOf<"/billing/subscription", "get", 200>;
 export type ScheduledChange = NonNullable<Subscription["scheduled_change"]>;
 /** A plan change that waits for its invoice to be paid (a Stripe pending update). */
 export type PendingPayment = NonNullable<Subscription["pending_payment"]>;
+/**
+ * The subscription's latest invoice while it is unpaid (a failed renewal, a first payment or a plan
+ * change waiting), with Stripe's next automatic attempt; also what a new default card is offered to pay.
+ */
+export type OpenInvoice = NonNullable<Subscription["open_invoice"]>;
 export type StartSubscriptionBody = RequestBodyOf<"/billing/subscription", "post">;
 export type Started = ResponseOf<"/billing/subscription", "post", 201>;
 export type PreviewRequest = RequestBodyOf<"/billing/invoice-preview", "post">;

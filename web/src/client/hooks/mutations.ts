@@ -25,6 +25,12 @@ const refreshBilling = (queryClient: QueryClient) =>
     predicate: (query) => query.queryKey[0] === billingKeys.all[0] && query.queryKey[1] !== "plans",
   });
 
+/** Refreshes every billing answer, for a change no mutation made (a payment the bank's challenge completed). */
+export function useRefreshBilling() {
+  const queryClient = useQueryClient();
+  return () => refreshBilling(queryClient);
+}
+
 /**
  * A mutation whose every user action (one `mutate` call) carries its own Idempotency-Key; a retry
  * of that action would send the same key and replay instead of repeating. `refreshAfter` names the

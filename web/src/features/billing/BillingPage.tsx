@@ -38,7 +38,7 @@ export function BillingPage({ session, config }: { session: BillingSession; conf
         ) : null}
       </header>
       <div className="surfaces">
-        <SubscriptionSection canManage={canManage} />
+        <SubscriptionSection canManage={canManage} config={config} />
         <PlanChangeSection canManage={canManage} config={config} />
         <UpcomingInvoiceSection />
         <InvoicesSection canManage={canManage} config={config} />

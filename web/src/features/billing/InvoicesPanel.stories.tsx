@@ -2,11 +2,13 @@ import type { Meta, StoryObj } from "@storybook/react-vite";
 import { BillingApiError } from "@/client/fetchers/http";
 import { PaymentAuthenticationError } from "@/client/fetchers/stripe-test-cards";
 import * as f from "./fixtures";
+import { payableInvoice } from "./InvoicePayment";
 import { InvoicesPanel } from "./InvoicesPanel";
 import { failed, loading, ready } from "./loadable";
 import { TestAuthenticationChallenge } from "./TestAuthenticationChallenge";
 
 const noop = () => {};
+const open = payableInvoice(f.openInvoice);
 
 const meta = {
   title: "Billing/Invoices",
@@ -34,27 +36,27 @@ export const Viewer: Story = { args: { canManage: false } };
 export const WithDraft: Story = { args: { invoices: ready([f.draftInvoice, ...f.invoices]) } };
 export const Paying: Story = { args: { paying: f.openInvoice.id } };
 export const Paid: Story = {
-  args: { invoices: ready([{ ...f.openInvoice, status: "paid", amount_paid: 1355, amount_remaining: 0 }, f.voidInvoice, f.paidInvoice]), outcome: { kind: "paid", invoice: f.openInvoice } },
+  args: { invoices: ready([{ ...f.openInvoice, status: "paid", amount_paid: 1355, amount_remaining: 0 }, f.voidInvoice, f.paidInvoice]), outcome: { kind: "paid", invoice: open } },
 };
 /** 402 payment_failed with the card's decline code. */
-export const Declined: Story = { args: { outcome: { kind: "refused", invoice: f.openInvoice, error: f.paymentDeclined } } };
+export const Declined: Story = { args: { outcome: { kind: "refused", invoice: open, error: f.paymentDeclined } } };
 export const AuthenticationRequired: Story = {
   args: {
-    outcome: { kind: "authenticate", invoice: f.openInvoice, challenge: <TestAuthenticationChallenge onAnswer={noop} busy={false} /> },
+    outcome: { kind: "authenticate", invoice: open, challenge: <TestAuthenticationChallenge onAnswer={noop} busy={false} /> },
   },
 };
-export const ApplyingPaidChange: Story = { args: { outcome: { kind: "applying", invoice: f.openInvoice } } };
+export const ApplyingPaidChange: Story = { args: { outcome: { kind: "applying", invoice: open } } };
 export const AuthenticationFailed: Story = {
   args: {
     outcome: {
       kind: "authentication_failed",
-      invoice: f.openInvoice,
+      invoice: open,
       error: new PaymentAuthenticationError("We are unable to authenticate your payment method.", "payment_intent_authentication_failure"),
     },
   },
 };
 /** 409 invoice_not_payable: paid or voided since the table was loaded. */
-export const NoLongerPayable: Story = { args: { outcome: { kind: "refused", invoice: f.openInvoice, error: f.invoiceNotPayable } } };
+export const NoLongerPayable: Story = { args: { outcome: { kind: "refused", invoice: open, error: f.invoiceNotPayable } } };
 export const HasMore: Story = { args: { hasMore: true } };
 export const LoadingMore: Story = { args: { hasMore: true, loadingMore: true } };
 export const LoadMoreFailed: Story = {

@@ -1,21 +1,8 @@
-import type { ReactNode } from "react";
 import type { Invoice } from "@/api/types";
-import { declineReason, describeError } from "@/lib/errors";
 import { formatDate, formatMoney } from "@/lib/format";
+import { invoiceName, PaymentOutcome, paymentUnderWay, PayNowButton, payableInvoice, type InvoicePaymentOutcome, type PayableInvoice } from "./InvoicePayment";
 import type { Loadable } from "./loadable";
-import { ActionError, AuthenticationStep, EmptyState, ErrorDetails, Load, LoadingState, Notice, Panel, useFocusOnMount } from "./ui";
-
-/**
- * Where the last "Pay now" stands: the bank's 3-D Secure challenge (`challenge`: Stripe.js or the
- * test stand-in), paid (and, when it paid a plan change, that change being applied), or refused
- * (declined card, failed authentication, an invoice no longer open, …).
- */
-export type InvoicePaymentOutcome =
-  | { kind: "authenticate"; invoice: Invoice; challenge: ReactNode }
-  | { kind: "applying"; invoice: Invoice }
-  | { kind: "paid"; invoice: Invoice; note?: string }
-  | { kind: "authentication_failed"; invoice: Invoice; error: unknown }
-  | { kind: "refused"; invoice: Invoice; error: unknown };
+import { ActionError, EmptyState, Load, Panel } from "./ui";
 
 export interface InvoicesPanelProps {
   invoices: Loadable<Invoice[]>;
@@ -25,7 +12,7 @@ export interface InvoicesPanelProps {
   onLoadMore: () => void;
   loadingMore: boolean;
   loadMoreError?: unknown;
-  onPay: (invoice: Invoice) => void;
+  onPay: (invoice: PayableInvoice) => void;
   /** The invoice whose payment request is running. */
   paying: string | null;
   outcome?: InvoicePaymentOutcome | null;
@@ -38,11 +25,6 @@ const STATUS_LABELS: Record<string, string> = {
   uncollectible: "Uncollectible",
   void: "Void",
 };
-
-/** The invoice's number, or its id while it has none (a draft). */
-export function invoiceName(invoice: Invoice): string {
-  return invoice.number ?? invoice.id;
-}
 
 /** What "Pay now" is offered for: an invoice Stripe can still collect, with something left to pay. */
 export function isPayable(invoice: Invoice): boolean {
@@ -80,8 +62,7 @@ export function InvoicesPanel(props: InvoicesPanelProps) {
 }
 
 function InvoiceTable({ list, canManage, onPay, paying, outcome }: InvoicesPanelProps & { list: Invoice[] }) {
-  // One payment at a time: the buttons wait while a request or a bank's challenge is under way.
-  const busy = paying !== null || outcome?.kind === "authenticate" || outcome?.kind === "applying";
+  const busy = paymentUnderWay(paying, outcome);
   return (
     <table className="invoice invoices">
       <caption>The organisation&apos;s invoices, newest first</caption>
@@ -125,16 +106,7 @@ function InvoiceTable({ list, canManage, onPay, paying, outcome }: InvoicesPanel
               {canManage ? (
                 <td>
                   {isPayable(invoice) ? (
-                    <button
-                      type="button"
-                      className="primary"
-                      onClick={() => onPay(invoice)}
-                      disabled={busy}
-                      aria-label={`Pay now for invoice ${name}, ${formatMoney(invoice.amount_remaining, invoice.currency)}`}
-                      aria-busy={paying === invoice.id}
-                    >
-                      {paying === invoice.id ? "Paying…" : "Pay now"}
-                    </button>
+                    <PayNowButton invoice={payableInvoice(invoice)} onPay={onPay} paying={paying === invoice.id} disabled={busy} />
                   ) : null}
                 </td>
               ) : null}
@@ -143,60 +115,5 @@ function InvoiceTable({ list, canManage, onPay, paying, outcome }: InvoicesPanel
         })}
       </tbody>
     </table>
-  );
-}
-
-function PaymentOutcome({ outcome }: { outcome: InvoicePaymentOutcome }) {
-  const name = invoiceName(outcome.invoice);
-  switch (outcome.kind) {
-    case "authenticate":
-      return (
-        <AuthenticationStep>
-          <p>
-            Your bank asks you to confirm the payment of{" "}
-            <strong>{formatMoney(outcome.invoice.amount_remaining, outcome.invoice.currency)}</strong> for invoice <strong>{name}</strong>.
-            Until it is confirmed, the invoice stays open.
-          </p>
-          {outcome.challenge}
-        </AuthenticationStep>
-      );
-    case "applying":
-      return <LoadingState label={`Invoice ${name} paid. Applying the plan change it pays for…`} />;
-    case "paid":
-      return (
-        <Notice tone="success" testId="invoice-paid">
-          Invoice {name} paid.{outcome.note ? ` ${outcome.note}` : null}
-        </Notice>
-      );
-    case "authentication_failed":
-      return <PaymentRefused title={`Authentication failed; invoice ${name} was not paid.`} error={outcome.error} tryAgain />;
-    case "refused": {
-      const shown = describeError(outcome.error);
-      return shown.code === "payment_failed" ? (
-        <PaymentRefused title={`Your card was declined; invoice ${name} was not paid.`} reason={declineReason(shown.declineCode)} error={outcome.error} tryAgain />
-      ) : (
-        <PaymentRefused title={shown.message} error={outcome.error} />
-      );
-    }
-  }
-}
-
-/** A payment that did not go through, and what to do; focus moves here so it is heard at once. */
-function PaymentRefused({ title, reason, error, tryAgain = false }: { title: string; reason?: string; error: unknown; tryAgain?: boolean }) {
-  const alert = useFocusOnMount<HTMLDivElement>();
-  const shown = describeError(error);
-  return (
-    <div className="action-error" role="alert" tabIndex={-1} ref={alert} data-testid="invoice-payment-refused" data-error-code={shown.code}>
-      <p>
-        <strong>{title}</strong>
-        {reason ? ` ${reason}` : null}
-      </p>
-      {tryAgain ? (
-        <p>
-          Choose another default card under <a href="#payment-methods-title">Payment methods</a> and try again.
-        </p>
-      ) : null}
-      <ErrorDetails code={shown.code} requestId={shown.requestId} />
-    </div>
   );
 }

@@ -2,22 +2,13 @@
  * "Pay now" against a stubbed `fetch` (the BFF): a paid invoice refreshes the table and says so, a
  * paid plan-change invoice waits for the change to arrive, a declined card is an alert with focus.
  */
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Subscription } from "@/api/types";
-import type { PublicConfig } from "@/lib/public-config";
 import * as f from "./fixtures";
 import { InvoicesSection } from "./InvoicesSection";
+import { json, renderSection, testConfig } from "./section-testing";
 
-const config: PublicConfig = {
-  enableBilling: true,
-  stripePublishableKey: null,
-  stripeFakeUrl: "http://stripe.test",
-  stripeFakePublishableKey: "pk_test_x",
-  devSignIn: true,
-};
-const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
 const PAY = "POST /api/billing/invoices/in_1Upgrade/pay";
 const LIST = "GET /api/billing/invoices?limit=10";
 const paidInvoice = { ...f.openInvoice, status: "paid", amount_paid: 1355, amount_remaining: 0 };
@@ -50,12 +41,7 @@ function stubBff({ pay, subscription }: { pay: () => Response; subscription: () 
 }
 
 async function payTheOpenInvoice() {
-  const client = new QueryClient({ defaultOptions: { queries: { retry: false }, mutations: { retry: false } } });
-  render(
-    <QueryClientProvider client={client}>
-      <InvoicesSection canManage config={config} />
-    </QueryClientProvider>,
-  );
+  const client = renderSection(<InvoicesSection canManage config={testConfig} />);
   await screen.findByText("DEMO-0003");
   // The section knows the subscription before paying (which change an invoice pays for).
   await waitFor(() => expect(client.getQueryData(["billing", "subscription"])).toBeDefined());

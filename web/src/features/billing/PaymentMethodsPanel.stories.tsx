@@ -1,12 +1,18 @@
 import type { Meta, StoryObj } from "@storybook/react-vite";
 import { TEST_CARDS } from "@/client/fetchers/stripe-test-cards";
 import * as f from "./fixtures";
+import { payableOpenInvoice } from "./InvoicePayment";
 import { failed, loading, ready } from "./loadable";
 import { PaymentMethodsPanel } from "./PaymentMethodsPanel";
 import { TestCardPicker } from "./TestCardPicker";
 
 const noop = () => {};
 const picker = <TestCardPicker cards={TEST_CARDS} onAdd={noop} busy={false} />;
+/** Mastercard just made the default while the renewal is unpaid. */
+const [visa, mastercard] = [{ ...f.paymentMethods[0]!, is_default: false }, { ...f.paymentMethods[1]!, is_default: true }];
+const newDefault = ready([mastercard, visa]);
+const offer = { invoice: f.failedRenewal, card: mastercard };
+const renewal = payableOpenInvoice(f.failedRenewal);
 
 const meta = {
   title: "Billing/Payment methods",
@@ -18,6 +24,8 @@ const meta = {
     onRemove: noop,
     pending: null,
     addCard: picker,
+    onPay: noop,
+    payingInvoice: null,
   },
 } satisfies Meta<typeof PaymentMethodsPanel>;
 
@@ -41,3 +49,11 @@ export const CardDeclined: Story = {
     ),
   },
 };
+/** The new default's answer named the subscription's unpaid invoice: offered, never paid unasked. */
+export const OpenInvoiceOffer: Story = { args: { paymentMethods: newDefault, openInvoiceOffer: offer } };
+export const OpenInvoiceOfferPaying: Story = { args: { paymentMethods: newDefault, openInvoiceOffer: offer, payingInvoice: renewal.id } };
+export const OpenInvoiceOfferDeclined: Story = {
+  args: { paymentMethods: newDefault, openInvoiceOffer: offer, paymentOutcome: { kind: "refused", invoice: renewal, error: f.paymentDeclined } },
+};
+/** Paid: the subscription no longer has the invoice, so the offer is gone and the payment said. */
+export const OpenInvoiceOfferPaid: Story = { args: { paymentMethods: newDefault, paymentOutcome: { kind: "paid", invoice: renewal } } };

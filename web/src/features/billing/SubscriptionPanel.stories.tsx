@@ -1,9 +1,12 @@
 import type { Meta, StoryObj } from "@storybook/react-vite";
 import * as f from "./fixtures";
+import { payableOpenInvoice } from "./InvoicePayment";
 import { failed, loading, ready } from "./loadable";
 import { SubscriptionPanel } from "./SubscriptionPanel";
+import { TestAuthenticationChallenge } from "./TestAuthenticationChallenge";
 
 const noop = () => {};
+const renewal = payableOpenInvoice(f.failedRenewal);
 
 const meta = {
   title: "Billing/Subscription",
@@ -17,6 +20,8 @@ const meta = {
     onCancel: noop,
     onResume: noop,
     pending: null,
+    onPay: noop,
+    payingInvoice: null,
   },
 } satisfies Meta<typeof SubscriptionPanel>;
 
@@ -31,12 +36,33 @@ export const Admin: Story = {};
 export const Viewer: Story = { args: { canManage: false } };
 export const ViewerEmpty: Story = { args: { canManage: false, subscription: ready(null) } };
 export const Trialing: Story = { args: { subscription: ready(f.trialingSubscription) } };
+/** The renewal failed: Stripe retries on a date, access continues through the grace days; Pay now. */
 export const PastDue: Story = { args: { subscription: ready(f.pastDueSubscription) } };
+/** Stripe's retries ended, the account setting leaves it past due; the grace is over. */
+export const PastDueNoMoreRetries: Story = { args: { subscription: ready(f.pastDueNoRetriesSubscription) } };
+/** A past-due answer without its open invoice: the banner points to the invoice table. */
+export const PastDueInvoiceUnknown: Story = { args: { subscription: ready({ ...f.pastDueSubscription, open_invoice: null }) } };
 export const Incomplete: Story = { args: { subscription: ready(f.incompleteSubscription) } };
+/** Stripe's retries ended, the account setting makes it unpaid: access paused. */
 export const Unpaid: Story = { args: { subscription: ready(f.unpaidSubscription) } };
 export const ViewerPastDue: Story = { args: { subscription: ready(f.pastDueSubscription), canManage: false } };
+export const ViewerUnpaid: Story = { args: { subscription: ready(f.unpaidSubscription), canManage: false } };
+export const PayingOpenInvoice: Story = { args: { subscription: ready(f.pastDueSubscription), payingInvoice: renewal.id } };
+export const OpenInvoiceAuthentication: Story = {
+  args: {
+    subscription: ready(f.pastDueSubscription),
+    paymentOutcome: { kind: "authenticate", invoice: renewal, challenge: <TestAuthenticationChallenge onAnswer={noop} busy={false} /> },
+  },
+};
+export const OpenInvoiceDeclined: Story = {
+  args: { subscription: ready(f.pastDueSubscription), paymentOutcome: { kind: "refused", invoice: renewal, error: f.paymentDeclined } },
+};
+/** Paid from the banner: the subscription is active again, the banner gone, the payment said. */
+export const OpenInvoicePaid: Story = { args: { paymentOutcome: { kind: "paid", invoice: renewal } } };
 export const PendingPayment: Story = { args: { subscription: ready(f.subscriptionWithPendingPayment) } };
 export const CancelsAtPeriodEnd: Story = { args: { subscription: ready(f.cancelingSubscription) } };
 export const Ended: Story = { args: { subscription: ready(f.canceledSubscription) } };
+/** Stripe's retries ended, the account setting cancels: a new subscription can be started. */
+export const EndedAfterFailedRenewal: Story = { args: { subscription: ready(f.canceledAfterFailedRenewal) } };
 export const Resuming: Story = { args: { subscription: ready(f.cancelingSubscription), pending: "resume" } };
 export const ActionForbidden: Story = { args: { actionError: f.forbidden } };

@@ -1,6 +1,7 @@
 import { useEffect, useId, useRef, useState } from "react";
 import type { Plan, Subscription } from "@/api/types";
-import { formatDate, formatDateTime } from "@/lib/format";
+import { formatDate, formatDateTime, formatMoney } from "@/lib/format";
+import { PaymentOutcome, paymentUnderWay, PayNowButton, payableOpenInvoice, type InvoicePaymentOutcome, type PayableInvoice } from "./InvoicePayment";
 import type { Loadable } from "./loadable";
 import { planLabel, STATUS_LABELS } from "./plans";
 import { ActionError, EmptyState, Load, Notice, Panel, PendingInvoice, ReadOnlyNote } from "./ui";
@@ -16,6 +17,11 @@ export interface SubscriptionPanelProps {
   /** Which action is running. */
   pending: "start" | "cancel" | "resume" | null;
   actionError?: unknown;
+  /** "Pay now" for the open invoice (the past-due banner). */
+  onPay: (invoice: PayableInvoice) => void;
+  /** The invoice whose payment request is running. */
+  payingInvoice: string | null;
+  paymentOutcome?: InvoicePaymentOutcome | null;
 }
 
 export function StatusBadge({ status }: { status: string }) {
@@ -51,6 +57,9 @@ function CurrentSubscription({
   onResume,
   pending,
   actionError,
+  onPay,
+  payingInvoice,
+  paymentOutcome,
 }: SubscriptionPanelProps & { current: Subscription; planList: Plan[] }) {
   const [confirmingCancel, setConfirmingCancel] = useState(false);
   const end = formatDate(current.current_period_end);
@@ -84,7 +93,8 @@ function CurrentSubscription({
           <dd data-testid="renewal-date">{end}</dd>
         </div>
       </dl>
-      <PaymentProblem status={current.status} access={current.access} canManage={canManage} />
+      <PaymentProblem subscription={current} canManage={canManage} onPay={onPay} payingInvoice={payingInvoice} paymentOutcome={paymentOutcome} />
+      {paymentOutcome ? <PaymentOutcome key={`${paymentOutcome.kind}:${paymentOutcome.invoice.id}`} outcome={paymentOutcome} /> : null}
       {current.pending_payment ? (
         <Notice announce testId="pending-payment">
           Change to <strong>{planLabel(planList, current.pending_payment.plan)}</strong> waits for payment of{" "}
@@ -132,39 +142,83 @@ function CurrentSubscription({
   );
 }
 
-/** What happened, for the statuses where a payment is missing (`can_change_plan` decides the rest). */
-const PAYMENT_PROBLEMS: Partial<Record<string, string>> = {
-  past_due: "The last payment failed. Stripe tries the invoice again over the next days.",
-  unpaid: "Payments failed and Stripe stopped retrying: the subscription stays unpaid until the open invoice is paid.",
-  incomplete: "The first payment is not complete, so the subscription is not active yet.",
+/**
+ * What happened, for the statuses where a payment is missing (`can_change_plan` decides the rest);
+ * `of` names the open invoice's amount (" of $10.00") when the API sent it.
+ */
+const PAYMENT_PROBLEMS: Partial<Record<string, (of: string) => string>> = {
+  past_due: (of) => `The renewal payment${of} failed.`,
+  unpaid: (of) => `The renewal payment${of} failed and Stripe stopped retrying: the subscription stays unpaid until the invoice is paid.`,
+  incomplete: (of) => `The first payment${of} is not complete, so the subscription is not active yet.`,
 };
 
-/** The past-due banner: what happened, what the API's access decision is, and what to do about it. */
-function PaymentProblem({ status, access, canManage }: { status: string; access: Subscription["access"]; canManage: boolean }) {
+/**
+ * The past-due banner: what happened to the payment, Stripe's next attempt, the API's access
+ * decision, and what to do: another default card, then "Pay now" for the open invoice (owners and
+ * admins) or Stripe's own page for it.
+ */
+function PaymentProblem({
+  subscription: { status, access, open_invoice: invoice },
+  canManage,
+  onPay,
+  payingInvoice,
+  paymentOutcome,
+}: { subscription: Subscription } & Pick<SubscriptionPanelProps, "canManage" | "onPay" | "payingInvoice" | "paymentOutcome">) {
   const problem = PAYMENT_PROBLEMS[status];
   if (!problem) return null;
+  const payable = invoice ? payableOpenInvoice(invoice) : null;
   return (
-    <div className="notice notice-warning" data-testid="payment-problem">
+    <div className="notice notice-warning stack" data-testid="payment-problem">
       <p>
-        <strong>{problem}</strong>
+        <strong>{problem(payable ? ` of ${formatMoney(payable.amount, payable.currency)}` : "")}</strong>
+        {status === "past_due" && invoice ? (
+          <span data-testid="next-attempt">
+            {" "}
+            {invoice.next_payment_attempt != null
+              ? `Stripe will retry on ${formatDate(invoice.next_payment_attempt)}.`
+              : "Stripe makes no more automatic attempts: the invoice stays open until it is paid."}
+          </span>
+        ) : null}
       </p>
       <p data-testid="access-decision">
         {access.decision === "grace" && access.grace_until != null
-          ? `Access continues until ${formatDate(access.grace_until)}.`
+          ? `You keep access until ${formatDate(access.grace_until)}.`
           : access.decision === "blocked"
-            ? "Access is paused until the open invoice is paid."
+            ? "Access is paused until the invoice is paid."
             : "Access continues."}
       </p>
-      {canManage ? (
-        <p>
-          Make a working card the default under <a href="#payment-methods-title">Payment methods</a> (or in the{" "}
-          <a href="#manage-billing-title">Customer Portal</a>)
-          {status === "past_due" ? ": the next attempt uses it, or pay the open invoice now under " : ", then pay the open invoice under "}
-          <a href="#invoices-title">Invoices</a>.
-        </p>
+      {!canManage ? (
+        <p>Ask an owner or admin of the organisation to update the card and pay the invoice.</p>
       ) : (
-        <p>Ask an owner or admin of the organisation to update the card.</p>
+        <p>
+          Add or choose another card under <a href="#payment-methods-title">Payment methods</a> (or in the{" "}
+          <a href="#manage-billing-title">Customer Portal</a>) and make it the default, then{" "}
+          {payable ? (
+            "pay now."
+          ) : (
+            <>
+              pay the open invoice under <a href="#invoices-title">Invoices</a>.
+            </>
+          )}
+        </p>
       )}
+      {payable ? (
+        <div className="row">
+          {canManage ? (
+            <PayNowButton
+              invoice={payable}
+              onPay={onPay}
+              paying={payingInvoice === payable.id}
+              disabled={paymentUnderWay(payingInvoice, paymentOutcome)}
+            />
+          ) : null}
+          {invoice?.hosted_invoice_url ? (
+            <a href={invoice.hosted_invoice_url} target="_blank" rel="noopener noreferrer" aria-label={`View invoice ${payable.name} (opens in a new tab)`}>
+              View invoice
+            </a>
+          ) : null}
+        </div>
+      ) : null}
     </div>
   );
 }
@@ -203,6 +257,9 @@ function NoSubscription({
         {ended ? (
           <p>
             The {planLabel(planList, ended.plan)} subscription ended on {formatDate(ended.current_period_end)}.
+            {ended.open_invoice
+              ? ` Its last invoice (${ended.open_invoice.id}, ${formatMoney(ended.open_invoice.amount_due, ended.open_invoice.currency)}) was not paid.`
+              : null}
           </p>
         ) : (
           <p>This organisation has no subscription yet.</p>

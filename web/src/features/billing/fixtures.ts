@@ -1,5 +1,5 @@
 /** Sample API answers for stories and tests (shapes of the generated types). */
-import type { Invoice, InvoicePage, InvoicePreview, PaymentMethod, PendingPayment, Plan, Subscription } from "@/api/types";
+import type { Invoice, InvoicePage, InvoicePreview, OpenInvoice, PaymentMethod, PendingPayment, Plan, Subscription } from "@/api/types";
 import { BillingApiError } from "@/client/fetchers/http";
 
 export const NOW = 1_767_225_600; // 1 Jan 2026 00:00 UTC
@@ -10,6 +10,26 @@ export const plans: Plan[] = [
   { plan: "pro_monthly", product: "Pro", amount: 3000, currency: "usd", interval: "month", interval_count: 1 },
   { plan: "pro_yearly", product: "Pro", amount: 30000, currency: "usd", interval: "year", interval_count: 1 },
 ];
+
+/**
+ * The unpaid invoices a subscription answer names (`open_invoice`): a renewal that failed on Jan 1
+ * (Stripe retries on Jan 4), the same after Stripe's last retry, and a first payment not completed.
+ */
+export const failedRenewal: OpenInvoice = {
+  id: "in_1Renewal",
+  status: "open",
+  amount_due: 1000,
+  currency: "usd",
+  next_payment_attempt: NOW + 3 * DAY,
+  hosted_invoice_url: "https://invoice.stripe.test/i/in_1Renewal",
+};
+export const failedRenewalNoRetries: OpenInvoice = { ...failedRenewal, next_payment_attempt: null };
+export const uncollectibleRenewal: OpenInvoice = { ...failedRenewalNoRetries, status: "uncollectible" };
+export const firstPaymentWaiting: OpenInvoice = {
+  ...failedRenewalNoRetries,
+  id: "in_1Start",
+  hosted_invoice_url: "https://invoice.stripe.test/i/in_1Start",
+};
 
 /**
  * One subscription per state, each with the flags the API sends for it (`can_change_plan`: active,
@@ -25,6 +45,7 @@ export const activeSubscription: Subscription = {
   cancel_at_period_end: false,
   scheduled_change: null,
   pending_payment: null,
+  open_invoice: null,
   can_change_plan: true,
   has_upcoming_invoice: true,
   payment_state: "ok",
@@ -34,18 +55,24 @@ export const activeSubscription: Subscription = {
 const BLOCKED = { decision: "blocked", grace_until: null };
 
 export const trialingSubscription: Subscription = { ...activeSubscription, status: "trialing" };
+/** The renewal of Jan 1 failed: access for the 7 grace days, Stripe retries on Jan 4. */
 export const pastDueSubscription: Subscription = {
   ...activeSubscription,
   status: "past_due",
   payment_state: "past_due",
+  open_invoice: failedRenewal,
   access: { decision: "grace", grace_until: NOW + 7 * DAY },
 };
+/** Stripe's retries ended and the account setting leaves it past due: no attempt planned, grace over. */
+export const pastDueNoRetriesSubscription: Subscription = { ...pastDueSubscription, open_invoice: failedRenewalNoRetries, access: BLOCKED };
+/** Stripe's retries ended and the account setting makes it unpaid (the invoice marked uncollectible). */
 export const unpaidSubscription: Subscription = {
   ...activeSubscription,
   status: "unpaid",
   can_change_plan: false,
   has_upcoming_invoice: false,
   payment_state: "unpaid",
+  open_invoice: uncollectibleRenewal,
   access: BLOCKED,
 };
 export const cancelingSubscription: Subscription = { ...activeSubscription, cancel_at_period_end: true, has_upcoming_invoice: false };
@@ -55,6 +82,7 @@ export const incompleteSubscription: Subscription = {
   can_change_plan: false,
   has_upcoming_invoice: false,
   payment_state: "action_required",
+  open_invoice: firstPaymentWaiting,
   access: BLOCKED,
 };
 export const canceledSubscription: Subscription = {
@@ -64,6 +92,8 @@ export const canceledSubscription: Subscription = {
   has_upcoming_invoice: false,
   access: BLOCKED,
 };
+/** Stripe's retries ended and the account setting cancels the subscription: its renewal stays unpaid. */
+export const canceledAfterFailedRenewal: Subscription = { ...canceledSubscription, open_invoice: failedRenewalNoRetries };
 export const subscriptionWithPendingChange: Subscription = {
   ...activeSubscription,
   plan: "pro_monthly",
@@ -72,7 +102,11 @@ export const subscriptionWithPendingChange: Subscription = {
 
 /** An upgrade to Pro whose invoice was not paid (declined, or 3-D Secure not done yet): Starter stays. */
 export const pendingPayment: PendingPayment = { plan: "pro_monthly", quantity: 1, expires_at: NOW + 23 * 3600, invoice_id: "in_1Upgrade" };
-export const subscriptionWithPendingPayment: Subscription = { ...activeSubscription, pending_payment: pendingPayment };
+export const subscriptionWithPendingPayment: Subscription = {
+  ...activeSubscription,
+  pending_payment: pendingPayment,
+  open_invoice: { ...failedRenewalNoRetries, id: "in_1Upgrade", amount_due: 1355, hosted_invoice_url: "https://invoice.stripe.test/i/in_1Upgrade" },
+};
 
 export const paymentMethods: PaymentMethod[] = [
   { id: "pm_1Visa", brand: "visa", last4: "4242", exp_month: 12, exp_year: 2029, is_default: true },

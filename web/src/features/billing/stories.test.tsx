@@ -3,7 +3,7 @@
  * show: loading / error / empty states, viewers without any enabled mutating control, prorations.
  */
 import { composeStories } from "@storybook/react-vite";
-import { render, screen, within } from "@testing-library/react";
+import { cleanup, render, screen, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import * as billingPage from "./BillingPage.stories";
 import * as invoices from "./InvoicesPanel.stories";
@@ -100,7 +100,7 @@ describe("specific states", () => {
   it("offers an incomplete subscription no plan change, cancellation or upcoming invoice", () => {
     const { Incomplete } = composeStories(billingPage);
     render(<Incomplete />);
-    expect(screen.getByTestId("payment-problem").textContent).toContain("The first payment is not complete");
+    expect(screen.getByTestId("payment-problem").textContent).toContain("The first payment of $10.00 is not complete");
     expect(screen.queryByRole("button", { name: "Cancel subscription…" })).toBeNull();
     expect(screen.getByText("Start a subscription to change plans.")).toBeTruthy();
     expect(screen.getByText("The first invoice is waiting for payment.")).toBeTruthy();
@@ -167,10 +167,16 @@ describe("specific states", () => {
   });
 
   it.each([
-    ["PastDue", "The last payment failed.", "the next attempt uses it, or pay the open invoice now under Invoices.", "Access continues until"],
-    ["Unpaid", "Stripe stopped retrying", "then pay the open invoice under Invoices.", "Access is paused"],
-    ["Incomplete", "The first payment is not complete", "then pay the open invoice under Invoices.", "Access is paused"],
-    ["ViewerPastDue", "The last payment failed.", "Ask an owner or admin", "Access continues until"],
+    ["PastDue", "The renewal payment of $10.00 failed. Stripe will retry on Jan 4, 2026.", "make it the default, then pay now.", "You keep access until Jan 8, 2026."],
+    [
+      "PastDueNoMoreRetries",
+      "The renewal payment of $10.00 failed. Stripe makes no more automatic attempts: the invoice stays open until it is paid.",
+      "make it the default, then pay now.",
+      "Access is paused until the invoice is paid.",
+    ],
+    ["Unpaid", "The renewal payment of $10.00 failed and Stripe stopped retrying", "make it the default, then pay now.", "Access is paused"],
+    ["Incomplete", "The first payment of $10.00 is not complete", "make it the default, then pay now.", "Access is paused"],
+    ["ViewerPastDue", "The renewal payment of $10.00 failed.", "Ask an owner or admin", "You keep access until Jan 8, 2026."],
   ] as const)("%s: says what happened to the payment, the access decision and what to do", (name, happened, todo, access) => {
     const Story = composeStories(subscription)[name];
     render(<Story />);
@@ -178,6 +184,92 @@ describe("specific states", () => {
     expect(banner.textContent).toContain(happened);
     expect(banner.textContent).toContain(todo);
     expect(screen.getByTestId("access-decision").textContent).toContain(access);
+    expect(within(banner).getByRole("link", { name: /^View invoice in_\w+ \(opens in a new tab\)$/ }).getAttribute("target")).toBe("_blank");
+  });
+
+  it.each(["PastDue", "Unpaid"] as const)("%s: owners and admins pay the open invoice from the banner", (name) => {
+    const Story = composeStories(subscription)[name];
+    render(<Story />);
+    const banner = screen.getByTestId("payment-problem");
+    expect(within(banner).getByRole("button", { name: "Pay now for invoice in_1Renewal, $10.00" })).toBeTruthy();
+    expect(within(banner).getByRole("link", { name: "Payment methods" }).getAttribute("href")).toBe("#payment-methods-title");
+  });
+
+  it.each(["ViewerPastDue", "ViewerUnpaid"] as const)("%s: viewers read the banner without a way to pay", (name) => {
+    const Story = composeStories(subscription)[name];
+    render(<Story />);
+    const banner = screen.getByTestId("payment-problem");
+    expect(within(banner).queryByRole("button")).toBeNull();
+    expect(banner.textContent).toContain("Ask an owner or admin of the organisation to update the card and pay the invoice.");
+  });
+
+  it("without the open invoice, the banner points to the invoice table", () => {
+    const { PastDueInvoiceUnknown } = composeStories(subscription);
+    render(<PastDueInvoiceUnknown />);
+    const banner = screen.getByTestId("payment-problem");
+    expect(banner.textContent).toContain("The renewal payment failed.");
+    expect(within(banner).getByRole("link", { name: "Invoices" }).getAttribute("href")).toBe("#invoices-title");
+    expect(within(banner).queryByRole("button")).toBeNull();
+  });
+
+  it("waits while the banner's payment runs, and while the bank's challenge is open", () => {
+    const { PayingOpenInvoice, OpenInvoiceAuthentication } = composeStories(subscription);
+    render(<PayingOpenInvoice />);
+    const paying = screen.getByRole("button", { name: "Pay now for invoice in_1Renewal, $10.00" }) as HTMLButtonElement;
+    expect([paying.disabled, paying.textContent]).toEqual([true, "Paying…"]);
+    cleanup();
+    render(<OpenInvoiceAuthentication />);
+    const step = screen.getByRole("group", { name: "Authenticate the payment" });
+    expect(step.textContent).toContain("$10.00 for invoice in_1Renewal");
+    expect(document.activeElement).toBe(within(step).getByRole("heading"));
+    expect((screen.getByRole("button", { name: /^Pay now/ }) as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it("says a declined payment from the banner changed nothing, why, and what to do, with focus on it", () => {
+    const { OpenInvoiceDeclined } = composeStories(subscription);
+    render(<OpenInvoiceDeclined />);
+    const alert = screen.getByRole("alert");
+    expect(alert.textContent).toContain("Your card was declined; invoice in_1Renewal was not paid. The card does not have enough funds.");
+    expect(alert.textContent).toContain("Nothing was charged and the subscription did not change.");
+    expect(document.activeElement).toBe(alert);
+    expect(screen.getByTestId("payment-problem")).toBeTruthy();
+  });
+
+  it("says the banner's payment went through once the subscription is active again", () => {
+    const { OpenInvoicePaid } = composeStories(subscription);
+    render(<OpenInvoicePaid />);
+    expect(screen.queryByTestId("payment-problem")).toBeNull();
+    expect(screen.getByRole("status").textContent).toBe("Invoice in_1Renewal paid.");
+  });
+
+  it("says a subscription that ended after its retries left its last invoice unpaid", () => {
+    const { EndedAfterFailedRenewal } = composeStories(subscription);
+    render(<EndedAfterFailedRenewal />);
+    expect(screen.getByText(/ended on/).textContent).toBe(
+      "The Starter — $10.00 per month subscription ended on Feb 1, 2026. Its last invoice (in_1Renewal, $10.00) was not paid.",
+    );
+    expect(screen.getByRole("button", { name: "Start subscription" })).toBeTruthy();
+  });
+
+  it("offers a new default card the subscription's unpaid invoice, in a status region", () => {
+    const { OpenInvoiceOffer } = composeStories(paymentMethods);
+    render(<OpenInvoiceOffer />);
+    const offer = screen.getByRole("status");
+    expect(offer.textContent).toBe("Your subscription has an unpaid invoice of $10.00. Pay it now with Mastercard •••• 4444?Pay now");
+    expect(within(offer).getByRole("button", { name: "Pay now for invoice in_1Renewal, $10.00" })).toBeTruthy();
+  });
+
+  it("says a declined offer changed nothing, with focus on it; a paid one says so without the offer", () => {
+    const { OpenInvoiceOfferDeclined, OpenInvoiceOfferPaid } = composeStories(paymentMethods);
+    render(<OpenInvoiceOfferDeclined />);
+    const alert = screen.getByRole("alert");
+    expect(alert.textContent).toContain("Your card was declined; invoice in_1Renewal was not paid.");
+    expect(alert.textContent).toContain("Nothing was charged and the subscription did not change.");
+    expect(document.activeElement).toBe(alert);
+    cleanup();
+    render(<OpenInvoiceOfferPaid />);
+    expect(screen.queryByTestId("open-invoice-offer")).toBeNull();
+    expect(screen.getByTestId("invoice-paid").textContent).toBe("Invoice in_1Renewal paid.");
   });
 
   it("lists invoices with their amount, status and documents; only the open one can be paid", () => {
