@@ -88,6 +88,8 @@ pub struct PendingPayment {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenInvoice {
     pub id: String,
+    /// The number the customer sees (set when Stripe finalizes the invoice).
+    pub number: Option<String>,
     pub amount_due: Money,
     /// Marked uncollectible when the retries ended (an account setting).
     pub uncollectible: bool,

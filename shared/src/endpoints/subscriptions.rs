@@ -131,6 +131,8 @@ pub struct SubscriptionView {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OpenInvoiceView {
     pub id: String,
+    /// The number the customer sees on the invoice.
+    pub number: Option<String>,
     /// `open`, or `uncollectible` when Stripe's retries ended so (it can still be paid).
     pub status: &'static str,
     /// Minor units of `currency`.
@@ -146,6 +148,7 @@ impl From<OpenInvoice> for OpenInvoiceView {
     fn from(invoice: OpenInvoice) -> Self {
         Self {
             id: invoice.id,
+            number: invoice.number,
             status: if invoice.uncollectible {
                 "uncollectible"
             } else {
@@ -718,6 +721,7 @@ mod tests {
             pending_payment: None,
             open_invoice: Some(OpenInvoice {
                 id: "in_1".into(),
+                number: Some("ABC-0002".into()),
                 amount_due: crate::domain::Money {
                     minor_units: 1000,
                     currency: crate::domain::Currency::parse("usd").unwrap(),
@@ -739,7 +743,7 @@ mod tests {
         );
         assert_eq!(
             shown["open_invoice"],
-            serde_json::json!({"id": "in_1", "status": "open", "amount_due": 1000, "currency": "usd",
+            serde_json::json!({"id": "in_1", "number": "ABC-0002", "status": "open", "amount_due": 1000, "currency": "usd",
                 "next_payment_attempt": renewal + 3 * 86_400, "hosted_invoice_url": null})
         );
     }

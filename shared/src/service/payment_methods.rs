@@ -572,32 +572,37 @@ mod tests {
         (store, gateway, subscriptions, subscription)
     }
 
+    /// Makes `card` the default of org o1 under the key `k`.
+    async fn default_in_o1(
+        store: &InMemoryCustomerStore,
+        gateway: &FakeGateway,
+        subscriptions: &FakeSubscriptions,
+        card: &str,
+        k: &str,
+    ) -> Result<Option<OpenInvoice>, BillingError> {
+        set_default_payment_method(
+            store,
+            gateway,
+            subscriptions,
+            &org("o1"),
+            &pm(card),
+            &key(k),
+        )
+        .await
+    }
+
     #[tokio::test]
     async fn a_new_default_offers_the_open_invoice_of_a_failed_renewal_and_nothing_when_paid_up() {
         let (store, gateway, subscriptions, subscription) =
             subscribed_org_with_cards(&["pm_a", "pm_b"]).await;
-        let paid_up = set_default_payment_method(
-            &store,
-            &gateway,
-            &subscriptions,
-            &org("o1"),
-            &pm("pm_a"),
-            &key("k1"),
-        )
-        .await
-        .unwrap();
+        let paid_up = default_in_o1(&store, &gateway, &subscriptions, "pm_a", "k1")
+            .await
+            .unwrap();
         assert_eq!(paid_up, None, "nothing is owed");
         let owed = subscriptions.fail_renewal(&subscription);
-        let offered = set_default_payment_method(
-            &store,
-            &gateway,
-            &subscriptions,
-            &org("o1"),
-            &pm("pm_b"),
-            &key("k2"),
-        )
-        .await
-        .unwrap();
+        let offered = default_in_o1(&store, &gateway, &subscriptions, "pm_b", "k2")
+            .await
+            .unwrap();
         assert_eq!(offered, Some(owed));
         assert_eq!(
             subscriptions.state(&subscription).default_payment_method,
@@ -610,16 +615,9 @@ mod tests {
     async fn with_a_subscription_the_default_moves_to_the_subscription_too() {
         let (store, gateway, subscriptions, subscription) =
             subscribed_org_with_cards(&["pm_a", "pm_b"]).await;
-        set_default_payment_method(
-            &store,
-            &gateway,
-            &subscriptions,
-            &org("o1"),
-            &pm("pm_a"),
-            &key("k1"),
-        )
-        .await
-        .unwrap();
+        default_in_o1(&store, &gateway, &subscriptions, "pm_a", "k1")
+            .await
+            .unwrap();
         let detached = detach_payment_method(
             &store,
             &gateway,
@@ -642,16 +640,9 @@ mod tests {
         let (store, gateway, subscriptions, subscription) =
             subscribed_org_with_cards(&["pm_a", "pm_b", "pm_c"]).await;
         // Started with card A while the customer's default is B.
-        set_default_payment_method(
-            &store,
-            &gateway,
-            &subscriptions,
-            &org("o1"),
-            &pm("pm_b"),
-            &key("k1"),
-        )
-        .await
-        .unwrap();
+        default_in_o1(&store, &gateway, &subscriptions, "pm_b", "k1")
+            .await
+            .unwrap();
         subscriptions
             .set_default_payment_method(&subscription, &pm("pm_a"), &key("k2"))
             .await

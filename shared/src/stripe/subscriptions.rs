@@ -124,6 +124,7 @@ fn open_invoice_of(invoice: &stripe_shared::Invoice) -> Result<OpenInvoice, Gate
             .ok_or_else(|| unexpected("invoice without id"))?
             .as_str()
             .to_owned(),
+        number: invoice.number.clone(),
         amount_due: Money {
             minor_units: invoice.amount_due,
             currency: Currency::parse(&invoice.currency.to_string())
@@ -960,6 +961,7 @@ mod tests {
     fn with_latest_invoice(status: &str) -> Value {
         let mut invoice = fixture("invoice");
         invoice["id"] = json!("in_renewal");
+        invoice["number"] = json!("ABC-0002");
         invoice["status"] = json!(status);
         invoice["amount_due"] = json!(3000);
         invoice["currency"] = json!("usd");
@@ -975,6 +977,7 @@ mod tests {
     async fn an_unpaid_latest_invoice_is_read_with_its_next_attempt_and_a_paid_one_is_not() {
         let open = OpenInvoice {
             id: "in_renewal".into(),
+            number: Some("ABC-0002".into()),
             amount_due: Money {
                 minor_units: 3000,
                 currency: Currency::parse("usd").unwrap(),

@@ -120,6 +120,7 @@ impl FakeSubscriptions {
 fn open_invoice(id: &str) -> OpenInvoice {
     OpenInvoice {
         id: id.into(),
+        number: Some(format!("{}-0001", id.to_uppercase())),
         amount_due: Money {
             minor_units: 2000,
             currency: usd(),

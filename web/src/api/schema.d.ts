@@ -367,6 +367,8 @@ export interface components {
              *     Stripe plans none.
              */
             next_payment_attempt?: number | null;
+            /** @description The number the customer sees on the invoice. */
+            number?: string | null;
             /** @description `open`, or `uncollectible` when Stripe's retries ended so (it can still be paid). */
             status: string;
         };
