@@ -153,3 +153,28 @@ def test_a_start_whose_first_payment_is_declined_is_402_and_paying_its_invoice_a
     paid = api.request("POST", f"/billing/invoices/{invoice['id']}/pay", owner(org_id))
     assert paid.status_code == 200 and paid.json()["invoice"]["status"] == "paid", paid.text
     eventually(lambda: api.request("GET", "/billing/subscription", owner(org_id)).json()["status"] == "active", seconds=30)
+
+
+@pytest.mark.fake_only
+def test_a_start_that_needs_authentication_hands_the_browser_the_first_payment(api, stack):
+    org_id = new_org_id()
+    assert api.request("POST", "/billing/customer", owner(org_id), json={}).status_code in (200, 201)
+    with_default_card(api, stack, org_id, "pm_card_authenticationRequired")
+
+    response = api.request("POST", "/billing/subscription", owner(org_id), json={"plan": "starter_monthly"})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["requires_payment"] is True and body["client_secret"].startswith("pi_"), body
+    started = body["subscription"]
+    assert (started["status"], started["payment_state"]) == ("incomplete", "action_required"), started
+    first = started["open_invoice"]
+    assert first["amount_due"] == 1000 and first["next_payment_attempt"] is None, "it waits for the customer"
+    intent = body["client_secret"].split("_secret_")[0]
+    assert stripe_get(stack, f"/v1/payment_intents/{intent}")["status"] == "requires_action"
+
+    # The browser completes 3D Secure (Stripe.js against Stripe; the fake's challenge here).
+    done = requests.post(f"{stack.stripe}/_fake/payment_intents/{intent}/authenticate", json={}, timeout=HTTP_TIMEOUT_S)
+    assert done.status_code == 200, done.text
+    shown = api.request("GET", "/billing/subscription", owner(org_id)).json()
+    assert (shown["status"], shown["payment_state"], shown["open_invoice"]) == ("active", "ok", None), shown
+    assert stripe_get(stack, f"/v1/invoices/{first['id']}")["status"] == "paid"
