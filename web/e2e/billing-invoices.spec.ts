@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { addTestCard, expectAccessible, newOrgId, screenshot, signIn } from "./support";
+import { addTestCard, expectAccessible, newOrgId, screenshot, signIn, startSubscription } from "./support";
 
 /**
  * The invoice table's "Pay now": a declined upgrade leaves its invoice open and the change waiting
@@ -19,8 +19,7 @@ test("a declined upgrade → pay the open invoice with a new default card → th
 
   await test.step("Starter monthly, paid with Visa 4242; its invoice is listed as paid", async () => {
     await addTestCard(page, "pm_card_visa", "Visa •••• 4242");
-    await subscription.getByLabel(STARTER).check();
-    await subscription.getByRole("button", { name: "Start subscription" }).click();
+    await startSubscription(page, STARTER);
     await expect(subscription.getByTestId("current-plan")).toHaveText(STARTER);
     await expect(invoices.getByTestId("invoice")).toHaveCount(1);
     await expect(invoices.getByTestId("invoice")).toHaveAttribute("data-status", "paid");

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { expectAccessible, newOrgId, screenshot, signIn, stripeGet } from "./support";
+import { expectAccessible, newOrgId, screenshot, signIn, startSubscription, stripeGet } from "./support";
 
 interface StripeInvoice {
   id: string;
@@ -36,8 +36,7 @@ test("owner: card, subscription, previews, plan changes, default, removal, porta
   });
 
   await test.step("start a subscription", async () => {
-    await subscription.getByLabel("Starter — $10.00 per month").check();
-    await subscription.getByRole("button", { name: "Start subscription" }).click();
+    await startSubscription(page, "Starter — $10.00 per month");
     await expect(subscription.getByTestId("current-plan")).toHaveText("Starter — $10.00 per month");
     await expect(subscription.getByText("Active", { exact: true })).toBeVisible();
     await expect(subscription.getByText("Renews on", { exact: true })).toBeVisible();

@@ -1,10 +1,12 @@
 import { expect, test, type Page } from "@playwright/test";
-import { addTestCard, expectAccessible, newOrgId, screenshot, signIn } from "./support";
+import { addTestCard, expectAccessible, newOrgId, screenshot, signIn, startSubscription, stripeGet } from "./support";
 
 /**
- * Plan changes "now" whose payment does not simply go through: the change is a Stripe pending
+ * Payments that do not simply go through. Plan changes "now": the change is a Stripe pending
  * update, so a declined card keeps the old plan, and a card that asks for 3-D Secure is
- * authenticated in the page before the change applies.
+ * authenticated in the page before the change applies. A start whose first payment asks for 3-D
+ * Secure: authenticated in the page, the subscription turns active; failed, it waits for payment
+ * (`incomplete`) and its open invoice is paid from the banner.
  */
 
 const STARTER = "Starter — $10.00 per month";
@@ -17,8 +19,7 @@ async function starterPaidThenDefaultCard(page: Page, token: string, card: { lab
 
   await test.step("add a good card and start Starter", async () => {
     await addTestCard(page, "pm_card_visa", "Visa •••• 4242");
-    await subscription.getByLabel(STARTER).check();
-    await subscription.getByRole("button", { name: "Start subscription" }).click();
+    await startSubscription(page, STARTER);
     await expect(subscription.getByTestId("current-plan")).toHaveText(STARTER);
   });
 
@@ -99,5 +100,82 @@ test("an upgrade that needs authentication completes", async ({ page }) => {
     await expect(subscription.getByTestId("pending-payment")).toHaveCount(0);
     await expect(step).toHaveCount(0);
     await screenshot(page, "payments-authenticated-upgrade");
+  });
+});
+
+/** The card that asks for 3-D Secure (its setup challenge the test-card picker passes itself). */
+const AUTHENTICATING_CARD = { token: "pm_card_authenticationRequired", label: "Visa •••• 3184" };
+
+/** A fresh org's owner whose first (so default) card asks for 3-D Secure, starting Starter. */
+async function startStarterNeedingAuthentication(page: Page) {
+  await signIn(page, newOrgId(), "owner");
+  await addTestCard(page, AUTHENTICATING_CARD.token, AUTHENTICATING_CARD.label);
+  await startSubscription(page, STARTER);
+}
+
+/** What Stripe holds for the org's subscription (its id read through the BFF): status and latest invoice. */
+async function expectStripeActiveAndPaid(page: Page) {
+  const answer = await page.request.get("/api/billing/subscription");
+  expect(answer.status()).toBe(200);
+  const { id } = (await answer.json()) as { id: string };
+  const stripe = await stripeGet<{ status: string; latest_invoice: string }>(page.request, `/v1/subscriptions/${id}`, {});
+  expect(stripe.status).toBe("active");
+  const invoice = await stripeGet<{ status: string; amount_paid: number }>(page.request, `/v1/invoices/${stripe.latest_invoice}`, {});
+  expect(invoice).toMatchObject({ status: "paid", amount_paid: 1000 });
+}
+
+test("a 3-D Secure start completes", async ({ page }) => {
+  test.setTimeout(240_000);
+  const subscription = page.getByTestId("subscription");
+  const step = subscription.getByRole("group", { name: "Authenticate the first payment" });
+
+  await test.step("the bank asks to authenticate the first payment: its own step, the subscription not active yet", async () => {
+    await startStarterNeedingAuthentication(page);
+    await expect(step).toBeVisible();
+    await expect(step.getByRole("heading", { name: "Authenticate the first payment" })).toBeFocused();
+    await expect(step).toContainText(`the first payment of $10.00 for ${STARTER}`);
+    await expect(subscription.getByText("Payment required", { exact: true })).toBeVisible();
+    await expect(subscription.getByTestId("payment-problem")).toHaveCount(0);
+    await screenshot(page, "payments-start-authentication-required");
+    await expectAccessible(page);
+  });
+
+  await test.step("authenticated: the subscription is active, and Stripe agrees", async () => {
+    await step.getByRole("button", { name: "Complete authentication" }).click();
+    await expect(subscription.getByTestId("subscription-started")).toHaveText(`Subscription started: you are on ${STARTER}.`, { timeout: 30_000 });
+    await expect(subscription.getByText("Active", { exact: true })).toBeVisible();
+    await expect(subscription.getByTestId("current-plan")).toHaveText(STARTER);
+    await expect(step).toHaveCount(0);
+    await screenshot(page, "payments-start-authenticated");
+    await expectStripeActiveAndPaid(page);
+  });
+});
+
+test("a 3-D Secure start whose challenge fails is paid from the banner", async ({ page }) => {
+  test.setTimeout(240_000);
+  const subscription = page.getByTestId("subscription");
+  const banner = subscription.getByTestId("payment-problem");
+
+  await test.step("the challenge fails: the subscription waits for payment, with what to do", async () => {
+    await startStarterNeedingAuthentication(page);
+    await subscription.getByRole("button", { name: "Fail authentication" }).click();
+    const refused = subscription.getByTestId("first-payment-refused");
+    await expect(refused).toContainText("Authentication failed; the first payment was not completed.");
+    await expect(refused).toContainText(`The ${STARTER} subscription waits for payment (incomplete)`);
+    await expect(refused).toBeFocused();
+    await expect(subscription.getByText("Payment required", { exact: true })).toBeVisible();
+    await expect(banner).toContainText("The first payment of $10.00 is not complete");
+    await screenshot(page, "payments-start-authentication-failed");
+    await expectAccessible(page);
+  });
+
+  await test.step("Pay now: the bank asks again, authenticated, the invoice is paid and the subscription active", async () => {
+    await banner.getByRole("button", { name: /^Pay now for invoice in_\w+, \$10\.00$/ }).click();
+    const again = subscription.getByRole("group", { name: "Authenticate the payment" });
+    await again.getByRole("button", { name: "Complete authentication" }).click();
+    await expect(subscription.getByTestId("invoice-paid")).toContainText(/^Invoice in_\w+ paid\./, { timeout: 30_000 });
+    await expect(banner).toHaveCount(0);
+    await expect(subscription.getByText("Active", { exact: true })).toBeVisible();
+    await expectStripeActiveAndPaid(page);
   });
 });

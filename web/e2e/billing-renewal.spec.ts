@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { formatDate } from "../src/lib/format";
-import { addTestCard, advanceOrgClock, expectAccessible, newOrgId, screenshot, signIn, stripeGet } from "./support";
+import { addTestCard, advanceOrgClock, expectAccessible, newOrgId, screenshot, signIn, startSubscription, stripeGet } from "./support";
 
 /**
  * A renewal that fails: the org's Stripe test clock is moved past the period end while the default
@@ -31,8 +31,7 @@ test("a failed renewal shows past due → pay with a new card → active", async
 
   await test.step("Starter monthly, paid with Visa 4242; then the declining Visa 0341 becomes the default", async () => {
     await addTestCard(page, "pm_card_visa", "Visa •••• 4242");
-    await subscription.getByLabel(STARTER).check();
-    await subscription.getByRole("button", { name: "Start subscription" }).click();
+    await startSubscription(page, STARTER);
     await expect(subscription.getByTestId("current-plan")).toHaveText(STARTER);
     await addTestCard(page, "pm_card_chargeCustomerFail", "Visa •••• 0341", "Visa ending in 0341");
     // Nothing is unpaid yet, so the new default is offered nothing.

@@ -114,6 +114,13 @@ export async function addTestCard(page: Page, token: string, label: string, name
   await expect(added.getByText("Default", { exact: true })).toBeVisible();
 }
 
+/** Chooses `plan` (as labelled: "Starter — $10.00 per month") and starts it, charged to the default card. */
+export async function startSubscription(page: Page, plan: string) {
+  const subscription = page.getByTestId("subscription");
+  await subscription.getByLabel(plan).check();
+  await subscription.getByRole("button", { name: "Start subscription" }).click();
+}
+
 /** Enabled controls that could change something, inside the page's main content. */
 export function enabledControls(page: Page) {
   return page.locator("main").locator("button:not([disabled]), input:not([disabled]), select:not([disabled])");

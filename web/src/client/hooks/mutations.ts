@@ -1,7 +1,7 @@
 "use client";
 
 import { useMutation, useQueryClient, type QueryClient } from "@tanstack/react-query";
-import type { PlanChangeBody, StartSubscriptionBody } from "@/api/types";
+import type { PlanChangeBody, StartSubscriptionBody, Subscription } from "@/api/types";
 import type { PublicConfig } from "@/lib/public-config";
 import {
   cancelAtPeriodEnd,
@@ -67,7 +67,13 @@ export const useSetDefaultPaymentMethod = () => useBillingMutation((id: string, 
 export const useRemovePaymentMethod = () => useBillingMutation((id: string, key) => removePaymentMethod(id, key));
 export const usePortalSession = () =>
   useBillingMutation((returnPath: string, key) => createPortalSession(returnPath, key), { invalidate: false });
-export const useStartSubscription = () => useBillingMutation((body: StartSubscriptionBody, key) => startSubscription(body, key));
+/**
+ * A declined first payment (402 `payment_failed`) still leaves the subscription, `incomplete` with
+ * its open invoice: it refreshes, so the subscription shows with the invoice to pay.
+ */
+const leftAnIncompleteSubscription = (error: unknown) => error instanceof BillingApiError && error.code === "payment_failed";
+export const useStartSubscription = () =>
+  useBillingMutation((body: StartSubscriptionBody, key) => startSubscription(body, key), { refreshAfter: leftAnIncompleteSubscription });
 /**
  * A declined payment (402 `payment_failed`) leaves the change waiting for payment, and a 409
  * `payment_pending` means one already waits: both refresh, so `pending_payment` shows.
@@ -160,19 +166,26 @@ export class ChangeStillApplyingError extends Error {
 
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+const noPaymentPending = (subscription: Subscription | null) => !subscription?.pending_payment;
+
 /**
  * After a change's payment was authenticated, Stripe applies the change and the API learns of it
  * through webhooks a moment later: the subscription is asked again (`attempts` times, `intervalMs`
- * apart) until no payment is pending, then every billing answer is refreshed. Answers the applied
- * subscription; ChangeStillApplyingError if it is still pending after the last attempt.
+ * apart) until it is `applied` (by default: no payment is pending; a start's: no longer
+ * `incomplete`), then every billing answer is refreshed. Answers the applied subscription;
+ * ChangeStillApplyingError if it is still not applied after the last attempt.
  */
-export function useAwaitChangeApplied({ attempts = 10, intervalMs = 1_000 } = {}) {
+export function useAwaitChangeApplied({
+  attempts = 10,
+  intervalMs = 1_000,
+  applied = noPaymentPending,
+}: { attempts?: number; intervalMs?: number; applied?: (subscription: Subscription | null) => boolean } = {}) {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: async () => {
       for (let attempt = 1; ; attempt += 1) {
         const subscription = await fetchSubscription();
-        if (!subscription?.pending_payment) {
+        if (applied(subscription)) {
           await refreshBilling(queryClient);
           return subscription;
         }

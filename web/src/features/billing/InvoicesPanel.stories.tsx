@@ -1,6 +1,5 @@
 import type { Meta, StoryObj } from "@storybook/react-vite";
 import { BillingApiError } from "@/client/fetchers/http";
-import { PaymentAuthenticationError } from "@/client/fetchers/stripe-test-cards";
 import * as f from "./fixtures";
 import { payableInvoice } from "./InvoicePayment";
 import { InvoicesPanel } from "./InvoicesPanel";
@@ -51,7 +50,7 @@ export const AuthenticationFailed: Story = {
     outcome: {
       kind: "authentication_failed",
       invoice: open,
-      error: new PaymentAuthenticationError("We are unable to authenticate your payment method.", "payment_intent_authentication_failure"),
+      error: f.authenticationFailed,
     },
   },
 };

@@ -1,6 +1,5 @@
 import type { Meta, StoryObj } from "@storybook/react-vite";
 import { BillingApiError } from "@/client/fetchers/http";
-import { PaymentAuthenticationError } from "@/client/fetchers/stripe-test-cards";
 import * as f from "./fixtures";
 import { failed, loading, ready } from "./loadable";
 import { PlanChangePanel } from "./PlanChangePanel";
@@ -99,7 +98,7 @@ export const AuthenticationFailed: Story = {
     payment: {
       step: "failed",
       plan: "pro_monthly",
-      error: new PaymentAuthenticationError("We are unable to authenticate your payment method.", "payment_intent_authentication_failure"),
+      error: f.authenticationFailed,
     },
   },
 };

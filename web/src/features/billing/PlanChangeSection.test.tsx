@@ -3,23 +3,11 @@
  * needs 3-D Secure is authenticated in its own step, then the subscription is asked again until the
  * change has arrived; a failed challenge keeps the old plan.
  */
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { PublicConfig } from "@/lib/public-config";
 import * as f from "./fixtures";
 import { PlanChangeSection } from "./PlanChangeSection";
-
-const config: PublicConfig = {
-  enableBilling: true,
-  stripePublishableKey: null,
-  stripeFakeUrl: "http://stripe.test",
-  stripeFakePublishableKey: "pk_test_x",
-  devSignIn: true,
-};
-const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
-const readBack = "GET http://stripe.test/v1/payment_intents/pi_1?client_secret=pi_1_secret_y";
-const challenge = "POST http://stripe.test/_fake/payment_intents/pi_1/authenticate";
+import { challenge, CLIENT_SECRET, json, readBackAfterChallenge, renderSection, testConfig } from "./section-testing";
 
 /** The API's and the fake's side of one upgrade whose payment needs authentication. */
 function stubUpgradeNeedingAuthentication({ passes }: { passes: boolean }) {
@@ -39,13 +27,13 @@ function stubUpgradeNeedingAuthentication({ passes }: { passes: boolean }) {
           return json(200, f.prorationPreview);
         case "POST /api/billing/subscription/plan-change":
           state = "waiting";
-          return json(200, { ...f.subscriptionWithPendingPayment, requires_action: true, client_secret: "pi_1_secret_y" });
-        case challenge:
+          return json(200, { ...f.subscriptionWithPendingPayment, requires_action: true, client_secret: CLIENT_SECRET });
+        case challenge.answer:
           // Stripe pays the invoice, applies the change, and the webhooks bring it to the API.
           if (passes) state = "pro";
           return new Response(null, { status: 204 });
-        case readBack:
-          return json(200, passes ? { status: "succeeded" } : { status: "requires_payment_method", last_payment_error: { code: "payment_intent_authentication_failure" } });
+        case challenge.readBack:
+          return readBackAfterChallenge(passes);
         default:
           throw new Error(`unexpected request: ${request}`);
       }
@@ -55,12 +43,7 @@ function stubUpgradeNeedingAuthentication({ passes }: { passes: boolean }) {
 }
 
 async function upgradeToProNow() {
-  const client = new QueryClient({ defaultOptions: { queries: { retry: false }, mutations: { retry: false } } });
-  render(
-    <QueryClientProvider client={client}>
-      <PlanChangeSection canManage config={config} />
-    </QueryClientProvider>,
-  );
+  renderSection(<PlanChangeSection canManage config={testConfig} />);
   fireEvent.click(await screen.findByLabelText("Pro — $30.00 per month"));
   fireEvent.click(await screen.findByRole("button", { name: "Change plan and pay $13.55 now" }));
   return screen.findByRole("group", { name: "Authenticate the payment" });
@@ -76,8 +59,8 @@ describe("PlanChangeSection: an upgrade that needs authentication", () => {
     fireEvent.click(within(step).getByRole("button", { name: "Complete authentication" }));
 
     expect(await screen.findByText("Plan changed to Pro — $30.00 per month. $13.55 was invoiced today.", {}, { timeout: 5_000 })).toBeTruthy();
-    expect(asked).toContain(challenge);
-    expect(asked.lastIndexOf("GET /api/billing/subscription")).toBeGreaterThan(asked.indexOf(readBack));
+    expect(asked).toContain(challenge.answer);
+    expect(asked.lastIndexOf("GET /api/billing/subscription")).toBeGreaterThan(asked.indexOf(challenge.readBack));
     expect(screen.queryByRole("group", { name: "Authenticate the payment" })).toBeNull();
   });
 

@@ -42,7 +42,24 @@ export const PastDue: Story = { args: { subscription: ready(f.pastDueSubscriptio
 export const PastDueNoMoreRetries: Story = { args: { subscription: ready(f.pastDueNoRetriesSubscription) } };
 /** A past-due answer without its open invoice: the banner points to the invoice table. */
 export const PastDueInvoiceUnknown: Story = { args: { subscription: ready({ ...f.pastDueSubscription, open_invoice: null }) } };
-export const Incomplete: Story = { args: { subscription: ready(f.incompleteSubscription) } };
+/** The first payment is not made (declined, or the bank's challenge failed): its open invoice, with Pay now. */
+export const IncompleteWithOpenInvoice: Story = { args: { subscription: ready(f.incompleteSubscription) } };
+/** Started, and the bank asks to authenticate the first payment: its own step, in place of the banner. */
+export const StartAwaitingAuthentication: Story = {
+  args: {
+    subscription: ready(f.incompleteSubscription),
+    firstPayment: { step: "authenticate", challenge: <TestAuthenticationChallenge onAnswer={noop} busy={false} /> },
+  },
+};
+export const StartAuthenticated: Story = { args: { subscription: ready(f.incompleteSubscription), firstPayment: { step: "activating" } } };
+/** Authenticated: Stripe made the subscription active. */
+export const Started: Story = { args: { firstPayment: { step: "started" } } };
+/** The challenge was failed: the subscription waits for payment; try again with Pay now. */
+export const StartAuthenticationFailed: Story = {
+  args: { subscription: ready(f.incompleteSubscription), firstPayment: { step: "failed", error: f.authenticationFailed } },
+};
+/** 402 payment_failed on start: the subscription exists, incomplete, with its open invoice. */
+export const StartDeclined: Story = { args: { subscription: ready(f.incompleteSubscription), actionError: f.paymentDeclined } };
 /** Stripe's retries ended, the account setting makes it unpaid: access paused. */
 export const Unpaid: Story = { args: { subscription: ready(f.unpaidSubscription) } };
 export const ViewerPastDue: Story = { args: { subscription: ready(f.pastDueSubscription), canManage: false } };

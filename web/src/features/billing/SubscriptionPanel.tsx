@@ -1,10 +1,34 @@
-import { useEffect, useId, useRef, useState } from "react";
+import { useEffect, useId, useRef, useState, type ReactNode } from "react";
 import type { Plan, Subscription } from "@/api/types";
+import { declineReason, describeError } from "@/lib/errors";
 import { formatDate, formatDateTime, formatMoney } from "@/lib/format";
 import { PaymentOutcome, paymentUnderWay, PayNowButton, payableOpenInvoice, type InvoicePaymentOutcome, type PayableInvoice } from "./InvoicePayment";
 import type { Loadable } from "./loadable";
 import { planLabel, STATUS_LABELS } from "./plans";
-import { ActionError, EmptyState, Load, Notice, Panel, PendingInvoice, ReadOnlyNote } from "./ui";
+import {
+  ActionError,
+  AuthenticationStep,
+  EmptyState,
+  ErrorDetails,
+  Load,
+  LoadingState,
+  Notice,
+  Panel,
+  PendingInvoice,
+  ReadOnlyNote,
+  useFocusOnMount,
+} from "./ui";
+
+/**
+ * A start whose first payment the bank asked to authenticate (3-D Secure), and where that stands:
+ * the bank's challenge (`challenge`: Stripe.js or the test stand-in), the subscription being made
+ * active once paid, started, or a failed challenge (the subscription waits for payment, `incomplete`).
+ */
+export type FirstPaymentStep =
+  | { step: "authenticate"; challenge: ReactNode }
+  | { step: "activating" }
+  | { step: "started" }
+  | { step: "failed"; error: unknown };
 
 export interface SubscriptionPanelProps {
   subscription: Loadable<Subscription | null>;
@@ -17,6 +41,8 @@ export interface SubscriptionPanelProps {
   /** Which action is running. */
   pending: "start" | "cancel" | "resume" | null;
   actionError?: unknown;
+  /** The first payment of a start that waits for the customer's bank, or what became of it. */
+  firstPayment?: FirstPaymentStep | null;
   /** "Pay now" for the open invoice (the past-due banner). */
   onPay: (invoice: PayableInvoice) => void;
   /** The invoice whose payment request is running. */
@@ -57,18 +83,23 @@ function CurrentSubscription({
   onResume,
   pending,
   actionError,
+  firstPayment,
   onPay,
   payingInvoice,
   paymentOutcome,
 }: SubscriptionPanelProps & { current: Subscription; planList: Plan[] }) {
   const [confirmingCancel, setConfirmingCancel] = useState(false);
   const end = formatDate(current.current_period_end);
+  const plan = planLabel(planList, current.plan);
+  const refusal = describeError(actionError);
+  // Only a start charges here: a 402 is its declined first payment.
+  const declined = refusal.code === "payment_failed";
   return (
     <>
       <dl className="facts">
         <div>
           <dt>Plan</dt>
-          <dd data-testid="current-plan">{planLabel(planList, current.plan)}</dd>
+          <dd data-testid="current-plan">{plan}</dd>
         </div>
         <div>
           <dt>Status</dt>
@@ -93,7 +124,40 @@ function CurrentSubscription({
           <dd data-testid="renewal-date">{end}</dd>
         </div>
       </dl>
-      <PaymentProblem subscription={current} canManage={canManage} onPay={onPay} payingInvoice={payingInvoice} paymentOutcome={paymentOutcome} />
+      {firstPayment?.step === "started" ? (
+        <Notice tone="success" testId="subscription-started">
+          Subscription started: you are on <strong>{plan}</strong>.
+        </Notice>
+      ) : firstPayment?.step === "failed" ? (
+        <FirstPaymentRefused title="Authentication failed; the first payment was not completed." error={firstPayment.error} plan={plan} />
+      ) : declined ? (
+        <FirstPaymentRefused
+          title="Your card was declined; the first payment was not made."
+          reason={declineReason(refusal.declineCode)}
+          error={actionError}
+          plan={plan}
+          declined
+        />
+      ) : null}
+      {firstPayment?.step === "authenticate" ? (
+        <AuthenticationStep title="Authenticate the first payment">
+          <p>
+            Your bank asks you to confirm the first payment
+            {current.open_invoice ? (
+              <>
+                {" "}
+                of <strong>{formatMoney(current.open_invoice.amount_due, current.open_invoice.currency)}</strong>
+              </>
+            ) : null}{" "}
+            for <strong>{plan}</strong>. Until it is confirmed, the subscription waits for payment and is not active.
+          </p>
+          {firstPayment.challenge}
+        </AuthenticationStep>
+      ) : firstPayment?.step === "activating" ? (
+        <LoadingState label="Payment confirmed. Starting the subscription…" />
+      ) : (
+        <PaymentProblem subscription={current} canManage={canManage} onPay={onPay} payingInvoice={payingInvoice} paymentOutcome={paymentOutcome} />
+      )}
       {paymentOutcome ? <PaymentOutcome key={`${paymentOutcome.kind}:${paymentOutcome.invoice.id}`} outcome={paymentOutcome} /> : null}
       {current.pending_payment ? (
         <Notice announce testId="pending-payment">
@@ -137,19 +201,62 @@ function CurrentSubscription({
       ) : (
         <ReadOnlyNote>Only owners and admins can cancel or resume the subscription.</ReadOnlyNote>
       )}
-      <ActionError error={actionError} />
+      {declined ? null : <ActionError error={actionError} />}
     </>
   );
 }
 
 /**
- * What happened, for the statuses where a payment is missing (`can_change_plan` decides the rest);
- * `of` names the open invoice's amount (" of $10.00") when the API sent it.
+ * A start's first payment that did not go through (declined, or the bank's challenge failed): the
+ * subscription exists, `incomplete`, until its open invoice is paid (the banner below). Focus moves here.
  */
-const PAYMENT_PROBLEMS: Partial<Record<string, (of: string) => string>> = {
+function FirstPaymentRefused({
+  title,
+  reason,
+  error,
+  plan,
+  declined = false,
+}: {
+  title: string;
+  reason?: string;
+  error: unknown;
+  plan: string;
+  declined?: boolean;
+}) {
+  const alert = useFocusOnMount<HTMLDivElement>();
+  const shown = describeError(error);
+  const cards = <a href="#payment-methods-title">Payment methods</a>;
+  return (
+    <div className="action-error" role="alert" tabIndex={-1} ref={alert} data-testid="first-payment-refused" data-error-code={shown.code}>
+      <p>
+        <strong>{title}</strong>
+        {reason ? ` ${reason}` : null}
+      </p>
+      <p>
+        The <strong>{plan}</strong> subscription waits for payment (incomplete) and is not active until its first invoice is paid.{" "}
+        {declined ? (
+          <>Choose another default card under {cards}, then pay the invoice with &ldquo;Pay now&rdquo; below.</>
+        ) : (
+          <>
+            To try again, use &ldquo;Pay now&rdquo; below: your bank asks you to confirm the payment again. Or first choose another default card
+            under {cards}.
+          </>
+        )}
+      </p>
+      <ErrorDetails code={shown.code} requestId={shown.requestId} />
+    </div>
+  );
+}
+
+/**
+ * What happened, by the API's `payment_state` where a payment is missing (`can_change_plan` decides
+ * the rest); `of` names the open invoice's amount (" of $10.00") when the API sent it.
+ */
+const PAYMENT_PROBLEMS: Partial<Record<Subscription["payment_state"], (of: string) => string>> = {
   past_due: (of) => `The renewal payment${of} failed.`,
   unpaid: (of) => `The renewal payment${of} failed and Stripe stopped retrying: the subscription stays unpaid until the invoice is paid.`,
-  incomplete: (of) => `The first payment${of} is not complete, so the subscription is not active yet.`,
+  action_required: (of) =>
+    `The first payment${of} is not complete, so the subscription is not active yet. Unless it is paid within 23 hours of the start, Stripe ends the subscription.`,
 };
 
 /**
@@ -158,20 +265,32 @@ const PAYMENT_PROBLEMS: Partial<Record<string, (of: string) => string>> = {
  * admins) or Stripe's own page for it.
  */
 function PaymentProblem({
-  subscription: { status, access, open_invoice: invoice },
+  subscription: { payment_state: state, access, open_invoice: invoice },
   canManage,
   onPay,
   payingInvoice,
   paymentOutcome,
 }: { subscription: Subscription } & Pick<SubscriptionPanelProps, "canManage" | "onPay" | "payingInvoice" | "paymentOutcome">) {
-  const problem = PAYMENT_PROBLEMS[status];
+  const problem = PAYMENT_PROBLEMS[state];
   if (!problem) return null;
   const payable = invoice ? payableOpenInvoice(invoice) : null;
+  const payIt = payable ? (
+    "pay now"
+  ) : (
+    <>
+      pay the open invoice under <a href="#invoices-title">Invoices</a>
+    </>
+  );
+  const cardPlaces = (
+    <>
+      <a href="#payment-methods-title">Payment methods</a> (or in the <a href="#manage-billing-title">Customer Portal</a>)
+    </>
+  );
   return (
     <div className="notice notice-warning stack" data-testid="payment-problem">
       <p>
         <strong>{problem(payable ? ` of ${formatMoney(payable.amount, payable.currency)}` : "")}</strong>
-        {status === "past_due" && invoice ? (
+        {state === "past_due" && invoice ? (
           <span data-testid="next-attempt">
             {" "}
             {invoice.next_payment_attempt != null
@@ -189,17 +308,15 @@ function PaymentProblem({
       </p>
       {!canManage ? (
         <p>Ask an owner or admin of the organisation to update the card and pay the invoice.</p>
+      ) : state === "action_required" ? (
+        // The card may be fine and only the bank's confirmation missing: paying again asks for it.
+        <p>
+          To complete it, {payIt}; your bank may ask you to confirm the payment. If the card was declined, first add or choose another card
+          under {cardPlaces} and make it the default.
+        </p>
       ) : (
         <p>
-          Add or choose another card under <a href="#payment-methods-title">Payment methods</a> (or in the{" "}
-          <a href="#manage-billing-title">Customer Portal</a>) and make it the default, then{" "}
-          {payable ? (
-            "pay now."
-          ) : (
-            <>
-              pay the open invoice under <a href="#invoices-title">Invoices</a>.
-            </>
-          )}
+          Add or choose another card under {cardPlaces} and make it the default, then {payIt}.
         </p>
       )}
       {payable ? (

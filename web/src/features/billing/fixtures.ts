@@ -1,6 +1,7 @@
 /** Sample API answers for stories and tests (shapes of the generated types). */
 import type { Invoice, InvoicePage, InvoicePreview, OpenInvoice, PaymentMethod, PendingPayment, Plan, Subscription } from "@/api/types";
 import { BillingApiError } from "@/client/fetchers/http";
+import { PaymentAuthenticationError } from "@/client/fetchers/stripe-test-cards";
 
 export const NOW = 1_767_225_600; // 1 Jan 2026 00:00 UTC
 const DAY = 86_400;
@@ -213,3 +214,8 @@ export const paymentDeclined = new BillingApiError(
 );
 export const paymentPending = new BillingApiError(409, "payment_pending", "a plan change is waiting for payment", "req_demo409p");
 export const invoiceNotPayable = new BillingApiError(409, "invoice_not_payable", "the invoice is not open", "req_demo409i");
+/** The customer failed the bank's 3-D Secure challenge. */
+export const authenticationFailed = new PaymentAuthenticationError(
+  "We are unable to authenticate your payment method.",
+  "payment_intent_authentication_failure",
+);

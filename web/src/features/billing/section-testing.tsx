@@ -1,4 +1,7 @@
-/** What the sections' tests share: a config without a publishable key, JSON answers, a fresh query client. */
+/**
+ * What the sections' tests share: a config without a publishable key, JSON answers, a fresh query
+ * client, and the fake Stripe's 3-D Secure challenge for the PaymentIntent `pi_1`.
+ */
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { render } from "@testing-library/react";
 import type { ReactNode } from "react";
@@ -21,3 +24,16 @@ export function renderSection(section: ReactNode): QueryClient {
   render(<QueryClientProvider client={client}>{section}</QueryClientProvider>);
   return client;
 }
+
+/** The client secret the API hands over for `pi_1` (`requires_action` / `requires_payment`). */
+export const CLIENT_SECRET = "pi_1_secret_y";
+
+/** The requests the test stand-in for the bank's page makes: the challenge answered, then the intent read back. */
+export const challenge = {
+  answer: `POST ${testConfig.stripeFakeUrl}/_fake/payment_intents/pi_1/authenticate`,
+  readBack: `GET ${testConfig.stripeFakeUrl}/v1/payment_intents/pi_1?client_secret=${CLIENT_SECRET}`,
+};
+
+/** The fake's answer when the intent is read back after the challenge, `passed` or failed. */
+export const readBackAfterChallenge = (passed: boolean) =>
+  json(200, passed ? { status: "succeeded" } : { status: "requires_payment_method", last_payment_error: { code: "payment_intent_authentication_failure" } });

@@ -175,7 +175,12 @@ describe("specific states", () => {
       "Access is paused until the invoice is paid.",
     ],
     ["Unpaid", "The renewal payment of $10.00 failed and Stripe stopped retrying", "make it the default, then pay now.", "Access is paused"],
-    ["Incomplete", "The first payment of $10.00 is not complete", "make it the default, then pay now.", "Access is paused"],
+    [
+      "IncompleteWithOpenInvoice",
+      "The first payment of $10.00 is not complete, so the subscription is not active yet. Unless it is paid within 23 hours of the start, Stripe ends the subscription.",
+      "To complete it, pay now; your bank may ask you to confirm the payment. If the card was declined, first add or choose another card",
+      "Access is paused",
+    ],
     ["ViewerPastDue", "The renewal payment of $10.00 failed.", "Ask an owner or admin", "You keep access until Jan 8, 2026."],
   ] as const)("%s: says what happened to the payment, the access decision and what to do", (name, happened, todo, access) => {
     const Story = composeStories(subscription)[name];
@@ -185,6 +190,42 @@ describe("specific states", () => {
     expect(banner.textContent).toContain(todo);
     expect(screen.getByTestId("access-decision").textContent).toContain(access);
     expect(within(banner).getByRole("link", { name: /^View invoice in_\w+ \(opens in a new tab\)$/ }).getAttribute("target")).toBe("_blank");
+  });
+
+  it("asks for the first payment's authentication in its own step, focused, in place of the banner", () => {
+    const { StartAwaitingAuthentication } = composeStories(subscription);
+    render(<StartAwaitingAuthentication />);
+    const step = screen.getByRole("group", { name: "Authenticate the first payment" });
+    expect(step.textContent).toContain("Your bank asks you to confirm the first payment of $10.00 for Starter — $10.00 per month.");
+    expect(document.activeElement).toBe(within(step).getByRole("heading"));
+    expect(within(step).getByRole("button", { name: "Complete authentication" })).toBeTruthy();
+    expect(screen.queryByTestId("payment-problem")).toBeNull();
+    expect(screen.queryByRole("button", { name: /^Pay now/ })).toBeNull();
+  });
+
+  it.each([
+    ["StartAuthenticationFailed", "Authentication failed; the first payment was not completed.", "To try again, use “Pay now” below"],
+    [
+      "StartDeclined",
+      "Your card was declined; the first payment was not made. The card does not have enough funds.",
+      "Choose another default card under Payment methods, then pay the invoice",
+    ],
+  ] as const)("%s: says the subscription waits for payment and what to do, focused, with the open invoice's Pay now", (name, title, todo) => {
+    const Story = composeStories(subscription)[name];
+    render(<Story />);
+    const alert = screen.getByRole("alert");
+    expect(alert.textContent).toContain(title);
+    expect(alert.textContent).toContain("The Starter — $10.00 per month subscription waits for payment (incomplete)");
+    expect(alert.textContent).toContain(todo);
+    expect(document.activeElement).toBe(alert);
+    const banner = screen.getByTestId("payment-problem");
+    expect(within(banner).getByRole("button", { name: "Pay now for invoice in_1Start, $10.00" })).toBeTruthy();
+  });
+
+  it("says a subscription whose first payment was authenticated started", () => {
+    const { Started } = composeStories(subscription);
+    render(<Started />);
+    expect(screen.getByRole("status").textContent).toBe("Subscription started: you are on Starter — $10.00 per month.");
   });
 
   it.each(["PastDue", "Unpaid"] as const)("%s: owners and admins pay the open invoice from the banner", (name) => {

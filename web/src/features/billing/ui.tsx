@@ -120,15 +120,15 @@ export function PendingInvoice({ id }: { id?: string | null }) {
 
 /**
  * The bank asks the customer to authenticate a payment (3-D Secure): its own step, named by its
- * heading, which takes focus; `children` say what is paid and hold the challenge.
+ * heading (`title`), which takes focus; `children` say what is paid and hold the challenge.
  */
-export function AuthenticationStep({ children }: { children: ReactNode }) {
+export function AuthenticationStep({ title = "Authenticate the payment", children }: { title?: string; children: ReactNode }) {
   const headingId = useId();
   const heading = useFocusOnMount<HTMLHeadingElement>();
   return (
     <div className="payment-step stack" role="group" aria-labelledby={headingId} data-testid="payment-authentication">
       <h3 id={headingId} ref={heading} tabIndex={-1}>
-        Authenticate the payment
+        {title}
       </h3>
       {children}
     </div>
