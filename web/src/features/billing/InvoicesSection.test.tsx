@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Subscription } from "@/api/types";
 import * as f from "./fixtures";
 import { InvoicesSection } from "./InvoicesSection";
-import { json, renderSection, testConfig } from "./section-testing";
+import { declined, json, renderSection, stubFetch, testConfig } from "./section-testing";
 
 const PAY = "POST /api/billing/invoices/in_1Upgrade/pay";
 const LIST = "GET /api/billing/invoices?limit=10";
@@ -16,28 +16,21 @@ const paidInvoice = { ...f.openInvoice, status: "paid", amount_paid: 1355, amoun
 /** The BFF's side: the invoice list (open until paid), the subscription, and the payment's answer. */
 function stubBff({ pay, subscription }: { pay: () => Response; subscription: () => Subscription }) {
   let paid = false;
-  const asked: string[] = [];
-  vi.stubGlobal(
-    "fetch",
-    vi.fn(async (url: string, init: RequestInit = {}) => {
-      const request = `${init.method ?? "GET"} ${url}`;
-      asked.push(request);
-      switch (request) {
-        case LIST:
-          return json(200, { invoices: paid ? [paidInvoice, f.voidInvoice, f.paidInvoice] : f.invoices, has_more: false, next_cursor: null });
-        case "GET /api/billing/subscription":
-          return json(200, subscription());
-        case PAY: {
-          const answer = pay();
-          paid = answer.ok;
-          return answer;
-        }
-        default:
-          throw new Error(`unexpected request: ${request}`);
+  return stubFetch((request) => {
+    switch (request) {
+      case LIST:
+        return json(200, { invoices: paid ? [paidInvoice, f.voidInvoice, f.paidInvoice] : f.invoices, has_more: false, next_cursor: null });
+      case "GET /api/billing/subscription":
+        return json(200, subscription());
+      case PAY: {
+        const answer = pay();
+        paid = answer.ok;
+        return answer;
       }
-    }),
-  );
-  return asked;
+      default:
+        return undefined;
+    }
+  });
 }
 
 async function payTheOpenInvoice() {
@@ -84,8 +77,7 @@ describe("InvoicesSection: Pay now", () => {
 
   it("a declined card: an alert with the reason and what to do, focused; the table is refreshed", async () => {
     const asked = stubBff({
-      pay: () =>
-        json(402, { error: { code: "payment_failed", message: "Your card was declined.", request_id: "req_402", decline_code: "generic_decline" } }),
+      pay: declined,
       subscription: () => f.pastDueSubscription,
     });
     await payTheOpenInvoice();

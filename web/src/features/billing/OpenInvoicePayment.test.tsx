@@ -7,44 +7,35 @@ import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import * as f from "./fixtures";
 import { PaymentMethodsSection } from "./PaymentMethodsSection";
-import { json, renderSection, testConfig } from "./section-testing";
+import { declined, json, renderSection, stubFetch, testConfig } from "./section-testing";
 import { SubscriptionSection } from "./SubscriptionSection";
 
 const PAY = "POST /api/billing/invoices/in_1Renewal/pay";
 const SUBSCRIPTION = "GET /api/billing/subscription";
 const paidRenewal = { ...f.paidInvoice, id: "in_1Renewal", number: "DEMO-0004" };
-const declined = () =>
-  json(402, { error: { code: "payment_failed", message: "Your card was declined.", request_id: "req_402", decline_code: "generic_decline" } });
 
 /** The BFF's side: past due until the renewal is paid, then active; `pay` answers the payment. */
 function stubBff(pay: () => Response) {
   let paid = false;
-  const asked: string[] = [];
-  vi.stubGlobal(
-    "fetch",
-    vi.fn(async (url: string, init: RequestInit = {}) => {
-      const request = `${init.method ?? "GET"} ${url}`;
-      asked.push(request);
-      switch (request) {
-        case SUBSCRIPTION:
-          return json(200, paid ? f.activeSubscription : f.pastDueSubscription);
-        case "GET /api/billing/plans":
-          return json(200, { plans: f.plans });
-        case "GET /api/billing/payment-methods":
-          return json(200, { payment_methods: f.paymentMethods });
-        case "PUT /api/billing/payment-methods/default":
-          return json(200, { default_payment_method: "pm_1Master", open_invoice: f.failedRenewal });
-        case PAY: {
-          const answer = pay();
-          paid = answer.ok;
-          return answer;
-        }
-        default:
-          throw new Error(`unexpected request: ${request}`);
+  return stubFetch((request) => {
+    switch (request) {
+      case SUBSCRIPTION:
+        return json(200, paid ? f.activeSubscription : f.pastDueSubscription);
+      case "GET /api/billing/plans":
+        return json(200, { plans: f.plans });
+      case "GET /api/billing/payment-methods":
+        return json(200, { payment_methods: f.paymentMethods });
+      case "PUT /api/billing/payment-methods/default":
+        return json(200, { default_payment_method: "pm_1Master", open_invoice: f.failedRenewal });
+      case PAY: {
+        const answer = pay();
+        paid = answer.ok;
+        return answer;
       }
-    }),
-  );
-  return asked;
+      default:
+        return undefined;
+    }
+  });
 }
 
 const pays = () => json(200, { invoice: paidRenewal, requires_action: false, client_secret: null });

@@ -7,39 +7,32 @@ import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import * as f from "./fixtures";
 import { PlanChangeSection } from "./PlanChangeSection";
-import { challenge, CLIENT_SECRET, json, readBackAfterChallenge, renderSection, testConfig } from "./section-testing";
+import { challenge, CLIENT_SECRET, json, readBackAfterChallenge, renderSection, stubFetch, testConfig } from "./section-testing";
 
 /** The API's and the fake's side of one upgrade whose payment needs authentication. */
 function stubUpgradeNeedingAuthentication({ passes }: { passes: boolean }) {
   let state: "starter" | "waiting" | "pro" = "starter";
-  const asked: string[] = [];
-  vi.stubGlobal(
-    "fetch",
-    vi.fn(async (url: string, init: RequestInit = {}) => {
-      const request = `${init.method ?? "GET"} ${url}`;
-      asked.push(request);
-      switch (request) {
-        case "GET /api/billing/subscription":
-          return json(200, state === "pro" ? { ...f.activeSubscription, plan: "pro_monthly" } : state === "waiting" ? f.subscriptionWithPendingPayment : f.activeSubscription);
-        case "GET /api/billing/plans":
-          return json(200, { plans: f.plans });
-        case "POST /api/billing/invoice-preview":
-          return json(200, f.prorationPreview);
-        case "POST /api/billing/subscription/plan-change":
-          state = "waiting";
-          return json(200, { ...f.subscriptionWithPendingPayment, requires_action: true, client_secret: CLIENT_SECRET });
-        case challenge.answer:
-          // Stripe pays the invoice, applies the change, and the webhooks bring it to the API.
-          if (passes) state = "pro";
-          return new Response(null, { status: 204 });
-        case challenge.readBack:
-          return readBackAfterChallenge(passes);
-        default:
-          throw new Error(`unexpected request: ${request}`);
-      }
-    }),
-  );
-  return asked;
+  return stubFetch((request) => {
+    switch (request) {
+      case "GET /api/billing/subscription":
+        return json(200, state === "pro" ? { ...f.activeSubscription, plan: "pro_monthly" } : state === "waiting" ? f.subscriptionWithPendingPayment : f.activeSubscription);
+      case "GET /api/billing/plans":
+        return json(200, { plans: f.plans });
+      case "POST /api/billing/invoice-preview":
+        return json(200, f.prorationPreview);
+      case "POST /api/billing/subscription/plan-change":
+        state = "waiting";
+        return json(200, { ...f.subscriptionWithPendingPayment, requires_action: true, client_secret: CLIENT_SECRET });
+      case challenge.answer:
+        // Stripe pays the invoice, applies the change, and the webhooks bring it to the API.
+        if (passes) state = "pro";
+        return new Response(null, { status: 204 });
+      case challenge.readBack:
+        return readBackAfterChallenge(passes);
+      default:
+        return undefined;
+    }
+  });
 }
 
 async function upgradeToProNow() {

@@ -7,7 +7,7 @@
 import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import * as f from "./fixtures";
-import { challenge, CLIENT_SECRET, json, readBackAfterChallenge, renderSection, testConfig } from "./section-testing";
+import { challenge, CLIENT_SECRET, declined, json, readBackAfterChallenge, renderSection, stubFetch, testConfig } from "./section-testing";
 import { SubscriptionSection } from "./SubscriptionSection";
 
 const START = "POST /api/billing/subscription";
@@ -16,8 +16,6 @@ const PAY = "POST /api/billing/invoices/in_1Start/pay";
 const STEP = "Authenticate the first payment";
 const noSubscription = () =>
   json(404, { error: { code: "subscription_not_found", message: "no subscription", request_id: "req_404" } });
-const declined = () =>
-  json(402, { error: { code: "payment_failed", message: "Your card was declined.", request_id: "req_402", decline_code: "generic_decline" } });
 const needsAuthentication = () => json(201, { subscription: f.incompleteSubscription, requires_payment: true, client_secret: CLIENT_SECRET });
 
 /**
@@ -26,37 +24,30 @@ const needsAuthentication = () => json(201, { subscription: f.incompleteSubscrip
  */
 function stubStart({ start, passes = false }: { start: () => Response; passes?: boolean }) {
   let state: "none" | "incomplete" | "active" = "none";
-  const asked: string[] = [];
-  vi.stubGlobal(
-    "fetch",
-    vi.fn(async (url: string, init: RequestInit = {}) => {
-      const request = `${init.method ?? "GET"} ${url}`;
-      asked.push(request);
-      switch (request) {
-        case SUBSCRIPTION:
-          return state === "none" ? noSubscription() : json(200, state === "active" ? f.activeSubscription : f.incompleteSubscription);
-        case "GET /api/billing/plans":
-          return json(200, { plans: f.plans });
-        case "GET /api/billing/payment-methods":
-          return json(200, { payment_methods: f.paymentMethods });
-        case START:
-          state = "incomplete";
-          return start();
-        case challenge.answer:
-          // Stripe pays the first invoice and the subscription turns active.
-          if (passes) state = "active";
-          return new Response(null, { status: 204 });
-        case challenge.readBack:
-          return readBackAfterChallenge(passes);
-        case PAY:
-          state = "active";
-          return json(200, { invoice: { ...f.paidInvoice, id: "in_1Start" }, requires_action: false, client_secret: null });
-        default:
-          throw new Error(`unexpected request: ${request}`);
-      }
-    }),
-  );
-  return asked;
+  return stubFetch((request) => {
+    switch (request) {
+      case SUBSCRIPTION:
+        return state === "none" ? noSubscription() : json(200, state === "active" ? f.activeSubscription : f.incompleteSubscription);
+      case "GET /api/billing/plans":
+        return json(200, { plans: f.plans });
+      case "GET /api/billing/payment-methods":
+        return json(200, { payment_methods: f.paymentMethods });
+      case START:
+        state = "incomplete";
+        return start();
+      case challenge.answer:
+        // Stripe pays the first invoice and the subscription turns active.
+        if (passes) state = "active";
+        return new Response(null, { status: 204 });
+      case challenge.readBack:
+        return readBackAfterChallenge(passes);
+      case PAY:
+        state = "active";
+        return json(200, { invoice: { ...f.paidInvoice, id: "in_1Start" }, requires_action: false, client_secret: null });
+      default:
+        return undefined;
+    }
+  });
 }
 
 async function startStarter() {

@@ -5,6 +5,7 @@
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { render } from "@testing-library/react";
 import type { ReactNode } from "react";
+import { vi } from "vitest";
 import type { PublicConfig } from "@/lib/public-config";
 
 export const testConfig: PublicConfig = {
@@ -37,3 +38,26 @@ export const challenge = {
 /** The fake's answer when the intent is read back after the challenge, `passed` or failed. */
 export const readBackAfterChallenge = (passed: boolean) =>
   json(200, passed ? { status: "succeeded" } : { status: "requires_payment_method", last_payment_error: { code: "payment_intent_authentication_failure" } });
+
+/** A card declined by the bank, as the API answers a payment (402 `payment_failed`). */
+export const declined = () =>
+  json(402, { error: { code: "payment_failed", message: "Your card was declined.", request_id: "req_402", decline_code: "generic_decline" } });
+
+/**
+ * Stubs `fetch` with `answer`, keyed by "METHOD url" (the BFF's and the fake Stripe's side); a
+ * request it does not answer fails the test. Returns the requests made, in order.
+ */
+export function stubFetch(answer: (request: string) => Response | undefined): string[] {
+  const asked: string[] = [];
+  vi.stubGlobal(
+    "fetch",
+    vi.fn(async (url: string, init: RequestInit = {}) => {
+      const request = `${init.method ?? "GET"} ${url}`;
+      asked.push(request);
+      const response = answer(request);
+      if (!response) throw new Error(`unexpected request: ${request}`);
+      return response;
+    }),
+  );
+  return asked;
+}
